@@ -1,0 +1,154 @@
+"""Question → Answer: decides whether the lecture answers, as plain data (no formatting).
+
+The decision order: no question at all → small talk → a question about a part of a lecture
+(第三部分讲了什么; the withheld part gets an honest "the source omits it") → a search whose
+best passage must cover enough of the question to count as an answer. Anything else is
+"not covered", with the closest passages kept as suggestions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.lectures import OPENING_SECTION_NO, Gap, Lecture, Library, Section, chinese_numeral
+from bot.search import Hit, Index
+from bot.text import has_word_chars, normalize
+
+# The best passage must contain at least this share of the question's information (content
+# words weighted by their IDF in Chinese at large; see Index.coverage). Relative by design,
+# so it holds for a two-paragraph lecture and for a thousand passages alike. Chosen on the
+# gold set's tuning half: answerable questions sit mostly above 0.6, out-of-scope ones that
+# share vocabulary with the lecture mostly below 0.5.
+COVERAGE_THRESHOLD = 0.55
+
+# Only this much of a question is searched: real questions are far shorter, and a pasted
+# 10,000-character text must not cost more than a normal question.
+MAX_QUESTION_CHARS = 300
+
+_NUMERAL = r"[一二三四五六七八九十两\d]{1,3}"
+_SECTION_REFERENCE = re.compile(
+    rf"第\s*(?P<n>{_NUMERAL})\s*(?:个)?\s*(?:大)?(?:部分|节|章|讲|篇|点|方面|板块|块)"
+    rf"|(?<![第\d一二三四五六七八九十])(?P<m>[一二三四五六七八九十]{{1,2}})、"
+)
+_OPENING_REFERENCE = re.compile(r"开头|开篇|开场|导语|引言|前言")
+_MISSING_REFERENCE = re.compile(r"隐藏|缺失|缺了|缺少|省略|删掉|被删|看不到|下载后查看|没有的部分")
+
+
+class AnswerKind(StrEnum):
+    ANSWERED = "answered"
+    SECTION = "section"
+    NOT_COVERED = "not_covered"
+    MISSING_SECTION = "missing_section"
+    SMALL_TALK = "small_talk"
+    NO_QUESTION = "no_question"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the bot has to say about one question; renderers turn it into text."""
+
+    question: str
+    kind: AnswerKind
+    hits: tuple[Hit, ...] = ()
+    lecture: Lecture | None = None
+    section: Section | None = None
+    gaps: tuple[Gap, ...] = ()
+    missing_section_no: int | None = None
+    truncated: bool = False
+    suggestions: tuple[Section, ...] = field(default=())
+
+    @property
+    def answered(self) -> bool:
+        return self.kind in (AnswerKind.ANSWERED, AnswerKind.SECTION)
+
+    @property
+    def best(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+class Answerer:
+    """Answers questions from one Library and its Index; immutable, safe to share."""
+
+    def __init__(self, library: Library, index: Index):
+        self.library = library
+        self.index = index
+
+    def answer(self, question: str, top_k: int = 5) -> Answer:
+        question = question or ""
+        truncated = len(question) > MAX_QUESTION_CHARS
+        query = question[:MAX_QUESTION_CHARS]
+        if not has_word_chars(query):
+            return Answer(question, AnswerKind.NO_QUESTION, truncated=truncated)
+        hits = tuple(self.index.search(query, top_k))
+        kind_args = {"question": question, "hits": hits, "truncated": truncated}
+        if self.index.tokenizer.is_small_talk(query):
+            return Answer(kind=AnswerKind.SMALL_TALK, **kind_args)
+        lecture = self._lecture_in_question(query, hits)
+        if lecture is not None:
+            about_part = self._about_part(query, lecture, kind_args)
+            if about_part is not None:
+                return about_part
+        if hits and hits[0].coverage >= COVERAGE_THRESHOLD:
+            return Answer(kind=AnswerKind.ANSWERED, lecture=_lecture_of(self.library, hits[0]),
+                          **kind_args)
+        return Answer(kind=AnswerKind.NOT_COVERED, suggestions=self._suggestions(hits),
+                      **kind_args)
+
+    def _lecture_in_question(self, query: str, hits: tuple[Hit, ...]) -> Lecture | None:
+        """The lecture a question is about: named in it, else the best hit's, else the first."""
+        folded = normalize(query)
+        for lecture in self.library.lectures:
+            if normalize(lecture.title) in folded or lecture.lecture_id in folded:
+                return lecture
+        if hits:
+            return _lecture_of(self.library, hits[0])
+        return self.library.lectures[0] if self.library.lectures else None
+
+    def _about_part(self, query: str, lecture: Lecture, kind_args: dict) -> Answer | None:
+        number = _section_number(query)
+        if number is None and _MISSING_REFERENCE.search(query) and lecture.gaps:
+            return Answer(kind=AnswerKind.MISSING_SECTION, lecture=lecture, gaps=lecture.gaps,
+                          **kind_args)
+        if number is None:
+            return None
+        if number in lecture.missing_section_nos:
+            gaps = tuple(g for g in lecture.gaps if number in g.missing_section_nos)
+            return Answer(kind=AnswerKind.MISSING_SECTION, lecture=lecture, gaps=gaps,
+                          missing_section_no=number, **kind_args)
+        section = next((s for s in lecture.sections if s.number == number), None)
+        if section is None or not section.passages:
+            return Answer(kind=AnswerKind.NOT_COVERED, lecture=lecture,
+                          missing_section_no=number, suggestions=lecture.sections, **kind_args)
+        hits = _hits_in_section(section, kind_args["hits"])
+        return Answer(kind=AnswerKind.SECTION, lecture=lecture, section=section,
+                      **{**kind_args, "hits": hits})
+
+    def _suggestions(self, hits: tuple[Hit, ...]) -> tuple[Section, ...]:
+        """Every section of the lectures nearest to the question (all lectures if none is)."""
+        lectures = {_lecture_of(self.library, hit) for hit in hits} or set(self.library.lectures)
+        return tuple(section for lecture in self.library.lectures if lecture in lectures
+                     for section in lecture.sections)
+
+
+def _lecture_of(library: Library, hit: Hit) -> Lecture | None:
+    return library.lecture(hit.passage.lecture_id)
+
+
+def _section_number(query: str) -> int | None:
+    match = _SECTION_REFERENCE.search(query)
+    if match:
+        return chinese_numeral(match.group("n") or match.group("m"))
+    if _OPENING_REFERENCE.search(query):
+        return OPENING_SECTION_NO
+    return None
+
+
+def _hits_in_section(section: Section, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
+    """The section's passages: those the question itself matches first, then reading order."""
+    ids = {p.passage_id for p in section.passages}
+    leading = [h for h in hits if h.passage.passage_id in ids and h.coverage >= COVERAGE_THRESHOLD]
+    shown = {h.passage.passage_id for h in leading}
+    rest = [Hit(p, 0.0, 0.0, (), ()) for p in section.passages if p.passage_id not in shown]
+    return tuple(leading + rest)

@@ -1,0 +1,247 @@
+"""`lecture-bot`: ask, chat, inspect, run, start — thin wrappers over the core.
+
+Telegram is imported only by `run` (and `start` with a token), so `ask` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot import texts
+from bot.answer import Answer
+from bot.config import SettingsError, environment, token_is_valid
+from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
+from bot.render import help_text, hit_summary, plain_text, toc_text
+
+EXIT_USAGE = 2
+QUIT_COMMANDS = {"/quit", "/exit", "quit", "exit", "退出"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.command != "run" else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _quiet_jieba()
+    return args.handler(args)
+
+
+def _quiet_jieba() -> None:
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lecture-bot",
+                                     description="讲稿问答机器人 / lecture Q&A bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="回答一个问题 / answer one question")
+    ask.add_argument("question", nargs="?", help="问题 / the question")
+    ask.add_argument("--json", action="store_true", help="输出 JSON / print JSON")
+    ask.add_argument("--top", type=int, default=5, metavar="K", help="候选段落数 (默认 5)")
+    ask.add_argument("--questions", type=Path, metavar="FILE",
+                     help="每行一个问题的文件 / one question per line")
+    _knowledge_option(ask)
+    ask.set_defaults(handler=cmd_ask)
+
+    chat = sub.add_parser("chat", help="本地终端对话 / local terminal chat")
+    _knowledge_option(chat)
+    chat.set_defaults(handler=cmd_chat)
+
+    inspect = sub.add_parser("inspect", help="检查讲稿与打分 / inspect lectures and scoring")
+    inspect.add_argument("--question", help="显示这个问题每个候选段落的打分")
+    _knowledge_option(inspect)
+    inspect.set_defaults(handler=cmd_inspect)
+
+    run = sub.add_parser("run", help="运行 Telegram 机器人 / run the Telegram bot")
+    run.set_defaults(handler=cmd_run)
+
+    start = sub.add_parser("start", help="有令牌时运行机器人,否则本地对话 (make run)")
+    _knowledge_option(start, default=None)
+    start.set_defaults(handler=cmd_start)
+    return parser
+
+
+def _knowledge_option(parser: argparse.ArgumentParser, default: Path | None = None) -> None:
+    parser.add_argument("--knowledge", type=Path, metavar="DIR", default=default,
+                        help=f"讲稿目录 (默认 BOT_KNOWLEDGE_DIR 或 {DEFAULT_KNOWLEDGE_DIR})")
+
+
+def _knowledge_dir(args: argparse.Namespace) -> Path:
+    if args.knowledge is not None:
+        return args.knowledge
+    return Path(environment().get("BOT_KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR)
+
+
+def _load(args: argparse.Namespace) -> KnowledgeBase:
+    knowledge = KnowledgeBase.load(_knowledge_dir(args))
+    for failure in knowledge.library.failures:
+        print(f"警告:{texts.INSPECT_FAILED} {failure}", file=sys.stderr)
+    return knowledge
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    if args.question is None and args.questions is None:
+        print(texts.CLI_NO_QUESTION, file=sys.stderr)
+        return EXIT_USAGE
+    knowledge = _load(args)
+    for question in _questions(args):
+        answer = knowledge.answer(question, top_k=max(args.top, 1))
+        if args.json:
+            print(json.dumps(answer_json(answer), ensure_ascii=False))
+        else:
+            print(plain_text(answer, knowledge.library))
+            print()
+    return 0
+
+
+def _questions(args: argparse.Namespace) -> Iterable[str]:
+    if args.question is not None:
+        yield args.question
+    if args.questions is not None:
+        with args.questions.open(encoding="utf-8-sig") as lines:
+            for line in lines:
+                yield line.rstrip("\r\n")
+
+
+def answer_json(answer: Answer) -> dict:
+    """The CLI's public JSON contract for one question (see the README)."""
+    return {
+        "question": answer.question,
+        "answered": answer.answered,
+        "kind": answer.kind.value,
+        "results": [
+            {
+                "passage_id": hit.passage.passage_id,
+                "lecture": hit.passage.lecture_title,
+                "section": hit.passage.section_heading,
+                "paragraph": hit.passage.paragraph_no,
+                "citation": hit.passage.citation,
+                "score": hit.score,
+                "coverage": hit.coverage,
+                "text": hit.passage.text,
+                "matched_sentences": list(hit.sentences),
+            }
+            for hit in answer.hits
+        ],
+    }
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    return chat(_load(args), sys.stdin, sys.stdout)
+
+
+def chat(knowledge: KnowledgeBase, stdin: TextIO, stdout: TextIO) -> int:
+    """Answers each line; with a terminal, prompts; without one, stops at end of input."""
+    interactive = stdin.isatty()
+    if interactive:
+        print(texts.CHAT_WELCOME, file=stdout)
+    while True:
+        if interactive:
+            print(texts.CHAT_PROMPT, end="", file=stdout, flush=True)
+        line = stdin.readline()
+        if not line:
+            break
+        question = line.strip()
+        if question in QUIT_COMMANDS:
+            break
+        if interactive and not question:
+            continue
+        print(reply_for(knowledge, question), file=stdout)
+        print(file=stdout, flush=True)
+    if interactive:
+        print(texts.CHAT_BYE, file=stdout)
+    return 0
+
+
+def reply_for(knowledge: KnowledgeBase, line: str) -> str:
+    """What the bot replies to one line of the terminal chat (commands included)."""
+    command = line.split(maxsplit=1)[0].lower() if line.startswith("/") else ""
+    if command in ("/start", "/help"):
+        return help_text()
+    if command == "/toc":
+        return toc_text(knowledge.library)
+    if command == "/ask":
+        line = line[len(command):]
+    return plain_text(knowledge.answer(line), knowledge.library)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    knowledge = KnowledgeBase.load(_knowledge_dir(args))
+    if args.question:
+        _print_scoring(knowledge, args.question)
+    else:
+        _print_library(knowledge)
+    return 0
+
+
+def _print_library(knowledge: KnowledgeBase) -> None:
+    library = knowledge.library
+    if not library.lectures and not library.failures:
+        print(texts.INSPECT_NO_LECTURES.format(folder=knowledge.folder))
+    for lecture in library.lectures:
+        print(f"《{lecture.title}》 文件:{lecture.path.name}  段落:{len(lecture.passages)}")
+        if lecture.meta:
+            print(f"  信息:{lecture.meta}")
+        for section in lecture.sections:
+            print(f"  [{section.number}] {section.heading}({len(section.passages)}段)")
+        for gap in lecture.gaps:
+            missing = "、".join(str(n) for n in gap.missing_section_nos) or "无"
+            print(f"  缺失:第{missing}部分,约{gap.chars or '?'}字(标记:{gap.marker})")
+        for warning in lecture.warnings:
+            print(f"  警告:{warning}")
+    for failure in library.failures:
+        print(f"{texts.INSPECT_FAILED}:{failure.path.name}:{failure.reason}")
+
+
+def _print_scoring(knowledge: KnowledgeBase, question: str) -> None:
+    tokenizer = knowledge.index.tokenizer
+    analysis = tokenizer.analyze(question)
+    print(f"问题:{question}")
+    print(f"分词:{' / '.join(analysis.words)}")
+    weights = ", ".join(f"{w}={tokenizer.word_weight(w):.1f}" for w in analysis.content_words)
+    print(f"关键词(权重):{weights}")
+    answer = knowledge.answer(question, top_k=10)
+    print(f"判定:{answer.kind.value}")
+    for rank, hit in enumerate(knowledge.index.search(question, top_k=10), start=1):
+        print(f"{rank:2d}. {hit_summary(hit)}")
+        print(f"    命中词:{'、'.join(hit.matched_terms) or '无'}")
+        for sentence in hit.sentences:
+            print(f"    命中句:{sentence}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    env = environment()
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        print(texts.CLI_TOKEN_MISSING, file=sys.stderr)
+        return EXIT_USAGE
+    if not token_is_valid(token):
+        print(texts.CLI_TOKEN_INVALID, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from bot.app import run_bot
+    except ImportError as error:  # the Telegram layer arrives with its own issue
+        print(f"Telegram 机器人尚不可用 / the Telegram bot is not available: {error}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return run_bot(env)
+    except SettingsError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_USAGE
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    if environment().get("TELEGRAM_BOT_TOKEN", "").strip():
+        return cmd_run(args)
+    return cmd_chat(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""The knowledge folder loaded for answering: lectures, word lists, index, answerer.
+
+`KnowledgeBase.load(folder)` does all start-up work once (jieba, the user dictionary, the
+index); the result is immutable, so a reload builds a new one beside it and swaps it in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.answer import Answer, Answerer
+from bot.lectures import Library, load_library
+from bot.search import Index
+from bot.text import Lexicon, Tokenizer
+
+LEXICON_DIR = "lexicon"
+DEFAULT_KNOWLEDGE_DIR = Path("knowledge")
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    folder: Path
+    library: Library
+    index: Index
+    answerer: Answerer
+
+    @classmethod
+    def load(cls, folder: Path, tokenizer: Tokenizer | None = None) -> KnowledgeBase:
+        """Loads every lecture in `folder`; pass a tokenizer to reuse a loaded jieba."""
+        tokenizer = tokenizer or Tokenizer(Lexicon.load(folder / LEXICON_DIR))
+        library = load_library(folder)
+        index = Index(library.passages, tokenizer)
+        return cls(folder, library, index, Answerer(library, index))
+
+    def answer(self, question: str, top_k: int = 5) -> Answer:
+        return self.answerer.answer(question, top_k)

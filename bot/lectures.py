@@ -1,0 +1,374 @@
+"""Lecture files → cited passages.
+
+A lecture file is plain text: a title line, optionally a date/source line, section headings
+(一、 / （一） / 第一部分 / 第一条 …), one paragraph per line, optionally a closing line
+(谢谢大家) and "此处隐藏N字"-style markers where the source withheld text. The parser keeps
+every paragraph verbatim, records withheld text as a `Gap` (never as a passage) and gives each
+passage a stable id and a citation a person can read.
+
+Pure: no Telegram, no search. `load_library` reads a knowledge folder and never raises for
+one bad file; it reports it in `Library.failures` and loads the others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LECTURE_SUFFIXES = (".txt", ".md")
+
+OPENING_SECTION_NO = 0
+OPENING_SECTION_LABEL = "开篇"
+
+# A citation shows a heading only up to its first clause: "三、聚力攻坚…" reads better in a
+# chat bubble than a 30-character heading.
+CITATION_HEADING_CHARS = 16
+
+# Longer than this, a line is prose even if it opens like a heading ("一是…" is not a heading,
+# but a 200-character "第一条 …" article is content, not a title).
+MAX_HEADING_CHARS = 50
+MAX_META_LINE_CHARS = 120
+MAX_CLOSING_LINE_CHARS = 40
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100}
+_NUMERAL = r"[一二三四五六七八九十百零〇两\d]+"
+
+# Heading styles, from the outermost level to the innermost. The outermost style that occurs
+# in a file makes its sections; inner styles become sub-headings inside them.
+HEADING_STYLES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("part", re.compile(rf"^第(?P<n>{_NUMERAL})(?:部分|章|讲|篇)[\s、:：,，.．]*")),
+    ("enum", re.compile(r"^(?P<n>[一二三四五六七八九十百]+)\s*[、.．]\s*")),
+    ("paren", re.compile(rf"^[（(](?P<n>{_NUMERAL})[）)]\s*")),
+    ("article", re.compile(rf"^第(?P<n>{_NUMERAL})条[\s、:：]*")),
+)
+
+_META_LINE = re.compile(
+    r"(更新时间|发布时间|发布日期|更新日期|日期|时间|来源|作者|编辑|责任编辑|出处|整理|供稿)\s*[:：]"
+)
+_DATE_ONLY = re.compile(r"^\d{4}\s*[-年./]\s*\d{1,2}(\s*[-月./]\s*\d{1,2}日?)?$")
+_GAP_MARKER = re.compile(
+    r"此处隐藏\s*(?P<n>\d+)\s*字|隐藏了?\s*(?P<n2>\d+)\s*字|下载后查看|余下全文|以下内容(已)?隐藏"
+)
+_CLOSING_LINE = re.compile(r"谢谢大家|谢谢各位|我就讲(这么多|到这里)|以上(就是|是)我|讲到这里")
+_SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)]*")
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
+_TERMINAL_PUNCTUATION = "。！？!?；;"
+
+
+class LectureError(Exception):
+    """A file that cannot become a lecture; the message says why, in Chinese, for admins."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path.name}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One study paragraph, verbatim, with where it stands in its lecture."""
+
+    passage_id: str
+    lecture_id: str
+    lecture_title: str
+    section_no: int
+    section_heading: str
+    paragraph_no: int
+    order: int
+    text: str
+    sentence_spans: tuple[tuple[int, int], ...]
+
+    @property
+    def sentences(self) -> tuple[str, ...]:
+        return tuple(self.text[start:end] for start, end in self.sentence_spans)
+
+    @property
+    def section_label(self) -> str:
+        return short_heading(self.section_heading)
+
+    @property
+    def citation(self) -> str:
+        return f"《{self.lecture_title}》· {self.section_label} · 第{self.paragraph_no}段"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Text the source withheld ("此处隐藏2928字"): which sections it swallowed, and how much."""
+
+    lecture_id: str
+    after_section_no: int
+    missing_section_nos: tuple[int, ...]
+    chars: int | None
+    marker: str
+
+
+@dataclass(frozen=True)
+class Section:
+    number: int
+    heading: str
+    passages: tuple[Passage, ...]
+
+    @property
+    def label(self) -> str:
+        return short_heading(self.heading)
+
+
+@dataclass(frozen=True)
+class Lecture:
+    lecture_id: str
+    title: str
+    path: Path
+    meta: str
+    sections: tuple[Section, ...]
+    gaps: tuple[Gap, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        return tuple(p for section in self.sections for p in section.passages)
+
+    @property
+    def missing_section_nos(self) -> tuple[int, ...]:
+        return tuple(n for gap in self.gaps for n in gap.missing_section_nos)
+
+
+@dataclass(frozen=True)
+class Library:
+    """Every lecture of a knowledge folder, in file-name order, and the files that failed."""
+
+    lectures: tuple[Lecture, ...]
+    failures: tuple[LectureError, ...] = ()
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        return tuple(p for lecture in self.lectures for p in lecture.passages)
+
+    def passage(self, passage_id: str) -> Passage | None:
+        return self._by_id.get(passage_id)
+
+    def lecture(self, lecture_id: str) -> Lecture | None:
+        return next((lec for lec in self.lectures if lec.lecture_id == lecture_id), None)
+
+    @property
+    def _by_id(self) -> dict[str, Passage]:
+        cache = self.__dict__.get("_passages_by_id")
+        if cache is None:
+            cache = {p.passage_id: p for p in self.passages}
+            object.__setattr__(self, "_passages_by_id", cache)
+        return cache
+
+
+def short_heading(heading: str) -> str:
+    """The heading up to its first clause: 三、聚力攻坚,不断汇聚… → 三、聚力攻坚…"""
+    if heading == OPENING_SECTION_LABEL:
+        return heading
+    head = re.split(r"[,，;；:：]", heading, maxsplit=1)[0]
+    if len(head) > CITATION_HEADING_CHARS:
+        head = head[:CITATION_HEADING_CHARS]
+    return head if head == heading else head + "…"
+
+
+def chinese_numeral(text: str) -> int | None:
+    """一 → 1, 十二 → 12, 二十 → 20, 3 → 3; None if it is not a numeral."""
+    if text.isdigit():
+        return int(text)
+    total, current = 0, 0
+    for char in text:
+        if char in _CN_DIGITS:
+            current = _CN_DIGITS[char]
+        elif char in _CN_UNITS:
+            total += (current or 1) * _CN_UNITS[char]
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of the sentences of `text`; together they cover it exactly."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        if text[start:end].strip():
+            spans.append((start, end))
+        start = end
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    return tuple(spans)
+
+
+def decode_lecture_bytes(path: Path, raw: bytes) -> str:
+    """UTF-8 (with or without BOM) or GB18030/GBK; anything else is a LectureError."""
+    if not raw.strip():
+        raise LectureError(path, "文件是空的")
+    if b"\x00" in raw[:4096]:
+        raise LectureError(path, "不是文本文件(含二进制内容)")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _looks_like_text(text):
+            return text
+    raise LectureError(path, "无法识别的文字编码(请用 UTF-8 或 GBK/GB18030 保存)")
+
+
+def _looks_like_text(text: str) -> bool:
+    control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f")
+    return control <= len(text) // 100
+
+
+def parse_lecture(text: str, path: Path, lecture_id: str | None = None) -> Lecture:
+    """Parse a lecture's text. Raises LectureError if it holds no paragraph."""
+    lecture_id = lecture_id or path.stem
+    lines = [_clean_line(line) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise LectureError(path, "文件是空的")
+    title, body = lines[0], lines[1:]
+    builder = _LectureBuilder(lecture_id, title, path, _outermost_style(body))
+    for line in body:
+        builder.add_line(line)
+    return builder.build()
+
+
+def _clean_line(line: str) -> str:
+    line = line.replace("\u3000", " ").strip()
+    return _MARKDOWN_HEADING.sub("", line).strip()
+
+
+def _outermost_style(lines: Iterable[str]) -> str | None:
+    found = {name for line in lines for name, pattern in HEADING_STYLES
+             if _heading_match(line, pattern)}
+    return next((name for name, _ in HEADING_STYLES if name in found), None)
+
+
+def _heading_match(line: str, pattern: re.Pattern[str]) -> re.Match[str] | None:
+    if len(line) > MAX_HEADING_CHARS or line[-1] in _TERMINAL_PUNCTUATION:
+        return None
+    return pattern.match(line)
+
+
+@dataclass
+class _LectureBuilder:
+    """Walks the lines of a lecture once, keeping the section it is in."""
+
+    lecture_id: str
+    title: str
+    path: Path
+    section_style: str | None
+    meta: list[str] = field(default_factory=list)
+    sections: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    closing: list[str] = field(default_factory=list)
+
+    def add_line(self, line: str) -> None:
+        if self._is_meta(line):
+            self.meta.append(line)
+        elif gap := _GAP_MARKER.search(line):
+            self._add_gap(line, gap)
+        elif heading := self._section_heading(line):
+            self._start_section(*heading)
+        elif _CLOSING_LINE.search(line) and len(line) <= MAX_CLOSING_LINE_CHARS:
+            self.closing.append(line)
+        else:
+            self._current_paragraphs().append(line)
+
+    def _is_meta(self, line: str) -> bool:
+        before_content = not any(paragraphs for _, _, paragraphs in self.sections)
+        if not before_content or len(line) > MAX_META_LINE_CHARS:
+            return False
+        return bool(_META_LINE.search(line) or _DATE_ONLY.match(line))
+
+    def _section_heading(self, line: str) -> tuple[int, str] | None:
+        for name, pattern in HEADING_STYLES:
+            if name != self.section_style:
+                continue
+            match = _heading_match(line, pattern)
+            number = chinese_numeral(match.group("n")) if match else None
+            if number is not None:
+                return number, line
+        return None
+
+    def _start_section(self, number: int, heading: str) -> None:
+        if any(n == number for n, _, _ in self.sections):
+            self.warnings.append(f"章节编号重复:{heading}")
+        self.sections.append((number, heading, []))
+
+    def _current_paragraphs(self) -> list[str]:
+        if not self.sections:
+            self.sections.append((OPENING_SECTION_NO, OPENING_SECTION_LABEL, []))
+        return self.sections[-1][2]
+
+    def _add_gap(self, line: str, match: re.Match[str]) -> None:
+        digits = match.group("n") or match.group("n2")
+        after = self.sections[-1][0] if self.sections else OPENING_SECTION_NO
+        self.gaps.append(Gap(self.lecture_id, after, (), int(digits) if digits else None, line))
+
+    def build(self) -> Lecture:
+        sections = tuple(self._build_sections())
+        if not any(section.passages for section in sections):
+            raise LectureError(self.path, "没有找到正文段落")
+        for section in sections:
+            if not section.passages:
+                self.warnings.append(f"章节没有正文:{section.heading}")
+        return Lecture(self.lecture_id, self.title, self.path, " ".join(self.meta), sections,
+                       tuple(self._resolve_gaps()), tuple(self.warnings))
+
+    def _build_sections(self) -> Iterable[Section]:
+        order = 0
+        for number, heading, paragraphs in self.sections:
+            passages = []
+            for paragraph_no, text in enumerate(paragraphs, start=1):
+                passages.append(Passage(
+                    passage_id=f"{self.lecture_id}:{number}.{paragraph_no}",
+                    lecture_id=self.lecture_id, lecture_title=self.title,
+                    section_no=number, section_heading=heading, paragraph_no=paragraph_no,
+                    order=order, text=text, sentence_spans=split_sentences(text)))
+                order += 1
+            yield Section(number, heading, tuple(passages))
+
+    def _resolve_gaps(self) -> Iterable[Gap]:
+        """A gap between sections n and m swallowed the sections numbered in between."""
+        numbers = [n for n, _, _ in self.sections]
+        for gap in self.gaps:
+            later = [n for n in numbers if n > gap.after_section_no]
+            following = min(later) if later else gap.after_section_no + 1
+            missing = tuple(range(gap.after_section_no + 1, following))
+            yield Gap(gap.lecture_id, gap.after_section_no, missing, gap.chars, gap.marker)
+
+
+def read_lecture(path: Path, lecture_id: str | None = None) -> Lecture:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise LectureError(path, f"无法读取文件({error.strerror})") from error
+    return parse_lecture(decode_lecture_bytes(path, raw), path, lecture_id)
+
+
+def lecture_files(folder: Path) -> list[Path]:
+    """The lecture files directly in `folder`, in file-name order."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in LECTURE_SUFFIXES
+                  and not p.name.startswith("."))
+
+
+def load_library(folder: Path) -> Library:
+    """Every lecture in `folder`; a file that fails is reported, the others still load."""
+    lectures, failures, seen_ids = [], [], set()
+    for path in lecture_files(folder):
+        lecture_id = path.stem if path.stem not in seen_ids else path.name
+        try:
+            lectures.append(read_lecture(path, lecture_id))
+        except LectureError as error:
+            failures.append(error)
+            continue
+        seen_ids.add(lecture_id)
+    return Library(tuple(lectures), tuple(failures))

@@ -1,0 +1,259 @@
+"""Answer → text: plain text for the terminal and the CLI, HTML chunks for Telegram.
+
+Pure functions. Both renderers walk the same `_blocks(answer)`, so the terminal shows exactly
+what the bot sends, minus the markup. A block is a list of (text, bold) runs; HTML chunks are
+packed from whole blocks and a block is only cut between runs or inside one run's text, so a
+tag is never split and every chunk stays within Telegram's limit.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+
+from bot import texts
+from bot.answer import MAX_QUESTION_CHARS, Answer, AnswerKind
+from bot.lectures import OPENING_SECTION_NO, Library, Passage, Section
+from bot.search import Hit
+
+# Telegram's limit (telegram.constants.MessageLimit.MAX_TEXT_LENGTH), repeated here because
+# the core must not import Telegram; a test checks the two agree.
+MAX_MESSAGE_LENGTH = 4096
+SEE_ALSO_LIMIT = 3
+
+Run = tuple[str, bool]
+Block = list[Run]
+
+
+def plain_text(answer: Answer, library: Library) -> str:
+    """The answer as the terminal chat and `lecture-bot ask` print it; highlights in 【】."""
+    return "\n\n".join("".join(f"【{text}】" if bold else text for text, bold in block)
+                       for block in _blocks(answer, library))
+
+
+def html_chunks(answer: Answer, library: Library,
+                limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
+    """The answer as Telegram HTML messages, each within `limit` UTF-16 code units."""
+    return pack_html(_blocks(answer, library), limit)
+
+
+def pack_html(blocks: Iterable[Block], limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
+    chunks: list[str] = []
+    current = ""
+    for block in blocks:
+        for piece in _block_pieces(block, limit):
+            candidate = f"{current}\n\n{piece}" if current else piece
+            if telegram_length(candidate) <= limit:
+                current = candidate
+            else:
+                chunks.append(current)
+                current = piece
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _block_pieces(block: Block, limit: int) -> list[str]:
+    """The block as HTML, cut into pieces that each fit `limit` if it does not fit whole."""
+    pieces, current = [], ""
+    for text, bold in block:
+        for part in _fitting_parts(text, bold, limit):
+            rendered = _html_run(part, bold)
+            if telegram_length(current + rendered) <= limit:
+                current += rendered
+            else:
+                pieces.append(current)
+                current = rendered
+    if current:
+        pieces.append(current)
+    return [p for p in pieces if p]
+
+
+def _fitting_parts(text: str, bold: bool, limit: int) -> list[str]:
+    if telegram_length(_html_run(text, bold)) <= limit:
+        return [text]
+    parts, start = [], 0
+    while start < len(text):
+        end = _longest_fit(text, start, bold, limit)
+        parts.append(text[start:end])
+        start = end
+    return parts
+
+
+def _longest_fit(text: str, start: int, bold: bool, limit: int) -> int:
+    """The furthest end such that text[start:end] fits, preferring a sentence boundary."""
+    low, high = start + 1, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if telegram_length(_html_run(text[start:middle], bold)) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    for boundary in range(low, start + (low - start) // 2, -1):
+        if text[boundary - 1] in "。！？!?；;\n":
+            return boundary
+    return low
+
+
+def _html_run(text: str, bold: bool) -> str:
+    escaped = html.escape(text, quote=False)
+    return f"<b>{escaped}</b>" if bold else escaped
+
+
+def _blocks(answer: Answer, library: Library) -> list[Block]:
+    kind = answer.kind
+    if kind == AnswerKind.NO_QUESTION:
+        return [[(texts.NO_QUESTION.format(example=texts.EXAMPLE_QUESTIONS[0]), False)]]
+    if kind == AnswerKind.SMALL_TALK:
+        return [[(help_text(), False)]]
+    blocks: list[Block] = []
+    if kind in (AnswerKind.ANSWERED, AnswerKind.SECTION) and answer.best:
+        blocks += _answer_blocks(answer)
+    elif kind == AnswerKind.MISSING_SECTION:
+        blocks += _missing_blocks(answer, library)
+    else:
+        blocks += _not_covered_blocks(answer, library)
+    if answer.truncated:
+        blocks.append([(texts.QUESTION_TRUNCATED.format(limit=MAX_QUESTION_CHARS), False)])
+    return blocks
+
+
+def _answer_blocks(answer: Answer) -> list[Block]:
+    best = answer.best
+    assert best is not None
+    if answer.kind == AnswerKind.SECTION and answer.section is not None:
+        header = texts.SECTION_HEADER.format(section=answer.section.label,
+                                             count=len(answer.section.passages))
+        blocks: list[Block] = [[(header, False)]]
+    else:
+        blocks = []
+    blocks.append([(texts.ANSWER_HEADER.format(citation=best.passage.citation), False)])
+    blocks.append(highlighted_passage(best.passage, best.matched_sentences))
+    others = [hit.passage for hit in answer.hits[1:SEE_ALSO_LIMIT + 1]
+              if answer.kind == AnswerKind.SECTION or hit.coverage > 0]
+    if others:
+        blocks.append(_citation_list(texts.SEE_ALSO, others))
+    return blocks
+
+
+def highlighted_passage(passage: Passage, sentence_indexes: Sequence[int]) -> Block:
+    """The passage verbatim as runs, the given sentences bold."""
+    chosen = set(sentence_indexes)
+    runs: Block = []
+    position = 0
+    for i, (start, end) in enumerate(passage.sentence_spans):
+        if i in chosen:
+            if start > position:
+                runs.append((passage.text[position:start], False))
+            runs.append((passage.text[start:end], True))
+            position = end
+    if position < len(passage.text):
+        runs.append((passage.text[position:], False))
+    return runs
+
+
+def _citation_list(title: str, passages: Sequence[Passage]) -> Block:
+    lines = [title] + [texts.SEE_ALSO_ITEM.format(citation=p.citation) for p in passages]
+    return [("\n".join(lines), False)]
+
+
+def _missing_blocks(answer: Answer, library: Library) -> list[Block]:
+    lecture = answer.lecture
+    assert lecture is not None
+    numbers = ([answer.missing_section_no] if answer.missing_section_no is not None
+               else [n for gap in answer.gaps for n in gap.missing_section_nos])
+    sections = "、".join(texts.MISSING_SECTION_NAME.format(numeral=numeral(n)) for n in numbers)
+    chars = sum(gap.chars or 0 for gap in answer.gaps)
+    size = texts.MISSING_SIZE.format(chars=f"{chars:,}") if chars else ""
+    message = texts.MISSING_SECTION.format(lecture=lecture.title,
+                                           sections=sections or "一部分", size=size)
+    return [[(message, False)], _topics_block(lecture.sections, library)]
+
+
+def _not_covered_blocks(answer: Answer, library: Library) -> list[Block]:
+    if not library.lectures:
+        return [[(texts.NO_LECTURES, False)]]
+    first: Block
+    if answer.missing_section_no is not None and answer.lecture is not None:
+        first = [(texts.NO_SUCH_SECTION.format(lecture=answer.lecture.title,
+                                               numeral=numeral(answer.missing_section_no)),
+                  False)]
+    else:
+        first = [(texts.NOT_COVERED, False)]
+    blocks = [first, _topics_block(answer.suggestions or _all_sections(library), library)]
+    closest = [hit.passage for hit in answer.hits[:2] if hit.coverage > 0]
+    if closest:
+        blocks.append(_citation_list(texts.NOT_COVERED_CLOSEST, closest))
+    return blocks
+
+
+def _all_sections(library: Library) -> tuple[Section, ...]:
+    return tuple(s for lecture in library.lectures for s in lecture.sections)
+
+
+def _topics_block(sections: Sequence[Section], library: Library) -> Block:
+    """What the lectures cover, in reading order, the withheld sections marked as missing."""
+    lines = [texts.NOT_COVERED_TOPICS]
+    for lecture in library.lectures:
+        own = [s for s in sections if s in lecture.sections]
+        if not own:
+            continue
+        for label in _section_labels(lecture, own):
+            lines.append(texts.TOPIC_ITEM.format(lecture=lecture.title, section=label))
+    lines.append(texts.TOC_HINT)
+    return [("\n".join(lines), False)]
+
+
+def _section_labels(lecture, sections: Sequence[Section]) -> list[str]:
+    labels = {s.number: s.label for s in sections}
+    for number in lecture.missing_section_nos:
+        labels[number] = texts.MISSING_SECTION_NAME.format(numeral=numeral(number)) + \
+            texts.TOPIC_MISSING_SUFFIX
+    return [labels[n] for n in sorted(labels)]
+
+
+def toc_text(library: Library) -> str:
+    """The table of contents: lectures, their sections, and the withheld parts as missing."""
+    if not library.lectures:
+        return texts.NO_LECTURES
+    lines = [texts.TOC_TITLE]
+    for lecture in library.lectures:
+        lines.append(texts.TOC_LECTURE.format(title=lecture.title, count=len(lecture.passages)))
+        entries = [(s.number, texts.TOC_SECTION.format(label=s.label, count=len(s.passages)))
+                   for s in lecture.sections]
+        for gap in lecture.gaps:
+            size = texts.MISSING_SIZE.format(chars=f"{gap.chars:,}") if gap.chars else ""
+            entries += [(n, texts.TOC_MISSING.format(numeral=numeral(n), size=size))
+                        for n in gap.missing_section_nos]
+        lines += [line for _, line in sorted(entries, key=lambda entry: entry[0])]
+    lines.append(texts.TOC_READ_HINT)
+    return "\n".join(lines)
+
+
+def help_text() -> str:
+    examples = "\n".join(f"· {q}" for q in texts.EXAMPLE_QUESTIONS)
+    return texts.HELP.format(bot_name=texts.BOT_NAME, examples=examples,
+                             commands=texts.HELP_COMMANDS)
+
+
+def numeral(number: int) -> str:
+    """1 → 一, 12 → 十二; the opening section (0) has no numeral and is called 开篇."""
+    if number == OPENING_SECTION_NO:
+        return "0"
+    digits = "零一二三四五六七八九"
+    if number < 10:
+        return digits[number]
+    if number < 20:
+        return "十" + (digits[number % 10] if number % 10 else "")
+    if number < 100:
+        return digits[number // 10] + "十" + (digits[number % 10] if number % 10 else "")
+    return str(number)
+
+
+def hit_summary(hit: Hit) -> str:
+    return f"{hit.passage.citation} (得分 {hit.score:.2f},覆盖 {hit.coverage:.0%})"

@@ -1,0 +1,261 @@
+"""The search index: passages in, ranked hits with their matching sentences out.
+
+Build once at start-up (`Index(passages, tokenizer)`), then `search(question)` as often as
+needed; an Index is immutable, so a new one can be built beside it and swapped in.
+
+Ranking happens in one place, `Index._rank`:
+1. BM25 over each passage's words, character bigrams and pinyin bigrams (`bot.text`), with the
+   term weights computed once at build time, so a query is a handful of numpy additions;
+2. for the best candidates, the best-matching sentence's BM25 score (sentences are indexed too:
+   a question is usually about one sentence, and a passage whose one sentence matches densely
+   beats one that mentions the words far apart);
+3. rapidfuzz's partial ratio, for near-verbatim quotes that tokenization blurs.
+Confidence is `coverage`: the share of the question's content words (weighted by how
+informative each word is in Chinese at large) that the passage contains.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from bot.lectures import Passage
+from bot.text import BIGRAM_PREFIX, PINYIN_PREFIX, WORD_PREFIX, Tokenizer, char_bigrams, pinyin_of
+
+# Okapi BM25's usual constants; k1 = 1.2 and b = 0.75 were also best of the grid
+# {0.9, 1.2, 1.5} x {0.5, 0.75, 0.9} on the CMRC dev set (benchmarks/retrieval.py).
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+# How much each kind of term counts. Bigrams carry most of the signal for Chinese; words add
+# precision; pinyin is a fallback for homophone typos and would add noise at full weight.
+# Tuned on the gold set's tuning half and on CMRC dev (see the README's benchmark table).
+FIELD_WEIGHTS = {WORD_PREFIX: 1.0, BIGRAM_PREFIX: 1.0, PINYIN_PREFIX: 0.25}
+
+# Candidates re-scored with sentence scores and fuzzy matching: enough to hold the right
+# passage on CMRC dev in > 99% of questions at the first stage, small enough to stay fast.
+RERANK_CANDIDATES = 24
+
+# Candidates (after sentence re-scoring) that fuzzy quote matching may still lift.
+FUZZ_CANDIDATES = 6
+
+# Weight of the best sentence's score added to the passage score.
+SENTENCE_WEIGHT = 0.25
+
+# A partial-ratio above this floor means the question quotes the passage (near-)verbatim; the
+# bonus grows from 0 at the floor to FUZZ_WEIGHT at 100.
+FUZZ_FLOOR = 70.0
+FUZZ_WEIGHT = 6.0
+
+# Sentences whose score reaches this share of the best sentence's are highlighted too.
+SENTENCE_HIGHLIGHT_SHARE = 0.6
+MAX_HIGHLIGHTED_SENTENCES = 2
+
+# A mistyped word of at least 3 characters counts as found if this share of its bigrams is.
+PARTIAL_WORD_MATCH = 0.5
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage for a question."""
+
+    passage: Passage
+    score: float
+    coverage: float
+    matched_sentences: tuple[int, ...]
+    matched_terms: tuple[str, ...]
+
+    @property
+    def sentences(self) -> tuple[str, ...]:
+        all_sentences = self.passage.sentences
+        return tuple(all_sentences[i] for i in self.matched_sentences)
+
+
+class _Postings:
+    """A BM25 inverted index in CSR form: term → (document ids, precomputed weights)."""
+
+    def __init__(self, documents: Sequence[Counter[str]]):
+        self.size = len(documents)
+        self.vocabulary: dict[str, int] = {}
+        term_ids, doc_ids, counts = array("i"), array("i"), array("f")
+        lengths = {prefix: np.zeros(self.size, dtype=np.float32) for prefix in FIELD_WEIGHTS}
+        for doc_id, terms in enumerate(documents):
+            for term, count in terms.items():
+                term_ids.append(self.vocabulary.setdefault(term, len(self.vocabulary)))
+                doc_ids.append(doc_id)
+                counts.append(count)
+                lengths[term[:2]][doc_id] += count
+        self._build(np.frombuffer(term_ids, dtype=np.int32),
+                    np.frombuffer(doc_ids, dtype=np.int32),
+                    np.frombuffer(counts, dtype=np.float32), lengths)
+
+    def _build(self, term_ids, doc_ids, counts, lengths) -> None:
+        order = np.argsort(term_ids, kind="stable")
+        term_ids, self.doc_ids, counts = term_ids[order], doc_ids[order], counts[order]
+        df = np.bincount(term_ids, minlength=len(self.vocabulary))
+        self.indptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
+        idf = np.log1p((self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
+        field_of_term = np.empty(len(self.vocabulary), dtype=object)
+        for term, term_id in self.vocabulary.items():
+            field_of_term[term_id] = term[:2]
+        weights = np.empty(len(counts), dtype=np.float32)
+        for prefix, field_weight in FIELD_WEIGHTS.items():
+            in_field = np.flatnonzero(field_of_term[term_ids] == prefix)
+            if not len(in_field):
+                continue
+            field_lengths = lengths[prefix]
+            average = max(float(field_lengths.mean()), 1.0)
+            norm = 1 - BM25_B + BM25_B * field_lengths[self.doc_ids[in_field]] / average
+            tf = counts[in_field]
+            weights[in_field] = (field_weight * idf[term_ids[in_field]]
+                                 * tf * (BM25_K1 + 1) / (tf + BM25_K1 * norm))
+        self.weights = weights
+        self.idf = idf
+
+    def score(self, terms: set[str]) -> np.ndarray:
+        """BM25 scores of every document; one bincount over the terms' postings."""
+        slices = []
+        for term in terms:
+            term_id = self.vocabulary.get(term)
+            if term_id is not None:
+                slices.append(slice(self.indptr[term_id], self.indptr[term_id + 1]))
+        if not slices:
+            return np.zeros(self.size, dtype=np.float64)
+        doc_ids = np.concatenate([self.doc_ids[s] for s in slices])
+        weights = np.concatenate([self.weights[s] for s in slices])
+        return np.bincount(doc_ids, weights=weights, minlength=self.size)
+
+
+class Index:
+    """An immutable search index over passages of one or more lectures."""
+
+    def __init__(self, passages: Sequence[Passage], tokenizer: Tokenizer):
+        self.passages = tuple(passages)
+        self.tokenizer = tokenizer
+        sentence_terms: list[Counter[str]] = []
+        passage_terms: list[Counter[str]] = []
+        self._sentence_start = np.zeros(len(self.passages) + 1, dtype=np.int64)
+        self._folded: list[str] = []
+        for i, passage in enumerate(self.passages):
+            total: Counter[str] = Counter()
+            words = []
+            for sentence in passage.sentences:
+                analysis = tokenizer.analyze(sentence)
+                counts = Counter(analysis.terms)
+                sentence_terms.append(counts)
+                total.update(counts)
+                words.extend(analysis.words)
+            passage_terms.append(total)
+            self._sentence_start[i + 1] = len(sentence_terms)
+            self._folded.append("".join(words))
+        self._passage_index = _Postings(passage_terms)
+        self._sentence_index = _Postings(sentence_terms)
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def search(self, question: str, top_k: int = 5) -> list[Hit]:
+        """The best `top_k` passages for the question, best first (empty if nothing matches)."""
+        analysis = self.tokenizer.analyze(question)
+        if not analysis.terms or not self.passages:
+            return []
+        ranked = self._rank(analysis.terms, "".join(analysis.words))
+        words = [_QuestionWord.of(w, self.tokenizer) for w in dict.fromkeys(analysis.content_words)]
+        return [self._hit(i, score, words, sentence_scores)
+                for i, score, sentence_scores in ranked[:top_k]]
+
+    def _rank(self, terms: Sequence[str], folded_question: str):
+        """Scores candidates; returns (passage index, score, its sentence scores), best first."""
+        unique_terms = set(terms)
+        passage_scores = self._passage_index.score(unique_terms)
+        sentence_scores = self._sentence_index.score(unique_terms)
+        best_sentence = np.maximum.reduceat(sentence_scores, self._sentence_start[:-1])
+        scores = passage_scores + SENTENCE_WEIGHT * best_sentence
+        ranked = [[int(i), float(scores[i])] for i in _top_indices(scores, RERANK_CANDIDATES)
+                  if passage_scores[i] > 0]
+        # Fuzzy matching is the costliest step: only the leaders can be overtaken by a quote.
+        for item in ranked[:FUZZ_CANDIDATES]:
+            item[1] += _quote_bonus(folded_question, self._folded[item[0]])
+        ranked.sort(key=lambda item: (-item[1], item[0]))
+        return [(i, score, self._sentence_scores_of(i, sentence_scores)) for i, score in ranked]
+
+    def _sentence_scores_of(self, i: int, sentence_scores: np.ndarray) -> list[float]:
+        return sentence_scores[self._sentence_start[i]:self._sentence_start[i + 1]].tolist()
+
+    def _hit(self, i: int, score: float, words: Sequence[_QuestionWord], sentence_scores) -> Hit:
+        matched = [w for w in words if self._contains(i, w)]
+        total = sum(w.weight for w in words)
+        coverage = sum(w.weight for w in matched) / total if total > 0 else 0.0
+        return Hit(passage=self.passages[i], score=round(score, 4), coverage=round(coverage, 4),
+                   matched_sentences=_highlighted(sentence_scores),
+                   matched_terms=tuple(w.text for w in matched))
+
+    def _contains(self, i: int, word: _QuestionWord) -> bool:
+        """Is the word in passage i: verbatim, as a homophone, or mostly (a typo)?"""
+        folded = self._folded[i]
+        if word.text in folded:
+            return True
+        if word.pinyin and word.pinyin in self._pinyin(i):
+            return True
+        if len(word.bigrams) >= 2:
+            found = sum(gram in folded for gram in word.bigrams)
+            return found / len(word.bigrams) >= PARTIAL_WORD_MATCH
+        return False
+
+    def _pinyin(self, i: int) -> str:
+        cache = self.__dict__.setdefault("_pinyin_cache", {})
+        if i not in cache:
+            cache[i] = _pinyin_text(self._folded[i])
+        return cache[i]
+
+
+@dataclass(frozen=True)
+class _QuestionWord:
+    """A content word of the question, with what matching it needs, computed once per query."""
+
+    text: str
+    weight: float
+    pinyin: str
+    bigrams: tuple[str, ...]
+
+    @classmethod
+    def of(cls, word: str, tokenizer: Tokenizer) -> _QuestionWord:
+        cjk = len(word) >= 2 and not any(ch.isascii() for ch in word)
+        return cls(word, tokenizer.word_weight(word), _pinyin_text(word) if cjk else "",
+                   tuple(char_bigrams(word)) if cjk and len(word) >= 3 else ())
+
+
+def _top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    if len(scores) <= k:
+        return np.argsort(-scores, kind="stable")
+    top = np.argpartition(-scores, k)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
+def _quote_bonus(folded_question: str, folded_passage: str) -> float:
+    if len(folded_question) < 4:
+        return 0.0
+    ratio = fuzz.partial_ratio(folded_question, folded_passage)
+    if ratio <= FUZZ_FLOOR:
+        return 0.0
+    return FUZZ_WEIGHT * (ratio - FUZZ_FLOOR) / (100.0 - FUZZ_FLOOR)
+
+
+def _highlighted(sentence_scores: list[float]) -> tuple[int, ...]:
+    best = max(sentence_scores, default=0.0)
+    if best <= 0:
+        return ()
+    order = sorted(range(len(sentence_scores)), key=lambda i: -sentence_scores[i])
+    chosen = [i for i in order[:MAX_HIGHLIGHTED_SENTENCES]
+              if sentence_scores[i] >= SENTENCE_HIGHLIGHT_SHARE * best]
+    return tuple(sorted(chosen))
+
+
+def _pinyin_text(text: str) -> str:
+    return " " + " ".join(pinyin_of(ch) for ch in text) + " "
+

@@ -1,0 +1,233 @@
+"""Chinese text → search terms: normalisation, the word lists admins edit, and the Tokenizer.
+
+Normalisation folds what members type on phones into the lecture's form: full/half width,
+traditional → simplified, case. The Tokenizer owns its own `jieba.Tokenizer` (never jieba's
+global one) with the lecture's user dictionary, maps aliases (共产党/中共/GCD …) to one
+canonical word, and turns text into three kinds of terms:
+
+- words (jieba, stop words dropped): precise matches;
+- character bigrams within runs of content words: match words jieba split differently,
+  unsegmented text and partly mistyped words;
+- pinyin bigrams of the same runs: match homophone typos from pinyin keyboards (网落 → 网络).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jieba
+import zhconv
+from pypinyin.pinyin_dict import pinyin_dict
+
+LEXICON_FILES = ("aliases.txt", "userdict.txt", "stopwords.txt", "small_talk.txt")
+WORD_PREFIX, BIGRAM_PREFIX, PINYIN_PREFIX = "w:", "c:", "p:"
+
+# A user-dictionary word without a frequency gets this one: high enough that jieba keeps it
+# whole against the general dictionary's splits, as jieba's own docs suggest for domain terms.
+DEFAULT_USER_WORD_FREQ = 2000
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+_WHITESPACE = re.compile(r"\s+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD_CHARS = re.compile(r"[\w\u3400-\u4dbf\u4e00-\u9fff]")
+_TONE_MARKS = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm")
+
+log = logging.getLogger(__name__)
+
+
+def normalize(text: str) -> str:
+    """Fold width, case, traditional characters, control characters and runs of spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub("", text).lower()
+    text = zhconv.convert(text, "zh-hans")
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def is_cjk(char: str) -> bool:
+    return bool(_CJK.match(char))
+
+
+def has_word_chars(text: str) -> bool:
+    """True if the text holds anything a question can be made of (not only emoji/punctuation)."""
+    return bool(_WORD_CHARS.search(text))
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The word lists: built-in defaults merged with the admins' `knowledge/lexicon/` files."""
+
+    aliases: dict[str, str]
+    user_words: dict[str, int]
+    stop_words: frozenset[str]
+    small_talk: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def load(cls, lexicon_dir: Path | None = None) -> Lexicon:
+        texts = {name: _builtin_text(name) for name in LEXICON_FILES}
+        if lexicon_dir is not None:
+            for name in LEXICON_FILES:
+                path = lexicon_dir / name
+                if path.is_file():
+                    texts[name] += "\n" + path.read_text(encoding="utf-8-sig")
+        return cls(
+            aliases=_parse_aliases(texts["aliases.txt"]),
+            user_words=_parse_user_words(texts["userdict.txt"]),
+            stop_words=frozenset(normalize(w) for w in _words(texts["stopwords.txt"])),
+            small_talk=tuple(_parse_patterns(texts["small_talk.txt"])),
+        )
+
+
+def _builtin_text(name: str) -> str:
+    return resources.files("bot").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def _lines(text: str) -> Iterable[str]:
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            yield line
+
+
+def _words(text: str) -> Iterable[str]:
+    for line in _lines(text):
+        yield from line.split()
+
+
+def _parse_aliases(text: str) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for line in _lines(text):
+        group = [normalize(word) for word in re.split(r"[\s,，、/]+", line) if word]
+        for word in group[1:]:
+            aliases.setdefault(word, group[0])
+    return aliases
+
+
+def _parse_user_words(text: str) -> dict[str, int]:
+    words = {}
+    for line in _lines(text):
+        parts = line.split()
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else DEFAULT_USER_WORD_FREQ
+        words[normalize(parts[0])] = max(freq, DEFAULT_USER_WORD_FREQ)
+    return words
+
+
+def _parse_patterns(text: str) -> Iterable[re.Pattern[str]]:
+    for line in _lines(text):
+        try:
+            yield re.compile(line, re.IGNORECASE)
+        except re.error as error:
+            log.warning("ignoring small-talk pattern %r: %s", line, error)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the tokenizer makes of one text: its words and its search terms."""
+
+    words: tuple[str, ...]
+    content_words: tuple[str, ...]
+    terms: tuple[str, ...]
+
+
+class Tokenizer:
+    """Owns a private jieba tokenizer loaded with the user dictionary; pure after start-up."""
+
+    def __init__(self, lexicon: Lexicon):
+        self.lexicon = lexicon
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        for word, freq in lexicon.user_words.items():
+            self._jieba.add_word(word, freq)
+        for word in lexicon.aliases:
+            if not word.isascii():
+                self._jieba.add_word(word, DEFAULT_USER_WORD_FREQ)
+        self._total_freq = self._jieba.total
+
+    def words(self, text: str) -> list[str]:
+        """Normalised words with aliases mapped to their canonical form; no punctuation."""
+        words = []
+        for token in self._jieba.lcut(normalize(text)):
+            token = token.strip()
+            if token and has_word_chars(token):
+                words.append(self.lexicon.aliases.get(token, token))
+        return words
+
+    def analyze(self, text: str) -> Analysis:
+        words = self.words(text)
+        stop = self.lexicon.stop_words
+        content = [w for w in words if w not in stop]
+        terms = [WORD_PREFIX + w for w in content]
+        for run in _content_runs(words, stop):
+            terms.extend(BIGRAM_PREFIX + gram for gram in char_bigrams(run))
+            terms.extend(PINYIN_PREFIX + gram for gram in pinyin_bigrams(run))
+        return Analysis(tuple(words), tuple(content), tuple(terms))
+
+    def word_weight(self, word: str) -> float:
+        """How informative a word is in Chinese at large (IDF from jieba's dictionary).
+
+        Independent of the lecture corpus, so the confidence built on it means the same for a
+        lecture of two paragraphs and for a thousand passages.
+        """
+        freq = self._jieba.FREQ.get(word) or 0
+        if freq <= 0:
+            freq = _unknown_word_freq(word)
+        return math.log(self._total_freq / freq)
+
+    def is_small_talk(self, text: str) -> bool:
+        bare = "".join(ch for ch in normalize(text) if has_word_chars(ch) or ch in " 👍")
+        bare = bare.strip()
+        return any(p.search(bare) for p in self.lexicon.small_talk)
+
+
+def _unknown_word_freq(word: str) -> float:
+    # A word jieba does not know is rare; a long one rarer still. Numbers are moderately common.
+    if word.replace(".", "").isdigit():
+        return 200.0
+    return max(1.0, 10.0 / len(word))
+
+
+def _content_runs(words: list[str], stop: frozenset[str]) -> Iterable[str]:
+    """Joins consecutive content words: bigrams never straddle a dropped stop word."""
+    run: list[str] = []
+    for word in words:
+        if word in stop:
+            if run:
+                yield "".join(run)
+            run = []
+        else:
+            run.append(word)
+    if run:
+        yield "".join(run)
+
+
+def char_bigrams(text: str) -> list[str]:
+    """Bigrams of consecutive CJK characters; a lone CJK character counts as itself."""
+    grams, chunk = [], []
+    for char in text + " ":
+        if is_cjk(char):
+            chunk.append(char)
+            continue
+        if len(chunk) == 1:
+            grams.append(chunk[0])
+        grams.extend(a + b for a, b in zip(chunk, chunk[1:], strict=False))
+        chunk = []
+    return grams
+
+
+def pinyin_bigrams(text: str) -> list[str]:
+    syllables = [pinyin_of(ch) for ch in text if is_cjk(ch)]
+    return [f"{a} {b}" for a, b in zip(syllables, syllables[1:], strict=False)]
+
+
+def pinyin_of(char: str) -> str:
+    """The toneless first reading of a character: both sides of a match use the same one."""
+    readings = pinyin_dict.get(ord(char))
+    if not readings:
+        return char
+    return readings.split(",", 1)[0].translate(_TONE_MARKS)

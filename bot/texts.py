@@ -1,0 +1,70 @@
+"""Every Chinese text users see, in one place, so wording is reviewed and changed here.
+
+Templates use str.format fields; renderers fill them with already-escaped values.
+"""
+
+BOT_NAME = "学习助手"
+
+EXAMPLE_QUESTIONS = (
+    "党员网络行为规定是什么时候印发的?",
+    "为什么要加强党员网络行为管理?",
+    "第三部分讲了什么?",
+)
+
+HELP = (
+    "我是{bot_name},可以回答关于学习讲稿的问题。\n"
+    "直接发问题给我,我会找出讲稿中回答这个问题的原文段落,并注明出处。\n"
+    "例如:\n{examples}\n"
+    "在群里请用 /ask 加问题,或者 @我 提问。\n"
+    "{commands}"
+)
+HELP_COMMANDS = "/toc 查看目录 · /read 阅读某一节或某一段 · /help 使用说明"
+
+NO_QUESTION = "没有看到问题。请用文字把问题发给我,例如:{example}"
+TEXT_ONLY = "请用文字提问。"
+QUESTION_TRUNCATED = "(问题太长,只按前 {limit} 个字查找。)"
+
+ANSWER_HEADER = "📖 {citation}"
+SECTION_HEADER = "📚 {section}({count}段)· 先看第1段:"
+SEE_ALSO = "另见:"
+SEE_ALSO_ITEM = "· {citation}"
+
+NOT_COVERED = "讲稿里没有讲到这个问题,我不能凭空回答。"
+NOT_COVERED_TOPICS = "讲稿讲的是:"
+NOT_COVERED_CLOSEST = "最接近的段落(不一定回答了你的问题):"
+TOC_HINT = "发送 /toc 查看完整目录。"
+TOPIC_ITEM = "· 《{lecture}》{section}"
+TOPIC_MISSING_SUFFIX = "(原文缺失)"
+
+MISSING_SECTION = (
+    "《{lecture}》的原文缺少{sections}:来源网站隐藏了这部分{size},"
+    "讲稿里没有这部分的文字,所以我无法回答,也不会编造。"
+)
+MISSING_SIZE = "(约{chars}字)"
+MISSING_SECTION_NAME = "第{numeral}部分"
+NO_SUCH_SECTION = "《{lecture}》没有第{numeral}部分。"
+
+NO_LECTURES = "现在还没有可用的讲稿,请联系管理员添加。"
+
+CHAT_WELCOME = "本地对话模式(没有配置 Telegram 令牌)。输入问题并回车,输入 /quit 或按 Ctrl-D 退出。"
+CHAT_PROMPT = "问> "
+CHAT_BYE = "再见!"
+
+INSPECT_FAILED = "无法读取"
+INSPECT_NO_LECTURES = "没有找到讲稿文件(.txt / .md):{folder}"
+
+TOC_TITLE = "📚 目录"
+TOC_LECTURE = "《{title}》({count}段)"
+TOC_SECTION = "  {label}({count}段)"
+TOC_MISSING = "  第{numeral}部分:原文缺失{size}"
+TOC_READ_HINT = "发送 /read 加节号或段落阅读原文,例如 /read 3 或 /read 3.2。"
+
+CLI_TOKEN_MISSING = (
+    "没有配置 TELEGRAM_BOT_TOKEN,无法启动 Telegram 机器人。"
+    " / TELEGRAM_BOT_TOKEN is not set; cannot start the Telegram bot."
+)
+CLI_TOKEN_INVALID = (
+    "TELEGRAM_BOT_TOKEN 格式不对(应为:数字:密钥)。"
+    " / TELEGRAM_BOT_TOKEN is malformed (expected <digits>:<secret>)."
+)
+CLI_NO_QUESTION = "请给出问题,或用 --questions 文件。 / Give a question or --questions FILE."
