@@ -56,8 +56,14 @@ FUZZ_WEIGHT = 6.0
 SENTENCE_HIGHLIGHT_SHARE = 0.6
 MAX_HIGHLIGHTED_SENTENCES = 2
 
-# A mistyped word of at least 3 characters counts as found if this share of its bigrams is.
-PARTIAL_WORD_MATCH = 0.5
+# Credit for a question word the passage holds only as a homophone (网落 for 网络: a pinyin
+# keyboard's typo, or a different word that sounds the same: 实施/实时), and the most credit
+# for a long word of which only some bigrams occur (意识形太; or 网络安全法 where the passage
+# says 网络安全). Less than a verbatim match, because either may be a different word.
+HOMOPHONE_DEGREE = 0.8
+PARTIAL_DEGREE = 0.6
+# A word counts as matched (reported, used for highlighting) from this degree on.
+MATCHED_TERM_DEGREE = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class Hit:
     coverage: float
     matched_sentences: tuple[int, ...]
     matched_terms: tuple[str, ...]
+    sentence_scores: tuple[float, ...] = ()
 
     @property
     def sentences(self) -> tuple[str, ...]:
@@ -188,24 +195,27 @@ class Index:
         return sentence_scores[self._sentence_start[i]:self._sentence_start[i + 1]].tolist()
 
     def _hit(self, i: int, score: float, words: Sequence[_QuestionWord], sentence_scores) -> Hit:
-        matched = [w for w in words if self._contains(i, w)]
+        degrees = [self._match_degree(i, w) for w in words]
         total = sum(w.weight for w in words)
-        coverage = sum(w.weight for w in matched) / total if total > 0 else 0.0
-        return Hit(passage=self.passages[i], score=round(score, 4), coverage=round(coverage, 4),
+        found = sum(w.weight * degree for w, degree in zip(words, degrees, strict=True))
+        return Hit(passage=self.passages[i], score=round(score, 4),
+                   coverage=round(found / total, 4) if total > 0 else 0.0,
                    matched_sentences=_highlighted(sentence_scores),
-                   matched_terms=tuple(w.text for w in matched))
+                   matched_terms=tuple(w.text for w, d in zip(words, degrees, strict=True)
+                                       if d >= MATCHED_TERM_DEGREE),
+                   sentence_scores=tuple(round(x, 4) for x in sentence_scores))
 
-    def _contains(self, i: int, word: _QuestionWord) -> bool:
-        """Is the word in passage i: verbatim, as a homophone, or mostly (a typo)?"""
+    def _match_degree(self, i: int, word: _QuestionWord) -> float:
+        """How surely passage i contains the word: verbatim 1, a homophone, or partly (typo)."""
         folded = self._folded[i]
         if word.text in folded:
-            return True
+            return 1.0
         if word.pinyin and word.pinyin in self._pinyin(i):
-            return True
+            return HOMOPHONE_DEGREE
         if len(word.bigrams) >= 2:
             found = sum(gram in folded for gram in word.bigrams)
-            return found / len(word.bigrams) >= PARTIAL_WORD_MATCH
-        return False
+            return PARTIAL_DEGREE * found / len(word.bigrams)
+        return 0.0
 
     def _pinyin(self, i: int) -> str:
         cache = self.__dict__.setdefault("_pinyin_cache", {})

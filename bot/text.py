@@ -33,6 +33,11 @@ WORD_PREFIX, BIGRAM_PREFIX, PINYIN_PREFIX = "w:", "c:", "p:"
 # whole against the general dictionary's splits, as jieba's own docs suggest for domain terms.
 DEFAULT_USER_WORD_FREQ = 2000
 
+# Dictionary frequencies assumed for what jieba's dictionary lacks: numbers are about as
+# common as an everyday word; an unknown Latin word or single character as a rare one.
+NUMBER_FREQ = 200
+UNKNOWN_WORD_FREQ = 3
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _WHITESPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -148,6 +153,9 @@ class Tokenizer:
             if not word.isascii():
                 self._jieba.add_word(word, DEFAULT_USER_WORD_FREQ)
         self._total_freq = self._jieba.total
+        inner = sorted((w for w in lexicon.aliases if len(w) >= 2 and not w.isascii()),
+                       key=len, reverse=True)
+        self._inner_alias = re.compile("|".join(map(re.escape, inner))) if inner else None
 
     def words(self, text: str) -> list[str]:
         """Normalised words with aliases mapped to their canonical form; no punctuation."""
@@ -155,8 +163,17 @@ class Tokenizer:
         for token in self._jieba.lcut(normalize(text)):
             token = token.strip()
             if token and has_word_chars(token):
-                words.append(self.lexicon.aliases.get(token, token))
+                words.append(self._canonical(token))
         return words
+
+    def _canonical(self, token: str) -> str:
+        """The alias group's word; also inside a compound jieba kept whole (法制建设 → 法治建设)."""
+        canonical = self.lexicon.aliases.get(token)
+        if canonical is not None:
+            return canonical
+        if self._inner_alias is None or len(token) < 3:
+            return token
+        return self._inner_alias.sub(lambda m: self.lexicon.aliases[m.group(0)], token)
 
     def analyze(self, text: str) -> Analysis:
         words = self.words(text)
@@ -172,24 +189,23 @@ class Tokenizer:
         """How informative a word is in Chinese at large (IDF from jieba's dictionary).
 
         Independent of the lecture corpus, so the confidence built on it means the same for a
-        lecture of two paragraphs and for a thousand passages.
+        lecture of two paragraphs and for a thousand passages. A word jieba does not know is
+        mostly a colloquial run its HMM glued together (咋办, 得会用): it weighs as much as its
+        characters do on average, not as a rare term.
         """
         freq = self._jieba.FREQ.get(word) or 0
-        if freq <= 0:
-            freq = _unknown_word_freq(word)
-        return math.log(self._total_freq / freq)
+        if freq > 0:
+            return math.log(self._total_freq / freq)
+        if word.replace(".", "").isdigit():
+            return math.log(self._total_freq / NUMBER_FREQ)
+        if len(word) > 1 and all(is_cjk(ch) for ch in word):
+            return sum(self.word_weight(ch) for ch in word) / len(word)
+        return math.log(self._total_freq / UNKNOWN_WORD_FREQ)
 
     def is_small_talk(self, text: str) -> bool:
         bare = "".join(ch for ch in normalize(text) if has_word_chars(ch) or ch in " 👍")
         bare = bare.strip()
         return any(p.search(bare) for p in self.lexicon.small_talk)
-
-
-def _unknown_word_freq(word: str) -> float:
-    # A word jieba does not know is rare; a long one rarer still. Numbers are moderately common.
-    if word.replace(".", "").isdigit():
-        return 200.0
-    return max(1.0, 10.0 / len(word))
 
 
 def _content_runs(words: list[str], stop: frozenset[str]) -> Iterable[str]:
