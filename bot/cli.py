@@ -17,6 +17,7 @@ from bot import texts
 from bot.answer import Answer
 from bot.config import SettingsError, environment, token_is_valid
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
+from bot.navigation import find_passage, neighbours
 from bot.render import help_text, hit_summary, plain_text, toc_text
 
 EXIT_USAGE = 2
@@ -166,9 +167,35 @@ def reply_for(knowledge: KnowledgeBase, line: str) -> str:
         return help_text()
     if command == "/toc":
         return toc_text(knowledge.library)
+    if command == "/read":
+        return _read(knowledge, line[len(command):].strip())
     if command == "/ask":
         line = line[len(command):]
-    return plain_text(knowledge.answer(line), knowledge.library)
+    answer = knowledge.answer(line)
+    reply = plain_text(answer, knowledge.library)
+    if answer.answered and answer.best:
+        reply += "\n" + _buttons_hint(knowledge, answer.best.passage)
+    return reply
+
+
+def _read(knowledge: KnowledgeBase, selector: str) -> str:
+    if not selector:
+        return texts.READ_USAGE
+    passage = find_passage(knowledge.library, selector)
+    if passage is None:
+        return texts.READ_NOT_FOUND.format(selector=selector[:50])
+    text = f"{texts.ANSWER_HEADER.format(citation=passage.citation)}\n\n{passage.text}"
+    return text + "\n" + _buttons_hint(knowledge, passage)
+
+
+def _buttons_hint(knowledge: KnowledgeBase, passage) -> str:
+    """The terminal's stand-in for the 上一段/下一段 buttons: the commands that do the same."""
+    before, after = neighbours(knowledge.library, passage)
+
+    def selector(p):
+        return f"{p.section_no}.{p.paragraph_no}" if p else texts.CHAT_NO_NEIGHBOUR
+
+    return texts.CHAT_BUTTONS_HINT.format(previous=selector(before), next=selector(after))
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

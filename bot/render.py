@@ -141,6 +141,17 @@ def _answer_blocks(answer: Answer) -> list[Block]:
     return blocks
 
 
+def passage_html(passage: Passage, library: Library, sentence_indexes: Sequence[int] = (),
+                 limit: int = MAX_MESSAGE_LENGTH) -> str:
+    """One passage as a single message: citation, position, text (cut to fit if it must)."""
+    lecture = library.lecture(passage.lecture_id)
+    total = len(lecture.passages) if lecture else passage.order + 1
+    header = (texts.ANSWER_HEADER.format(citation=passage.citation) + "\n"
+              + texts.READ_POSITION.format(position=passage.order + 1, total=total))
+    blocks = [[(header, False)], highlighted_passage(passage, sentence_indexes)]
+    return pack_html(blocks, limit)[0]
+
+
 def highlighted_passage(passage: Passage, sentence_indexes: Sequence[int]) -> Block:
     """The passage verbatim as runs, the given sentences bold."""
     chosen = set(sentence_indexes)

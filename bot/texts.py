@@ -68,3 +68,40 @@ CLI_TOKEN_INVALID = (
     " / TELEGRAM_BOT_TOKEN is malformed (expected <digits>:<secret>)."
 )
 CLI_NO_QUESTION = "请给出问题,或用 --questions 文件。 / Give a question or --questions FILE."
+
+# Telegram: command menu (registered at start-up) and buttons.
+COMMAND_MENU = (
+    ("start", "开始使用"),
+    ("help", "使用说明"),
+    ("ask", "提问(群里用:/ask 问题)"),
+    ("toc", "讲稿目录"),
+    ("read", "阅读原文,例如 /read 3.2"),
+)
+BOT_DESCRIPTION = "学习助手:回答关于学习讲稿的问题,引用讲稿原文并注明出处。"
+BOT_SHORT_DESCRIPTION = "引用讲稿原文回答学习问题"
+
+BUTTON_MORE = "更多"
+BUTTON_PREVIOUS = "上一段"
+BUTTON_NEXT = "下一段"
+BUTTON_LIKE = "👍"
+BUTTON_DISLIKE = "👎"
+FEEDBACK_THANKS = "谢谢反馈!"
+NO_MORE_RESULTS = "没有更多相关段落了。"
+PASSAGE_GONE = "这段讲稿已经不在了(可能已更新或下架),请重新提问。"
+BUTTON_EXPIRED = "这个按钮已失效,请重新提问。"
+END_OF_LECTURE = "已经是最后一段了。"
+START_OF_LECTURE = "已经是第一段了。"
+
+ASK_USAGE = "请在 /ask 后面写上问题,例如:/ask {example}"
+READ_USAGE = "用法:/read 节号 或 /read 节号.段号,例如 /read 3 或 /read 3.2。发送 /toc 查看目录。"
+READ_NOT_FOUND = "没有找到“{selector}”。发送 /toc 查看有哪些节和段。"
+READ_POSITION = "第 {position}/{total} 段"
+ANSWER_FAILED = "抱歉,这次回答失败了,请稍后再试。"
+
+INLINE_NO_RESULT = "讲稿里没有找到相关段落"
+INLINE_TYPE_QUESTION = "输入问题,查找讲稿原文"
+CHAT_BUTTONS_HINT = (
+    "(Telegram 里的按钮在这里对应命令:上一段 /read {previous} · 下一段 /read {next}"
+    " · 更多结果见“另见”)"
+)
+CHAT_NO_NEIGHBOUR = "无"

@@ -1,0 +1,91 @@
+"""Builds the Telegram Application: settings in, a ready `Application` out.
+
+`build_application` is used by `run_bot` and by the tests, which point it at a local fake Bot
+API server through `Settings.api_base_url`. Start-up work that must not block the event loop
+(jieba, the index) runs in a worker thread from `post_init`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot import texts
+from bot.config import Settings
+from bot.handlers import ask, errors, reading
+from bot.handlers.common import KNOWLEDGE_KEY, SETTINGS_KEY, soft_call
+from bot.knowledge import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+# The rate limiter retries a request that hit a flood limit this many times before giving up.
+RATE_LIMIT_RETRIES = 3
+
+
+def build_application(settings: Settings, knowledge: KnowledgeBase | None = None,
+                      rate_limiter: bool = True) -> Application:
+    """The bot with every feature registered; `knowledge` is loaded at start-up if None."""
+    builder = (ApplicationBuilder().token(settings.token)
+               .defaults(Defaults(parse_mode=ParseMode.HTML,
+                                  tzinfo=ZoneInfo(settings.timezone)))
+               .post_init(_post_init))
+    if settings.api_base_url:
+        builder = (builder.base_url(f"{settings.api_base_url}/bot")
+                   .base_file_url(f"{settings.api_base_url}/file/bot"))
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+    app = builder.build()
+    app.bot_data[SETTINGS_KEY] = settings
+    if knowledge is not None:
+        app.bot_data[KNOWLEDGE_KEY] = knowledge
+    for feature in (reading, ask, errors):  # order matters: commands before free text
+        feature.register(app)
+    return app
+
+
+async def prepare(app: Application) -> None:
+    """Loads the knowledge (off the event loop) and registers the command menu."""
+    if KNOWLEDGE_KEY not in app.bot_data:
+        settings: Settings = app.bot_data[SETTINGS_KEY]
+        app.bot_data[KNOWLEDGE_KEY] = await asyncio.to_thread(KnowledgeBase.load,
+                                                              settings.knowledge_dir)
+    knowledge: KnowledgeBase = app.bot_data[KNOWLEDGE_KEY]
+    for failure in knowledge.library.failures:
+        log.warning("lecture file not loaded: %s", failure)
+    log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
+             len(knowledge.library.passages))
+    commands = [BotCommand(name, description) for name, description in texts.COMMAND_MENU]
+    await soft_call("setMyCommands", app.bot.set_my_commands(commands))
+    await soft_call("setMyDescription", app.bot.set_my_description(texts.BOT_DESCRIPTION))
+    await soft_call("setMyShortDescription",
+                    app.bot.set_my_short_description(texts.BOT_SHORT_DESCRIPTION))
+
+
+async def _post_init(app: Application) -> None:
+    await prepare(app)
+
+
+def run_bot(env: Mapping[str, str]) -> int:
+    """Runs the bot until interrupted: long polling, or a webhook when WEBHOOK_URL is set."""
+    settings = Settings.from_env(env)
+    app = build_application(settings)
+    if settings.webhook_url:
+        app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,
+                        url_path=_webhook_path(settings.webhook_url),
+                        webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
+                        allowed_updates=Update.ALL_TYPES)
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def _webhook_path(webhook_url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(webhook_url).path.lstrip("/")

@@ -1,0 +1,203 @@
+"""Asking: questions in private chats, /ask and mentions and replies in groups, inline mode.
+
+Every answer is one message (split only if Telegram's limit forces it) with a keyboard:
+更多 (the next result), 上一段/下一段 (reading order) and 👍/👎. Buttons carry passage
+references in their callback data (see bot.navigation), so they work after a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import uuid4
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import texts
+from bot.answer import Answer
+from bot.handlers.common import knowledge_of, reply_chunks
+from bot.lectures import Library, Passage
+from bot.navigation import neighbours, passage_ref, resolve_ref
+from bot.render import html_chunks, passage_html
+
+log = logging.getLogger(__name__)
+
+MORE_PREFIX, SHOW_PREFIX, FEEDBACK_PREFIX = "m:", "p:", "f:"
+# Results offered behind 更多: as many refs as fit in 64 bytes of callback data.
+MORE_RESULTS = 4
+INLINE_RESULTS = 5
+
+_MEDIA = (filters.Sticker.ALL | filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO
+          | filters.VIDEO_NOTE | filters.ANIMATION | filters.Document.ALL | filters.LOCATION
+          | filters.CONTACT | filters.POLL | filters.Dice.ALL)
+
+
+def register(app: Application) -> None:
+    private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    group_text = filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND
+    app.add_handler(CommandHandler("ask", ask_command))
+    app.add_handler(MessageHandler(private_text & filters.UpdateType.MESSAGE, ask_private))
+    app.add_handler(MessageHandler(group_text & filters.UpdateType.MESSAGE, ask_in_group))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & _MEDIA
+                                   & filters.UpdateType.MESSAGE, text_only_hint))
+    app.add_handler(CallbackQueryHandler(more_results, pattern=f"^{MORE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(show_passage, pattern=f"^{SHOW_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(feedback, pattern=f"^{FEEDBACK_PREFIX}"))
+    app.add_handler(InlineQueryHandler(inline_query))
+
+
+async def ask_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await answer_question(update.effective_message, update.effective_message.text, context)
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await message.reply_text(texts.ASK_USAGE.format(example=texts.EXAMPLE_QUESTIONS[0]))
+        return
+    await answer_question(message, question, context)
+
+
+async def ask_in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In groups the bot answers only when addressed: a mention or a reply to its message."""
+    message = update.effective_message
+    question = _addressed_question(message, context.bot.username, context.bot.id)
+    if question is None:
+        return
+    await answer_question(message, question, context)
+
+
+def _addressed_question(message: Message, username: str, bot_id: int) -> str | None:
+    mention = f"@{username}".lower()
+    for entity, text in message.parse_entities([MessageEntity.MENTION]).items():
+        if text.lower() == mention:
+            start, end = entity.offset, entity.offset + entity.length
+            utf16 = message.text.encode("utf-16-le")
+            return (utf16[:start * 2] + utf16[end * 2:]).decode("utf-16-le").strip()
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.id == bot_id:
+        return message.text
+    return None
+
+
+async def answer_question(message: Message, question: str,
+                          context: ContextTypes.DEFAULT_TYPE) -> Answer:
+    knowledge = knowledge_of(context)
+    answer = knowledge.answer(question, top_k=MORE_RESULTS + 1)
+    chunks = html_chunks(answer, knowledge.library)
+    await reply_chunks(message, chunks, answer_keyboard(answer, knowledge.library))
+    return answer
+
+
+def answer_keyboard(answer: Answer, library: Library) -> InlineKeyboardMarkup | None:
+    if not answer.answered or answer.best is None:
+        return None
+    shown = answer.best.passage
+    rest = [hit.passage for hit in answer.hits[1:MORE_RESULTS + 1]]
+    return passage_keyboard(shown, library, rest)
+
+
+def passage_keyboard(shown: Passage, library: Library,
+                     more: list[Passage]) -> InlineKeyboardMarkup:
+    before, after = neighbours(library, shown)
+    rows = []
+    if more:
+        data = MORE_PREFIX + ",".join(passage_ref(p) for p in more)
+        rows.append([InlineKeyboardButton(texts.BUTTON_MORE, callback_data=data)])
+    reading = []
+    if before:
+        reading.append(InlineKeyboardButton(texts.BUTTON_PREVIOUS,
+                                            callback_data=SHOW_PREFIX + passage_ref(before)))
+    if after:
+        reading.append(InlineKeyboardButton(texts.BUTTON_NEXT,
+                                            callback_data=SHOW_PREFIX + passage_ref(after)))
+    if reading:
+        rows.append(reading)
+    ref = passage_ref(shown)
+    rows.append([InlineKeyboardButton(texts.BUTTON_LIKE, callback_data=f"{FEEDBACK_PREFIX}+{ref}"),
+                 InlineKeyboardButton(texts.BUTTON_DISLIKE,
+                                      callback_data=f"{FEEDBACK_PREFIX}-{ref}")])
+    return InlineKeyboardMarkup(rows)
+
+
+async def more_results(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    library = knowledge_of(context).library
+    refs = query.data.removeprefix(MORE_PREFIX).split(",")
+    passages = [p for p in (resolve_ref(library, ref) for ref in refs) if p is not None]
+    if not passages:
+        await query.answer(texts.NO_MORE_RESULTS)
+        return
+    await query.answer()
+    await _show(query.message, passages[0], library, passages[1:])
+
+
+async def show_passage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    library = knowledge_of(context).library
+    passage = resolve_ref(library, query.data.removeprefix(SHOW_PREFIX))
+    if passage is None:
+        await query.answer(texts.PASSAGE_GONE, show_alert=True)
+        return
+    await query.answer()
+    await _show(query.message, passage, library, [])
+
+
+async def _show(message: Message | None, passage: Passage, library: Library,
+                more: list[Passage]) -> None:
+    """Shows a passage in place of the message the button was under."""
+    if message is None or not isinstance(message, Message):
+        return
+    await message.edit_text(passage_html(passage, library),
+                            reply_markup=passage_keyboard(passage, library, more))
+
+
+async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    data = query.data.removeprefix(FEEDBACK_PREFIX)
+    if not data or data[0] not in "+-":
+        await query.answer(texts.BUTTON_EXPIRED)
+        return
+    log.info("feedback %s on %s from chat %s", data[0], data[1:],
+             update.effective_chat.id if update.effective_chat else None)
+    await query.answer(texts.FEEDBACK_THANKS)
+
+
+async def text_only_hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(texts.TEXT_ONLY)
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.inline_query
+    knowledge = knowledge_of(context)
+    if not query.query.strip():
+        await query.answer([], cache_time=0)
+        return
+    answer = knowledge.answer(query.query, top_k=INLINE_RESULTS)
+    results = []
+    if answer.answered:
+        for hit in answer.hits[:INLINE_RESULTS]:
+            results.append(InlineQueryResultArticle(
+                id=str(uuid4()), title=hit.passage.citation,
+                description=hit.passage.text[:100],
+                input_message_content=InputTextMessageContent(
+                    passage_html(hit.passage, knowledge.library, hit.matched_sentences))))
+    await query.answer(results, cache_time=0)
+

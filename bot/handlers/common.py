@@ -1,0 +1,44 @@
+"""What every Telegram feature module shares: access to the knowledge and safe sending."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.knowledge import KnowledgeBase
+
+KNOWLEDGE_KEY = "knowledge"
+SETTINGS_KEY = "settings"
+
+log = logging.getLogger(__name__)
+
+
+def knowledge_of(context: ContextTypes.DEFAULT_TYPE) -> KnowledgeBase:
+    return context.application.bot_data[KNOWLEDGE_KEY]
+
+
+async def soft_call(what: str, call: Awaitable[Any]) -> Any:
+    """Awaits a nice-to-have API call; a failure is one warning line, never a broken flow."""
+    try:
+        return await call
+    except TelegramError as error:
+        log.warning("%s failed: %s", what, error)
+        return None
+
+
+async def reply_chunks(message: Message, chunks: list[str],
+                       keyboard: InlineKeyboardMarkup | None = None) -> Message | None:
+    """Sends the chunks as replies; the keyboard goes under the last one. Groups get a quote."""
+    quote = message.chat.type != ChatType.PRIVATE
+    sent = None
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        sent = await message.reply_html(chunk, do_quote=quote and i == 0,
+                                        reply_markup=keyboard if last else None)
+    return sent

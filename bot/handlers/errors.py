@@ -1,0 +1,33 @@
+"""The error handler: log the failure with its update id first, then tell the user briefly."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot import texts
+
+log = logging.getLogger(__name__)
+
+
+def register(app: Application) -> None:
+    app.add_error_handler(on_error)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed", update_id, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_message is None:
+        return
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer(texts.ANSWER_FAILED)
+        return
+    try:
+        await update.effective_message.reply_text(texts.ANSWER_FAILED)
+    except TelegramError as error:
+        log.warning("could not tell the user about the failure: %s", error)

@@ -1,0 +1,66 @@
+"""Short, stable references to passages, for buttons that must work after a restart.
+
+Telegram gives a button 64 bytes of callback data and nothing else survives a restart, so a
+button names its passage itself: `<lecture key>:<section>.<paragraph>`, where the lecture key
+is a short hash of the lecture's id (its file name), stable across restarts and reloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from bot.lectures import Library, Passage
+
+LECTURE_KEY_CHARS = 6
+_REF = re.compile(r"^(?P<key>[0-9a-f]{6}):(?P<section>\d+)\.(?P<paragraph>\d+)$")
+
+
+def lecture_key(lecture_id: str) -> str:
+    return hashlib.sha1(lecture_id.encode("utf-8")).hexdigest()[:LECTURE_KEY_CHARS]
+
+
+def passage_ref(passage: Passage) -> str:
+    return f"{lecture_key(passage.lecture_id)}:{passage.section_no}.{passage.paragraph_no}"
+
+
+def resolve_ref(library: Library, ref: str) -> Passage | None:
+    """The passage a reference names, or None if it is malformed or no longer exists."""
+    match = _REF.match(ref)
+    if not match:
+        return None
+    for lecture in library.lectures:
+        if lecture_key(lecture.lecture_id) == match["key"]:
+            return library.passage(f"{lecture.lecture_id}:{match['section']}.{match['paragraph']}")
+    return None
+
+
+def neighbours(library: Library, passage: Passage) -> tuple[Passage | None, Passage | None]:
+    """The passages before and after this one in its lecture's reading order."""
+    lecture = library.lecture(passage.lecture_id)
+    if lecture is None:
+        return None, None
+    passages = lecture.passages
+    position = next((i for i, p in enumerate(passages) if p.passage_id == passage.passage_id),
+                    None)
+    if position is None:
+        return None, None
+    before = passages[position - 1] if position > 0 else None
+    after = passages[position + 1] if position + 1 < len(passages) else None
+    return before, after
+
+
+def find_passage(library: Library, selector: str) -> Passage | None:
+    """`/read` selectors: "3.2" (section 3, paragraph 2), "3" (section 3), "0" or "开篇"."""
+    selector = selector.strip()
+    if selector in ("开篇", "开头"):
+        selector = "0"
+    match = re.match(r"^(\d+)(?:[.．](\d+))?$", selector)
+    if not match:
+        return None
+    section, paragraph = int(match[1]), int(match[2] or 1)
+    for lecture in library.lectures:
+        found = library.passage(f"{lecture.lecture_id}:{section}.{paragraph}")
+        if found is not None:
+            return found
+    return None
