@@ -1,0 +1,34 @@
+"""Shared fixtures: the shipped knowledge folder loaded once per test session."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import KnowledgeBase
+from bot.text import Lexicon, Tokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
+KNOWLEDGE_DIR = ROOT / "knowledge"
+SHARED_LECTURE = ROOT.parent / "shared" / "lectures" / "party-lecture-online-conduct.txt"
+LECTURE_ID = "party-lecture-online-conduct"
+
+logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Tokenizer:
+    return Tokenizer(Lexicon.load(KNOWLEDGE_DIR / "lexicon"))
+
+
+@pytest.fixture(scope="session")
+def knowledge(tokenizer) -> KnowledgeBase:
+    return KnowledgeBase.load(KNOWLEDGE_DIR, tokenizer)
+
+
+def write_lecture(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = folder / name
+    path.write_bytes(text.encode(encoding))
+    return path

@@ -1,0 +1,87 @@
+"""The command line: ask (text and JSON), chat without a terminal, inspect, run's token check."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.cli import chat, main
+from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID, ROOT, write_lecture
+
+
+def test_ask_json_contract(capsys):
+    assert main(["ask", "--json", "--top", "3", "--knowledge", str(KNOWLEDGE_DIR),
+                 "党员总数有多少"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["question"] == "党员总数有多少" and result["answered"] is True
+    assert len(result["results"]) == 3
+    first = result["results"][0]
+    assert set(first) >= {"passage_id", "lecture", "section", "paragraph", "citation", "score",
+                          "text", "matched_sentences"}
+    assert first["passage_id"] == f"{LECTURE_ID}:1.1"
+    assert first["lecture"] == "党课:发挥模范带头作用 规范网络行为"
+    assert any("9918.5万" in s for s in first["matched_sentences"])
+    assert first["text"] in (KNOWLEDGE_DIR / f"{LECTURE_ID}.txt").read_text(encoding="utf-8")
+
+
+def test_ask_questions_file_one_object_per_line_in_order(tmp_path: Path, capsys):
+    questions = tmp_path / "q.txt"
+    questions.write_text("第二部分讲了什么\n你好\n党费怎么交\n", encoding="utf-8")
+    assert main(["ask", "--json", "--questions", str(questions)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["question"] for r in lines] == ["第二部分讲了什么", "你好", "党费怎么交"]
+    assert [r["answered"] for r in lines] == [False, False, False]
+
+
+def test_ask_without_question_is_a_usage_error(capsys):
+    assert main(["ask"]) == 2
+    assert "问题" in capsys.readouterr().err
+
+
+def test_chat_answers_each_line_and_exits_at_end_of_input(knowledge):
+    out = io.StringIO()
+    assert chat(knowledge, io.StringIO("你好\n第二部分讲了什么\n/toc\n"), out) == 0
+    text = out.getvalue()
+    assert "学习助手" in text and "原文缺少第二部分" in text and "目录" in text
+
+
+def test_inspect_lists_lectures_gaps_and_broken_files(tmp_path: Path, capsys):
+    write_lecture(tmp_path, "a.txt",
+                  "讲稿甲\n\n一、开始\n内容。\n---此处隐藏100字---\n三、结束\n内容三。\n")
+    (tmp_path / "broken.md").write_bytes(b"\x00\x01binary")
+    assert main(["inspect", "--knowledge", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "《讲稿甲》" in out and "缺失:第2部分,约100字" in out
+    assert "broken.md" in out and "二进制" in out
+
+
+def test_inspect_question_shows_scoring(capsys):
+    assert main(["inspect", "--knowledge", str(KNOWLEDGE_DIR), "--question", "网民规模"]) == 0
+    out = capsys.readouterr().out
+    assert "分词" in out and "得分" in out and "网民" in out
+
+
+def _run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_run_without_or_with_malformed_token_exits_2(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    missing = _run_cli("run", env=env)
+    assert missing.returncode == 2 and "TELEGRAM_BOT_TOKEN" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    malformed = _run_cli("run", env={**env, "TELEGRAM_BOT_TOKEN": "not-a-token"})
+    assert malformed.returncode == 2 and "格式不对" in malformed.stderr
+
+
+def test_cli_ask_does_not_import_telegram():
+    code = ("import sys; from bot.cli import main; main(['ask','--json','网民']); "
+            "assert not any(m == 'telegram' or m.startswith('telegram.') for m in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
