@@ -1,0 +1,194 @@
+"""End to end: the real Application polls a local fake Bot API server over real HTTP.
+
+Nothing inside the bot is mocked; what the bot did is read from what the server received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import pytest
+from telegram import Update
+
+from bot.app import build_application, prepare
+from bot.config import Settings
+from bot.handlers.ask import MORE_PREFIX, SHOW_PREFIX
+from bot.knowledge import KnowledgeBase
+from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID
+from tests.fakebotapi import FakeBotApi
+
+TOKEN = "123456:TEST-token-for-the-fake-server"
+PRIVATE_CHAT = 1001
+GROUP_CHAT = -100200300
+MEMBER = 31337
+
+
+@pytest.fixture
+def server():
+    with FakeBotApi() as fake:
+        yield fake
+
+
+@contextlib.asynccontextmanager
+async def running_bot(server: FakeBotApi, knowledge: KnowledgeBase | None = None):
+    settings = Settings(token=TOKEN, api_base_url=server.url, knowledge_dir=KNOWLEDGE_DIR)
+    app = build_application(settings, knowledge, rate_limiter=False)
+    async with app:
+        await prepare(app)  # post_init runs only under run_polling; tests start by hand
+        await app.start()
+        await app.updater.start_polling(poll_interval=0.0, timeout=1,
+                                        allowed_updates=Update.ALL_TYPES)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+async def ask(server: FakeBotApi, text: str, chat_id: int = PRIVATE_CHAT, **kwargs):
+    mark = server.mark()
+    server.push_update(server.text_message(chat_id, text, **kwargs))
+    (call,) = await server.wait_for("sendMessage", since=mark)
+    return call
+
+
+def _buttons(call) -> dict[str, str]:
+    rows = call.params["reply_markup"]["inline_keyboard"]
+    return {button["text"]: button["callback_data"] for row in rows for button in row}
+
+
+async def test_private_question_gets_a_cited_highlighted_answer(server, knowledge):
+    async with running_bot(server, knowledge):
+        call = await ask(server, "党员网络行为规定是什么时候印发的?")
+    text = call.params["text"]
+    assert call.params["chat_id"] == PRIVATE_CHAT
+    assert call.params["parse_mode"] == "HTML"
+    assert "《党课:发挥模范带头作用 规范网络行为》· 开篇 · 第1段" in text
+    assert "<b>2024年1月,中央办公厅印发《中国GCD党员网络行为规定》" in text
+    assert {"更多", "下一段", "👍", "👎"} <= set(_buttons(call))
+
+
+async def test_startup_registers_chinese_command_menu(server, knowledge):
+    async with running_bot(server, knowledge):
+        (call,) = await server.wait_for("setMyCommands")
+    commands = {c["command"]: c["description"] for c in call.params["commands"]}
+    assert {"start", "help", "ask", "toc", "read"} <= set(commands)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in d) for d in commands.values())
+
+
+async def test_group_chatter_is_ignored_but_ask_mention_and_reply_are_answered(server, knowledge):
+    async with running_bot(server, knowledge):
+        server.push_update(server.text_message(GROUP_CHAT, "大家早上好,今天开会吗", MEMBER))
+        asked = await ask(server, "/ask 网民规模有多大", GROUP_CHAT, user_id=MEMBER)
+        mentioned = await ask(server, "@lecture_test_bot 党员总数有多少", GROUP_CHAT,
+                              user_id=MEMBER)
+        bot_message = server.sent_messages(GROUP_CHAT)[-1]
+        replied = await ask(server, "平台主体责任呢", GROUP_CHAT, user_id=MEMBER,
+                            reply_to=bot_message)
+        await asyncio.sleep(0.2)
+    sent = server.calls("sendMessage")
+    assert len(sent) == 3, "the chatter got no reply"
+    assert "10.92亿" in asked.params["text"]
+    assert "9918.5万" in mentioned.params["text"]
+    assert "压实平台主体责任" in replied.params["text"]
+    assert all(c.params.get("reply_parameters") for c in sent), "group replies quote"
+
+
+async def test_next_paragraph_and_more_buttons_edit_the_answer(server, knowledge):
+    async with running_bot(server, knowledge):
+        answer = await ask(server, "平台主体责任怎么压实")
+        message = answer.result
+        buttons = _buttons(answer)
+        server.push_update(server.callback_query(PRIVATE_CHAT, PRIVATE_CHAT, message,
+                                                 buttons["下一段"]))
+        (edit,) = await server.wait_for("editMessageText")
+        assert "三、聚力攻坚… · 第3段" in edit.params["text"]
+        mark = server.mark()
+        server.push_update(server.callback_query(PRIVATE_CHAT, PRIVATE_CHAT, message,
+                                                 buttons["更多"]))
+        (more,) = await server.wait_for("editMessageText", since=mark)
+        await server.wait_for("answerCallbackQuery", count=2)
+    assert buttons["更多"].startswith(MORE_PREFIX)
+    second = knowledge.answer("平台主体责任怎么压实").hits[1].passage
+    assert second.citation in more.params["text"]
+
+
+async def test_button_from_before_a_restart_works_in_a_new_application(server, knowledge):
+    async with running_bot(server, knowledge):
+        answer = await ask(server, "网民规模有多大")
+    next_data = _buttons(answer)["下一段"]
+    assert next_data.startswith(SHOW_PREFIX)
+    fresh = KnowledgeBase.load(KNOWLEDGE_DIR)  # a new process would load its own
+    async with running_bot(server, fresh):
+        server.push_update(server.callback_query(PRIVATE_CHAT, PRIVATE_CHAT, answer.result,
+                                                 next_data))
+        (edit,) = await server.wait_for("editMessageText")
+    assert fresh.library.passage(f"{LECTURE_ID}:3.1").text[:20] in edit.params["text"]
+
+
+async def test_inline_query_offers_paragraphs(server, knowledge):
+    async with running_bot(server, knowledge):
+        server.push_update(server.inline_query(MEMBER, "网民规模"))
+        (call,) = await server.wait_for("answerInlineQuery")
+    results = call.params["results"]
+    assert results and "10.92亿" in results[0]["input_message_content"]["message_text"]
+
+
+async def test_sticker_gets_a_hint_in_private_and_silence_in_groups(server, knowledge):
+    async with running_bot(server, knowledge):
+        server.push_update(server.sticker_message(GROUP_CHAT, MEMBER))
+        server.push_update(server.sticker_message(PRIVATE_CHAT))
+        (call,) = await server.wait_for("sendMessage")
+        await asyncio.sleep(0.2)
+    assert call.params["chat_id"] == PRIVATE_CHAT and call.params["text"] == "请用文字提问。"
+    assert len(server.calls("sendMessage")) == 1
+
+
+@pytest.mark.parametrize("text", ["？？？", "😀😀", "<script>&</script>", "/read abc", "/read 9.9",
+                                  "/ask", "/toc extra", "党员" * 3000])
+async def test_bad_input_gets_a_chinese_reply(server, knowledge, text):
+    async with running_bot(server, knowledge):
+        call = await ask(server, text)
+    reply = call.params["text"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in reply)
+    assert len(reply) <= 4096
+
+
+async def test_a_failed_handler_does_not_stop_the_bot(server, knowledge, caplog):
+    async with running_bot(server, knowledge):
+        server.fail_next("sendMessage", 400, "Bad Request: something broke")
+        mark = server.mark()
+        server.push_update(server.text_message(PRIVATE_CHAT, "网民规模有多大"))
+        (apology,) = await server.wait_for("sendMessage", lambda c: c.ok, since=mark)
+        assert apology.params["text"] == "抱歉,这次回答失败了,请稍后再试。"
+        answer = await ask(server, "党员总数有多少")
+    assert "9918.5万" in answer.params["text"]
+    assert any("failed" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+async def test_edited_messages_and_channel_posts_do_not_crash(server, knowledge, caplog):
+    async with running_bot(server, knowledge):
+        first = await ask(server, "网民规模有多大")
+        server.push_update(server.edited_message(PRIVATE_CHAT, first.params.get(
+            "reply_parameters", {}).get("message_id", 1), "改过的问题"))
+        answer = await ask(server, "党员总数有多少")
+    assert "9918.5万" in answer.params["text"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_burst_of_questions_never_blocks_the_event_loop(server, caplog):
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.05
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    async with running_bot(server):  # loads jieba and the index itself, off the loop
+        mark = server.mark()
+        questions = ["网民规模有多大", "党员总数有多少", "第二部分讲了什么", "你好", "三地是什么"]
+        for i in range(40):
+            server.push_update(server.text_message(PRIVATE_CHAT + i, questions[i % 5]))
+        await server.wait_for("sendMessage", count=40, since=mark, timeout=30)
+    slow = [r.getMessage() for r in caplog.records
+            if r.name == "asyncio" and "Executing" in r.getMessage()]
+    assert not slow, slow
