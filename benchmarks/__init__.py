@@ -1,0 +1,39 @@
+"""Benchmarks for lecture-bot: retrieval quality and speed, and command-line start-up time.
+
+Run from the repository root:
+
+    python -m benchmarks.retrieval      # CMRC 2018 dev + the gold set, vs rank_bm25 and bm25s
+    python -m benchmarks.cli_latency    # wall time of `lecture-bot ask` as a new process
+
+Each prints a table and saves the same text under `benchmarks/results/`. This module holds
+the little they share: where things are, and a report that prints and keeps its lines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+class Report:
+    """Lines printed as they come and kept, so the results file is exactly what was shown."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def save(self, filename: str) -> Path:
+        return write_result(filename, "\n".join(self.lines) + "\n")
+
+
+def write_result(filename: str, text: str) -> Path:
+    """Writes `text` to benchmarks/results/`filename` and returns the path."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / filename
+    path.write_text(text, encoding="utf-8")
+    return path
