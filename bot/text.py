@@ -13,6 +13,7 @@ canonical word, and turns text into three kinds of terms:
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import re
@@ -24,7 +25,6 @@ from pathlib import Path
 
 import jieba
 import zhconv
-from pypinyin.pinyin_dict import pinyin_dict
 
 LEXICON_FILES = ("aliases.txt", "userdict.txt", "stopwords.txt", "small_talk.txt")
 WORD_PREFIX, BIGRAM_PREFIX, PINYIN_PREFIX = "w:", "c:", "p:"
@@ -241,9 +241,31 @@ def pinyin_bigrams(text: str) -> list[str]:
     return [f"{a} {b}" for a, b in zip(syllables, syllables[1:], strict=False)]
 
 
+def _load_pinyin_table() -> dict[int, str]:
+    """pypinyin's character table, without importing pypinyin itself.
+
+    `import pypinyin` also loads its phrase dictionaries (0.5 s), which a per-character
+    lookup does not need; the table alone is a plain dict literal in one module.
+    """
+    package = importlib.util.find_spec("pypinyin")
+    assert package is not None and package.submodule_search_locations
+    path = Path(next(iter(package.submodule_search_locations))) / "pinyin_dict.py"
+    spec = importlib.util.spec_from_file_location("pypinyin.pinyin_dict", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.pinyin_dict
+
+
+_pinyin_table: dict[int, str] | None = None
+
+
 def pinyin_of(char: str) -> str:
     """The toneless first reading of a character: both sides of a match use the same one."""
-    readings = pinyin_dict.get(ord(char))
+    global _pinyin_table
+    if _pinyin_table is None:
+        _pinyin_table = _load_pinyin_table()
+    readings = _pinyin_table.get(ord(char))
     if not readings:
         return char
     return readings.split(",", 1)[0].translate(_TONE_MARKS)
