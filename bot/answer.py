@@ -148,7 +148,8 @@ def _lecture_of(library: Library, hit: Hit) -> Lecture | None:
 
 def _answering_hits(query: str, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
     """The hits reordered so the first one answers, or () if none is confident enough."""
-    confident = [hit for hit in hits if hit.coverage >= COVERAGE_THRESHOLD]
+    confident = [hit for hit in hits
+                 if hit.coverage >= COVERAGE_THRESHOLD and hit.matched_terms]
     if _ASKS_FOR_NUMBER.search(query):
         confident = [hit for hit in confident if _has_number_where_matched(hit)]
     if not confident:

@@ -61,6 +61,12 @@ MAX_HIGHLIGHTED_SENTENCES = 2
 # for a long word of which only some bigrams occur (意识形太; or 网络安全法 where the passage
 # says 网络安全). Less than a verbatim match, because either may be a different word.
 HOMOPHONE_DEGREE = 0.8
+# A question word the lectures lack, matched through a thesaurus synonym (表扬 → 表彰): a
+# synonym set also holds near-synonyms, so it is credited less, and its query term is
+# weighted less than the question's own words.
+SYNONYM_DEGREE = 0.7
+CHARACTER_IN_WORD_DEGREE = 0.5
+SYNONYM_TERM_WEIGHT = 0.5
 PARTIAL_DEGREE = 0.6
 # A word counts as matched (reported, used for highlighting) from this degree on.
 MATCHED_TERM_DEGREE = 0.5
@@ -124,18 +130,32 @@ class _Postings:
         self.weights = weights
         self.idf = idf
 
-    def score(self, terms: set[str]) -> np.ndarray:
-        """BM25 scores of every document; one bincount over the terms' postings."""
-        slices = []
-        for term in terms:
+    def score(self, terms: dict[str, float]) -> np.ndarray:
+        """BM25 scores of every document for weighted query terms; one bincount in all."""
+        slices, factors = [], []
+        for term, factor in terms.items():
             term_id = self.vocabulary.get(term)
             if term_id is not None:
                 slices.append(slice(self.indptr[term_id], self.indptr[term_id + 1]))
+                factors.append(factor)
         if not slices:
             return np.zeros(self.size, dtype=np.float64)
         doc_ids = np.concatenate([self.doc_ids[s] for s in slices])
-        weights = np.concatenate([self.weights[s] for s in slices])
+        weights = np.concatenate([self.weights[s] * f if f != 1.0 else self.weights[s]
+                                  for s, f in zip(slices, factors, strict=True)])
         return np.bincount(doc_ids, weights=weights, minlength=self.size)
+
+    def has(self, term: str) -> bool:
+        return term in self.vocabulary
+
+    def contains(self, term: str, doc_id: int) -> bool:
+        """Does the document hold the term? (Postings are sorted by document id.)"""
+        term_id = self.vocabulary.get(term)
+        if term_id is None:
+            return False
+        postings = self.doc_ids[self.indptr[term_id]:self.indptr[term_id + 1]]
+        position = int(np.searchsorted(postings, doc_id))
+        return position < len(postings) and int(postings[position]) == doc_id
 
 
 class Index:
@@ -171,16 +191,27 @@ class Index:
         analysis = self.tokenizer.analyze(question)
         if not analysis.terms or not self.passages:
             return []
-        ranked = self._rank(analysis.terms, "".join(analysis.words))
-        words = [_QuestionWord.of(w, self.tokenizer) for w in dict.fromkeys(analysis.content_words)]
+        words = [self._question_word(w) for w in dict.fromkeys(analysis.content_words)]
+        terms = dict.fromkeys(analysis.terms, 1.0)
+        for word in words:
+            for synonym in word.synonyms:
+                terms.setdefault(WORD_PREFIX + synonym, SYNONYM_TERM_WEIGHT)
+        ranked = self._rank(terms, "".join(analysis.words))
         return [self._hit(i, score, words, sentence_scores)
                 for i, score, sentence_scores in ranked[:top_k]]
 
-    def _rank(self, terms: Sequence[str], folded_question: str):
+    def _question_word(self, word: str) -> _QuestionWord:
+        """The word with what matching it needs; synonyms only if the lectures lack the word."""
+        synonyms: tuple[str, ...] = ()
+        if not self._passage_index.has(WORD_PREFIX + word):
+            synonyms = tuple(s for s in self.tokenizer.thesaurus.synonyms(word)
+                             if self._passage_index.has(WORD_PREFIX + s))
+        return _QuestionWord.of(word, self.tokenizer, synonyms)
+
+    def _rank(self, terms: dict[str, float], folded_question: str):
         """Scores candidates; returns (passage index, score, its sentence scores), best first."""
-        unique_terms = set(terms)
-        passage_scores = self._passage_index.score(unique_terms)
-        sentence_scores = self._sentence_index.score(unique_terms)
+        passage_scores = self._passage_index.score(terms)
+        sentence_scores = self._sentence_index.score(terms)
         best_sentence = np.maximum.reduceat(sentence_scores, self._sentence_start[:-1])
         scores = passage_scores + SENTENCE_WEIGHT * best_sentence
         ranked = [[int(i), float(scores[i])] for i in _top_indices(scores, RERANK_CANDIDATES)
@@ -208,8 +239,16 @@ class Index:
     def _match_degree(self, i: int, word: _QuestionWord) -> float:
         """How surely passage i contains the word: verbatim 1, a homophone, or partly (typo)."""
         folded = self._folded[i]
+        if len(word.text) == 1 and word.text in folded:
+            # A character inside a longer word may be that word's sense (管 in 管理) or not
+            # (条 in 条例): full credit only where it stands as a word of its own.
+            if self._passage_index.contains(WORD_PREFIX + word.text, i):
+                return 1.0
+            return CHARACTER_IN_WORD_DEGREE
         if word.text in folded:
             return 1.0
+        if any(synonym in folded for synonym in word.synonyms):
+            return SYNONYM_DEGREE
         if word.pinyin and word.pinyin in self._pinyin(i):
             return HOMOPHONE_DEGREE
         if len(word.bigrams) >= 2:
@@ -232,12 +271,13 @@ class _QuestionWord:
     weight: float
     pinyin: str
     bigrams: tuple[str, ...]
+    synonyms: tuple[str, ...]
 
     @classmethod
-    def of(cls, word: str, tokenizer: Tokenizer) -> _QuestionWord:
+    def of(cls, word: str, tokenizer: Tokenizer, synonyms: tuple[str, ...]) -> _QuestionWord:
         cjk = len(word) >= 2 and not any(ch.isascii() for ch in word)
         return cls(word, tokenizer.word_weight(word), _pinyin_text(word) if cjk else "",
-                   tuple(char_bigrams(word)) if cjk and len(word) >= 3 else ())
+                   tuple(char_bigrams(word)) if cjk and len(word) >= 3 else (), synonyms)
 
 
 def _top_indices(scores: np.ndarray, k: int) -> np.ndarray:

@@ -26,6 +26,8 @@ from pathlib import Path
 import jieba
 import zhconv
 
+from bot.thesaurus import Thesaurus
+
 LEXICON_FILES = ("aliases.txt", "userdict.txt", "stopwords.txt", "small_talk.txt")
 WORD_PREFIX, BIGRAM_PREFIX, PINYIN_PREFIX = "w:", "c:", "p:"
 
@@ -143,8 +145,9 @@ class Analysis:
 class Tokenizer:
     """Owns a private jieba tokenizer loaded with the user dictionary; pure after start-up."""
 
-    def __init__(self, lexicon: Lexicon):
+    def __init__(self, lexicon: Lexicon, thesaurus: Thesaurus | None = None):
         self.lexicon = lexicon
+        self.thesaurus = thesaurus if thesaurus is not None else Thesaurus.load()
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
         for word, freq in lexicon.user_words.items():
