@@ -65,11 +65,14 @@ HOMOPHONE_DEGREE = 0.8
 # synonym set also holds near-synonyms, so it is credited less, and its query term is
 # weighted less than the question's own words.
 SYNONYM_DEGREE = 0.7
-CHARACTER_IN_WORD_DEGREE = 0.5
 SYNONYM_TERM_WEIGHT = 0.5
 PARTIAL_DEGREE = 0.6
-# A word counts as matched (reported, used for highlighting) from this degree on.
-MATCHED_TERM_DEGREE = 0.5
+# A one-character word found only inside a longer word: 管 in 管理 (the same sense) or 条 in
+# 条例 (not); half credit, and not enough to count as matched.
+CHARACTER_IN_WORD_DEGREE = 0.5
+# A word counts as matched (reported; an answer needs one) from this degree on: a homophone
+# or a synonym does, a character found only inside a longer word does not.
+MATCHED_TERM_DEGREE = 0.6
 
 
 @dataclass(frozen=True)
