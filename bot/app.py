@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, Update
@@ -18,9 +19,11 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 
 from bot import texts
 from bot.config import Settings
-from bot.handlers import ask, errors, reading
-from bot.handlers.common import KNOWLEDGE_KEY, SETTINGS_KEY, soft_call
+from bot.handlers import ask, errors, reading, study
+from bot.handlers.common import CLOCK_KEY, KNOWLEDGE_KEY, SETTINGS_KEY, STORE_KEY, soft_call
+from bot.handlers.delivery import restore_jobs
 from bot.knowledge import KnowledgeBase
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +32,16 @@ RATE_LIMIT_RETRIES = 3
 
 
 def build_application(settings: Settings, knowledge: KnowledgeBase | None = None,
-                      rate_limiter: bool = True) -> Application:
-    """The bot with every feature registered; `knowledge` is loaded at start-up if None."""
+                      rate_limiter: bool = True,
+                      clock: Callable[[], datetime] | None = None) -> Application:
+    """The bot with every feature registered; `knowledge` is loaded at start-up if None.
+
+    `clock` (aware datetimes) replaces the wall clock for the daily-study rules in tests.
+    """
     builder = (ApplicationBuilder().token(settings.token)
                .defaults(Defaults(parse_mode=ParseMode.HTML,
                                   tzinfo=ZoneInfo(settings.timezone)))
-               .post_init(_post_init))
+               .post_init(prepare).post_shutdown(cleanup))
     if settings.api_base_url:
         builder = (builder.base_url(f"{settings.api_base_url}/bot")
                    .base_file_url(f"{settings.api_base_url}/file/bot"))
@@ -42,15 +49,16 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
         builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
     app = builder.build()
     app.bot_data[SETTINGS_KEY] = settings
+    app.bot_data[CLOCK_KEY] = clock
     if knowledge is not None:
         app.bot_data[KNOWLEDGE_KEY] = knowledge
-    for feature in (reading, ask, errors):  # order matters: commands before free text
+    for feature in (reading, study, ask, errors):  # commands before free text
         feature.register(app)
     return app
 
 
 async def prepare(app: Application) -> None:
-    """Loads the knowledge (off the event loop) and registers the command menu."""
+    """Start-up: knowledge (off the event loop), database, jobs, command menu."""
     if KNOWLEDGE_KEY not in app.bot_data:
         settings: Settings = app.bot_data[SETTINGS_KEY]
         app.bot_data[KNOWLEDGE_KEY] = await asyncio.to_thread(KnowledgeBase.load,
@@ -60,15 +68,21 @@ async def prepare(app: Application) -> None:
         log.warning("lecture file not loaded: %s", failure)
     log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
              len(knowledge.library.passages))
-    commands = [BotCommand(name, description) for name, description in texts.COMMAND_MENU]
+    app.bot_data[STORE_KEY] = await Store(app.bot_data[SETTINGS_KEY].db_path).open()
+    await restore_jobs(app)
+    commands = [BotCommand(name, description)
+                for name, description in texts.COMMAND_MENU + texts.STUDY_COMMANDS]
     await soft_call("setMyCommands", app.bot.set_my_commands(commands))
     await soft_call("setMyDescription", app.bot.set_my_description(texts.BOT_DESCRIPTION))
     await soft_call("setMyShortDescription",
                     app.bot.set_my_short_description(texts.BOT_SHORT_DESCRIPTION))
 
 
-async def _post_init(app: Application) -> None:
-    await prepare(app)
+async def cleanup(app: Application) -> None:
+    """Shutdown: close the database (every write was already committed)."""
+    store = app.bot_data.pop(STORE_KEY, None)
+    if store is not None:
+        await store.close()
 
 
 def run_bot(env: Mapping[str, str]) -> int:

@@ -148,6 +148,12 @@ def passage_html(passage: Passage, library: Library, sentence_indexes: Sequence[
     total = len(lecture.passages) if lecture else passage.order + 1
     header = (texts.ANSWER_HEADER.format(citation=passage.citation) + "\n"
               + texts.READ_POSITION.format(position=passage.order + 1, total=total))
+    return passage_message(header, passage, sentence_indexes, limit)
+
+
+def passage_message(header: str, passage: Passage, sentence_indexes: Sequence[int] = (),
+                    limit: int = MAX_MESSAGE_LENGTH) -> str:
+    """A header line and the passage verbatim, as one HTML message (cut to fit if it must)."""
     blocks = [[(header, False)], highlighted_passage(passage, sentence_indexes)]
     return pack_html(blocks, limit)[0]
 

@@ -105,3 +105,60 @@ CHAT_BUTTONS_HINT = (
     " · 更多结果见“另见”)"
 )
 CHAT_NO_NEIGHBOUR = "无"
+
+# Daily study.
+STUDY_COMMANDS = (
+    ("subscribe", "开始每日学习(管理员)"),
+    ("schedule", "设置推送时间,例如 /schedule 08:00 工作日(管理员)"),
+    ("push", "立即推送下一段(管理员)"),
+    ("plan", "查看或切换学习计划"),
+    ("today", "今天的学习内容"),
+    ("stats", "学习统计(管理员)"),
+    ("unsubscribe", "停止每日学习(管理员)"),
+)
+NOT_ALLOWED = "抱歉,只有本群管理员可以这样操作。"
+NO_PLAN = "这个聊天还没有开始每日学习。管理员可以发送 /subscribe 开始。"
+SUBSCRIBED = "已开始每日学习《{lecture}》:{days} {time} 推送,共 {total} 段。\n用 /schedule 修改时间,/push 立即推送下一段。"
+ALREADY_SUBSCRIBED = "这个聊天已经在学习《{lecture}》了。发送 /plan 查看计划,/plan 讲稿名 切换讲稿。"
+UNSUBSCRIBED = "已停止每日学习。学习进度已保存,发送 /subscribe 可以继续。"
+SCHEDULE_USAGE = "用法:/schedule 时:分 [工作日|每天],例如 /schedule 08:00 或 /schedule 20:30 工作日。"
+SCHEDULE_SET = "好的,以后{days} {time} 推送。"
+SCHEDULE_TOMORROW = "(今天的推送时间已过,从下一个学习日开始。)"
+DAYS_EVERY_DAY = "每天"
+DAYS_WORKDAYS = "工作日"
+DAYS_CUSTOM = "每周{days}"
+WEEKDAY_NAMES = "日一二三四五六"
+LECTURE_UNKNOWN = "没有找到讲稿“{name}”。现有讲稿:\n{lectures}"
+LECTURE_AMBIGUOUS = "“{name}”对应多篇讲稿,请写得更具体一些:\n{lectures}"
+LECTURE_ITEM = "· 《{title}》({file})"
+PLAN_SUMMARY = (
+    "📅 学习计划:《{lecture}》\n"
+    "推送时间:{days} {time}({timezone}){state}\n"
+    "进度:已推送 {done}/{total} 段\n"
+    "{next}"
+)
+PLAN_PAUSED = ",已暂停"
+PLAN_NEXT = "下一段:{citation}"
+PLAN_DONE = "本讲稿已全部学完。"
+PLAN_SWITCHED = "已切换到《{lecture}》,从第一段开始。"
+PUSH_HEADER = "📖 今日学习 · 第{number}/{total}段\n{citation}"
+PUSH_MANUAL_NOTE = "(这是额外推送,不影响每天的定时推送。)"
+LECTURE_FINISHED = "《{lecture}》已经全部推送完毕。管理员请选择:重新开始,还是停止每日学习?"
+BUTTON_CHECK_IN = "✅ 已学习 ({count})"
+BUTTON_RESTART = "重新开始"
+BUTTON_STOP = "停止"
+CHECKED_IN = "已记录,谢谢学习!"
+ALREADY_CHECKED_IN = "你已经打过卡了。"
+RESTARTED = "好的,《{lecture}》从第一段重新开始。"
+STOPPED = "好的,已停止每日学习。"
+NOTHING_PUSHED = "还没有推送过学习内容。"
+NOTHING_TO_PUSH = "《{lecture}》已经全部推送完毕。"
+STATS = (
+    "📊 学习统计\n"
+    "今天打卡:{today} 人次\n"
+    "本周打卡:{week} 人次({members} 人)\n"
+    "\n常问问题:\n{top}\n"
+    "\n讲稿没能回答的问题:\n{unanswered}"
+)
+STATS_ITEM = "· {text}({count}次)"
+STATS_NONE = "· 暂无"

@@ -9,6 +9,7 @@ import pytest
 
 from bot.knowledge import KnowledgeBase
 from bot.text import Lexicon, Tokenizer
+from tests.fakebotapi import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE_DIR = ROOT / "knowledge"
@@ -16,6 +17,20 @@ SHARED_LECTURE = ROOT.parent / "shared" / "lectures" / "party-lecture-online-con
 LECTURE_ID = "party-lecture-online-conduct"
 
 logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+@pytest.fixture
+def server():
+    """A fresh fake Telegram Bot API server on 127.0.0.1."""
+    with FakeBotApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """Runs the test in a temporary folder, so relative paths (the database) stay out of it."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

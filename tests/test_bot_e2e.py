@@ -6,53 +6,16 @@ Nothing inside the bot is mocked; what the bot did is read from what the server 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import pytest
-from telegram import Update
 
-from bot.app import build_application, prepare
-from bot.config import Settings
 from bot.handlers.ask import MORE_PREFIX, SHOW_PREFIX
 from bot.knowledge import KnowledgeBase
+from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, ask, running_bot
 from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID
-from tests.fakebotapi import FakeBotApi
 
-TOKEN = "123456:TEST-token-for-the-fake-server"
-PRIVATE_CHAT = 1001
-GROUP_CHAT = -100200300
-MEMBER = 31337
-
-
-@pytest.fixture
-def server():
-    with FakeBotApi() as fake:
-        yield fake
-
-
-@contextlib.asynccontextmanager
-async def running_bot(server: FakeBotApi, knowledge: KnowledgeBase | None = None):
-    settings = Settings(token=TOKEN, api_base_url=server.url, knowledge_dir=KNOWLEDGE_DIR)
-    app = build_application(settings, knowledge, rate_limiter=False)
-    async with app:
-        await prepare(app)  # post_init runs only under run_polling; tests start by hand
-        await app.start()
-        await app.updater.start_polling(poll_interval=0.0, timeout=1,
-                                        allowed_updates=Update.ALL_TYPES)
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
-
-
-async def ask(server: FakeBotApi, text: str, chat_id: int = PRIVATE_CHAT, **kwargs):
-    mark = server.mark()
-    server.push_update(server.text_message(chat_id, text, **kwargs))
-    (call,) = await server.wait_for("sendMessage", since=mark)
-    return call
-
+pytestmark = pytest.mark.usefixtures("workdir")
 
 def _buttons(call) -> dict[str, str]:
     rows = call.params["reply_markup"]["inline_keyboard"]

@@ -30,8 +30,8 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.answer import Answer
-from bot.handlers.common import knowledge_of, reply_chunks
+from bot.answer import Answer, AnswerKind
+from bot.handlers.common import knowledge_of, reply_chunks, store_of
 from bot.lectures import Library, Passage
 from bot.navigation import neighbours, passage_ref, resolve_ref
 from bot.render import html_chunks, passage_html
@@ -103,6 +103,10 @@ async def answer_question(message: Message, question: str,
     answer = knowledge.answer(question, top_k=MORE_RESULTS + 1)
     chunks = html_chunks(answer, knowledge.library)
     await reply_chunks(message, chunks, answer_keyboard(answer, knowledge.library))
+    if answer.kind not in (AnswerKind.SMALL_TALK, AnswerKind.NO_QUESTION):
+        best = answer.best.passage.passage_id if answer.answered and answer.best else None
+        await store_of(context.application).log_question(message.chat_id, question,
+                                                         answer.answered, best)
     return answer
 
 
@@ -175,8 +179,13 @@ async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not data or data[0] not in "+-":
         await query.answer(texts.BUTTON_EXPIRED)
         return
-    log.info("feedback %s on %s from chat %s", data[0], data[1:],
-             update.effective_chat.id if update.effective_chat else None)
+    passage = resolve_ref(knowledge_of(context).library, data[1:])
+    if passage is None or update.effective_chat is None:
+        await query.answer(texts.BUTTON_EXPIRED)
+        return
+    await store_of(context.application).add_feedback(update.effective_chat.id,
+                                                     passage.passage_id,
+                                                     1 if data[0] == "+" else -1)
     await query.answer(texts.FEEDBACK_THANKS)
 
 

@@ -9,18 +9,25 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.knowledge import KnowledgeBase
+from bot.store import Store
 
 KNOWLEDGE_KEY = "knowledge"
 SETTINGS_KEY = "settings"
+STORE_KEY = "store"
+CLOCK_KEY = "clock"
 
 log = logging.getLogger(__name__)
 
 
 def knowledge_of(context: ContextTypes.DEFAULT_TYPE) -> KnowledgeBase:
     return context.application.bot_data[KNOWLEDGE_KEY]
+
+
+def store_of(app: Application) -> Store:
+    return app.bot_data[STORE_KEY]
 
 
 async def soft_call(what: str, call: Awaitable[Any]) -> Any:

@@ -1,0 +1,157 @@
+"""Sending the daily passage: jobs, the push itself, catch-up after downtime.
+
+One JobQueue job per chat, named `daily:{chat_id}`, rebuilt from the database at start-up.
+A push is claimed in the database before it is sent (see Store.claim_push), so a scheduled
+push goes out at most once a day however often the bot restarts. A chat that blocked the
+bot is marked inactive; a group that became a supergroup keeps its plan under the new id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import ChatMigrated, Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot import texts
+from bot.handlers.common import CLOCK_KEY, KNOWLEDGE_KEY, store_of
+from bot.lectures import Library
+from bot.render import passage_message
+from bot.store import Plan
+from bot.study import missed_push_due, next_passage, parse_time, zone
+
+log = logging.getLogger(__name__)
+
+CHECK_IN_PREFIX = "c:"
+RESTART_DATA, STOP_DATA = "e:restart", "e:stop"
+
+
+class PushResult(StrEnum):
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+    FINISHED = "finished"
+    CHAT_GONE = "chat_gone"
+    FAILED = "failed"
+
+
+def now_of(app: Application) -> datetime:
+    clock: Callable[[], datetime] = app.bot_data.get(CLOCK_KEY) or (lambda: datetime.now(UTC))
+    return clock()
+
+
+def job_name(chat_id: int) -> str:
+    return f"daily:{chat_id}"
+
+
+def schedule_job(app: Application, plan: Plan) -> None:
+    """(Re)creates the chat's one daily job from its plan; an inactive plan gets none."""
+    unschedule_job(app, plan.chat_id)
+    if not plan.active or app.job_queue is None:
+        return
+    at = (parse_time(plan.time_of_day) or parse_time("08:00")).replace(tzinfo=zone(plan.timezone))
+    app.job_queue.run_daily(daily_job, time=at, days=plan.weekdays,
+                            name=job_name(plan.chat_id), chat_id=plan.chat_id)
+
+
+def unschedule_job(app: Application, chat_id: int) -> None:
+    if app.job_queue is None:
+        return
+    for job in app.job_queue.get_jobs_by_name(job_name(chat_id)):
+        job.schedule_removal()
+
+
+async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat_id = context.job.chat_id
+    plan = await store_of(context.application).plan(chat_id)
+    if plan is None or not plan.active:
+        unschedule_job(context.application, chat_id)
+        return
+    await push_next(context.application, plan, "scheduled")
+
+
+async def restore_jobs(app: Application) -> None:
+    """At start-up: one job per active plan, and today's missed push sent once."""
+    store = store_of(app)
+    now = now_of(app)
+    for plan in await store.active_plans():
+        schedule_job(app, plan)
+        local_date = now.astimezone(zone(plan.timezone)).date()
+        pushed = await store.has_scheduled_push(plan.chat_id, local_date)
+        if missed_push_due(plan, now, pushed):
+            log.info("sending the push chat %s missed while the bot was down", plan.chat_id)
+            await push_next(app, plan, "scheduled")
+
+
+async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
+    """Sends the plan's next passage; one chat's failure never raises to the caller."""
+    library: Library = app.bot_data[KNOWLEDGE_KEY].library
+    store = store_of(app)
+    progress = next_passage(library, plan)
+    if progress.passage is None:
+        return PushResult.FINISHED
+    local_date = now_of(app).astimezone(zone(plan.timezone)).date()
+    push = await store.claim_push(plan.chat_id, local_date, progress.passage.passage_id, kind)
+    if push is None:
+        return PushResult.ALREADY_SENT
+    header = texts.PUSH_HEADER.format(number=progress.number, total=progress.total,
+                                      citation=progress.passage.citation)
+    text = passage_message(header, progress.passage)
+    message = await _send(app, plan.chat_id, text, checkin_keyboard(push.push_id, 0))
+    if message is None:
+        return PushResult.CHAT_GONE
+    await store.complete_push(push.push_id, message.message_id, message.chat_id,
+                              progress.passage.passage_id)
+    if progress.number == progress.total:
+        await _send(app, message.chat_id,
+                    texts.LECTURE_FINISHED.format(lecture=progress.passage.lecture_title),
+                    finished_keyboard())
+    elif kind == "manual":
+        await _send(app, message.chat_id, texts.PUSH_MANUAL_NOTE, None)
+    return PushResult.SENT
+
+
+async def _send(app: Application, chat_id: int, text: str,
+                keyboard: InlineKeyboardMarkup | None) -> Message | None:
+    """Sends to a chat, following a supergroup migration; None if the chat is gone."""
+    try:
+        return await app.bot.send_message(chat_id, text, reply_markup=keyboard)
+    except ChatMigrated as migrated:
+        await move_chat(app, chat_id, migrated.new_chat_id)
+        return await _send(app, migrated.new_chat_id, text, keyboard)
+    except Forbidden as error:
+        log.warning("chat %s blocked or removed the bot (%s); plan paused", chat_id, error)
+        await store_of(app).set_active(chat_id, False)
+        unschedule_job(app, chat_id)
+        return None
+    except TelegramError as error:
+        log.error("push to chat %s failed: %s", chat_id, error)
+        return None
+
+
+async def move_chat(app: Application, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: the plan, its history and its job move along."""
+    store = store_of(app)
+    await store.migrate_chat(old_chat_id, new_chat_id)
+    unschedule_job(app, old_chat_id)
+    plan = await store.plan(new_chat_id)
+    if plan is not None:
+        schedule_job(app, plan)
+    app.migrate_chat_data(old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+
+
+def checkin_keyboard(push_id: int, count: int) -> InlineKeyboardMarkup:
+    button = InlineKeyboardButton(texts.BUTTON_CHECK_IN.format(count=count),
+                                  callback_data=f"{CHECK_IN_PREFIX}{push_id}")
+    return InlineKeyboardMarkup([[button]])
+
+
+def finished_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BUTTON_RESTART, callback_data=RESTART_DATA),
+        InlineKeyboardButton(texts.BUTTON_STOP, callback_data=STOP_DATA),
+    ]])
+

@@ -1,0 +1,64 @@
+"""Who may manage a chat's study: global admins, a group's own admins, anyone in private.
+
+Group admins come from Telegram (getChatAdministrators), cached for a few minutes; a user the
+cache does not list is looked up again before being refused, so a newly promoted admin is
+never turned away.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.handlers.common import SETTINGS_KEY
+
+log = logging.getLogger(__name__)
+
+ADMIN_CACHE_KEY = "admin_cache"
+ADMIN_CACHE_SECONDS = 300
+
+
+async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return False
+    if user.id in context.application.bot_data[SETTINGS_KEY].admin_ids:
+        return True
+    if chat.type == ChatType.PRIVATE:
+        return True
+    if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return False
+    cache: dict[int, tuple[float, frozenset[int]]] = \
+        context.application.bot_data.setdefault(ADMIN_CACHE_KEY, {})
+    cached = cache.get(chat.id)
+    if cached and time.monotonic() < cached[0] and user.id in cached[1]:
+        return True
+    admins = await _chat_admins(context, chat.id)
+    cache[chat.id] = (time.monotonic() + ADMIN_CACHE_SECONDS, admins)
+    return user.id in admins
+
+
+async def _chat_admins(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> frozenset[int]:
+    try:
+        members = await context.bot.get_chat_administrators(chat_id)
+    except TelegramError as error:
+        log.warning("getChatAdministrators failed for %s: %s", chat_id, error)
+        return frozenset()
+    return frozenset(member.user.id for member in members)
+
+
+async def refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True if the user may manage; otherwise replies (or answers the button) politely."""
+    if await may_manage(update, context):
+        return True
+    if update.callback_query is not None:
+        await update.callback_query.answer(texts.NOT_ALLOWED, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(texts.NOT_ALLOWED)
+    return False

@@ -1,0 +1,306 @@
+"""Daily study commands: /subscribe /schedule /unsubscribe /push /plan /today /stats,
+the ✅ 已学习 button, the end-of-lecture choice, and chat lifecycle (migration, removal)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from telegram import ChatMemberUpdated, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import texts
+from bot.handlers.common import SETTINGS_KEY, knowledge_of, store_of
+from bot.handlers.delivery import (
+    CHECK_IN_PREFIX,
+    RESTART_DATA,
+    STOP_DATA,
+    checkin_keyboard,
+    move_chat,
+    now_of,
+    push_next,
+    schedule_job,
+    unschedule_job,
+)
+from bot.handlers.permissions import refuse_unless_admin
+from bot.lectures import Lecture, Library
+from bot.render import passage_message
+from bot.store import Plan
+from bot.study import (
+    DEFAULT_TIME,
+    EVERY_DAY,
+    WORKDAYS,
+    default_lecture,
+    find_lecture,
+    format_time,
+    next_passage,
+    parse_time,
+    parse_weekdays,
+    passage_number,
+    scheduled_today,
+    week_start,
+    zone,
+)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("subscribe", subscribe))
+    app.add_handler(CommandHandler("schedule", schedule))
+    app.add_handler(CommandHandler("unsubscribe", unsubscribe))
+    app.add_handler(CommandHandler("push", push_now))
+    app.add_handler(CommandHandler("plan", show_plan))
+    app.add_handler(CommandHandler("today", today))
+    app.add_handler(CommandHandler("stats", stats))
+    app.add_handler(CallbackQueryHandler(check_in, pattern=f"^{CHECK_IN_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(end_of_lecture, pattern=f"^({RESTART_DATA}|{STOP_DATA})$"))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
+    app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await refuse_unless_admin(update, context):
+        return
+    message, chat_id = update.effective_message, update.effective_chat.id
+    library = knowledge_of(context).library
+    lecture = await _lecture_from_args(update, context, library)
+    if lecture is None:
+        return
+    store = store_of(context.application)
+    plan = await store.plan(chat_id)
+    if plan is not None and plan.active and plan.lecture_id == lecture.lecture_id:
+        await message.reply_text(texts.ALREADY_SUBSCRIBED.format(lecture=lecture.title))
+        return
+    keep_position = plan is not None and plan.lecture_id == lecture.lecture_id
+    settings = context.application.bot_data[SETTINGS_KEY]
+    new_plan = Plan(chat_id=chat_id, lecture_id=lecture.lecture_id,
+                    last_passage_id=plan.last_passage_id if keep_position else None,
+                    time_of_day=plan.time_of_day if plan else DEFAULT_TIME,
+                    weekdays=plan.weekdays if plan else EVERY_DAY,
+                    timezone=plan.timezone if plan else settings.timezone,
+                    schedule_set_at=now_of(context.application), active=True,
+                    finished=False)
+    await store.save_plan(new_plan)
+    schedule_job(context.application, new_plan)
+    await message.reply_text(texts.SUBSCRIBED.format(
+        lecture=lecture.title, days=_days_label(new_plan.weekdays),
+        time=new_plan.time_of_day, total=len(lecture.passages)))
+
+
+async def _lecture_from_args(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                             library: Library) -> Lecture | None:
+    """The lecture named in the command's arguments (default: the first); replies if none."""
+    name = " ".join(context.args or []).strip()
+    found = find_lecture(library, name) if name else default_lecture(library)
+    if isinstance(found, Lecture):
+        return found
+    listing = "\n".join(texts.LECTURE_ITEM.format(title=lec.title, file=lec.path.name)
+                        for lec in (found or library.lectures))
+    template = texts.LECTURE_AMBIGUOUS if isinstance(found, list) else texts.LECTURE_UNKNOWN
+    if not library.lectures:
+        await update.effective_message.reply_text(texts.NO_LECTURES)
+    else:
+        await update.effective_message.reply_text(template.format(name=name[:50],
+                                                                  lectures=listing))
+    return None
+
+
+async def _plan_or_hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Plan | None:
+    plan = await store_of(context.application).plan(update.effective_chat.id)
+    if plan is None:
+        await update.effective_message.reply_text(texts.NO_PLAN)
+    return plan
+
+
+async def schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await refuse_unless_admin(update, context):
+        return
+    args = context.args or []
+    at = parse_time(args[0]) if args else None
+    weekdays = parse_weekdays(args[1]) if len(args) > 1 else ()
+    if at is None or weekdays is None or len(args) > 2:
+        await update.effective_message.reply_text(texts.SCHEDULE_USAGE)
+        return
+    plan = await _plan_or_hint(update, context)
+    if plan is None:
+        return
+    now = now_of(context.application)
+    updated = Plan(**{**plan.__dict__, "time_of_day": format_time(at),
+                      "weekdays": weekdays or plan.weekdays, "schedule_set_at": now,
+                      "active": True})
+    await store_of(context.application).save_plan(updated)
+    schedule_job(context.application, updated)
+    reply = texts.SCHEDULE_SET.format(days=_days_label(updated.weekdays), time=format_time(at))
+    due = scheduled_today(updated, now)
+    if due is not None and now >= due:
+        reply += texts.SCHEDULE_TOMORROW
+    await update.effective_message.reply_text(reply)
+
+
+async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await refuse_unless_admin(update, context):
+        return
+    plan = await _plan_or_hint(update, context)
+    if plan is None:
+        return
+    await store_of(context.application).set_active(plan.chat_id, False)
+    unschedule_job(context.application, plan.chat_id)
+    await update.effective_message.reply_text(texts.UNSUBSCRIBED)
+
+
+async def push_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await refuse_unless_admin(update, context):
+        return
+    plan = await _plan_or_hint(update, context)
+    if plan is None:
+        return
+    progress = next_passage(knowledge_of(context).library, plan)
+    if progress.passage is None:
+        lecture = knowledge_of(context).library.lecture(plan.lecture_id)
+        await update.effective_message.reply_text(texts.NOTHING_TO_PUSH.format(
+            lecture=lecture.title if lecture else plan.lecture_id))
+        return
+    await push_next(context.application, plan, "manual")
+
+
+async def show_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if context.args:
+        await _switch_lecture(update, context)
+        return
+    plan = await _plan_or_hint(update, context)
+    if plan is None:
+        return
+    library = knowledge_of(context).library
+    lecture = library.lecture(plan.lecture_id)
+    progress = next_passage(library, plan)
+    done = progress.total if progress.finished else progress.number - 1
+    upcoming = (texts.PLAN_DONE if progress.passage is None
+                else texts.PLAN_NEXT.format(citation=progress.passage.citation))
+    await update.effective_message.reply_text(texts.PLAN_SUMMARY.format(
+        lecture=lecture.title if lecture else plan.lecture_id,
+        days=_days_label(plan.weekdays), time=plan.time_of_day, timezone=plan.timezone,
+        state="" if plan.active else texts.PLAN_PAUSED, done=done, total=progress.total,
+        next=upcoming))
+
+
+async def _switch_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await refuse_unless_admin(update, context):
+        return
+    lecture = await _lecture_from_args(update, context, knowledge_of(context).library)
+    if lecture is None:
+        return
+    plan = await _plan_or_hint(update, context)
+    if plan is None:
+        return
+    switched = Plan(**{**plan.__dict__, "lecture_id": lecture.lecture_id,
+                       "last_passage_id": None, "finished": False})
+    await store_of(context.application).save_plan(switched)
+    await update.effective_message.reply_text(texts.PLAN_SWITCHED.format(lecture=lecture.title))
+
+
+async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    store = store_of(context.application)
+    push = await store.latest_push(update.effective_chat.id)
+    library = knowledge_of(context).library
+    passage = library.passage(push.passage_id) if push else None
+    if push is None or passage is None:
+        await update.effective_message.reply_text(texts.NOTHING_PUSHED)
+        return
+    number, total = passage_number(library, passage)
+    header = texts.PUSH_HEADER.format(number=number, total=total, citation=passage.citation)
+    count = await store.checkin_count(push.push_id)
+    await update.effective_message.reply_html(passage_message(header, passage),
+                                              reply_markup=checkin_keyboard(push.push_id, count))
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await refuse_unless_admin(update, context):
+        return
+    chat_id = update.effective_chat.id
+    store = store_of(context.application)
+    plan = await store.plan(chat_id)
+    tz = zone(plan.timezone if plan else context.application.bot_data[SETTINGS_KEY].timezone)
+    local_today = now_of(context.application).astimezone(tz).date()
+    numbers = await store.stats(chat_id, local_today, week_start(local_today))
+    await update.effective_message.reply_text(texts.STATS.format(
+        today=numbers.checkins_today, week=numbers.checkins_week,
+        members=numbers.members_week, top=_question_list(numbers.top_questions),
+        unanswered=_question_list(numbers.unanswered)))
+
+
+def _question_list(rows: tuple[tuple[str, int], ...]) -> str:
+    if not rows:
+        return texts.STATS_NONE
+    return "\n".join(texts.STATS_ITEM.format(text=text[:60], count=n) for text, n in rows)
+
+
+async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    raw = query.data.removeprefix(CHECK_IN_PREFIX)
+    store = store_of(context.application)
+    push = await store.push(int(raw)) if raw.isdigit() else None
+    if push is None:
+        await query.answer(texts.BUTTON_EXPIRED)
+        return
+    before = await store.checkin_count(push.push_id)
+    count = await store.check_in(push, query.from_user.id)
+    await query.answer(texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
+    if count != before and query.message is not None:
+        # Two members pressing at once may both try to show the same count: harmless.
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_reply_markup(checkin_keyboard(push.push_id, count))
+
+
+async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await refuse_unless_admin(update, context):
+        return
+    query = update.callback_query
+    store = store_of(context.application)
+    plan = await store.plan(update.effective_chat.id)
+    if plan is None:
+        await query.answer(texts.BUTTON_EXPIRED)
+        return
+    await query.answer()
+    if query.data == RESTART_DATA:
+        restarted = Plan(**{**plan.__dict__, "last_passage_id": None, "finished": False,
+                            "active": True})
+        await store.save_plan(restarted)
+        schedule_job(context.application, restarted)
+        lecture = knowledge_of(context).library.lecture(plan.lecture_id)
+        reply = texts.RESTARTED.format(lecture=lecture.title if lecture else plan.lecture_id)
+    else:
+        await store.set_active(plan.chat_id, False)
+        unschedule_job(context.application, plan.chat_id)
+        reply = texts.STOPPED
+    await query.edit_message_text(reply)
+
+
+async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message.migrate_to_chat_id:
+        await move_chat(context.application, message.chat_id, message.migrate_to_chat_id)
+
+
+async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was removed from a chat: pause its plan instead of failing every day."""
+    change: ChatMemberUpdated = update.my_chat_member
+    if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        await store_of(context.application).set_active(change.chat.id, False)
+        unschedule_job(context.application, change.chat.id)
+
+
+def _days_label(weekdays: tuple[int, ...]) -> str:
+    if tuple(sorted(weekdays)) == EVERY_DAY:
+        return texts.DAYS_EVERY_DAY
+    if tuple(sorted(weekdays)) == WORKDAYS:
+        return texts.DAYS_WORKDAYS
+    return texts.DAYS_CUSTOM.format(days="、".join(texts.WEEKDAY_NAMES[d] for d in weekdays))
+

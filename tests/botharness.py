@@ -1,0 +1,50 @@
+"""Running the real bot against the fake Bot API server, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from telegram import Update
+
+from bot.app import build_application, cleanup, prepare
+from bot.config import Settings
+from bot.knowledge import KnowledgeBase
+from tests.conftest import KNOWLEDGE_DIR
+from tests.fakebotapi import FakeBotApi
+
+TOKEN = "123456:TEST-token-for-the-fake-server"
+PRIVATE_CHAT = 1001
+GROUP_CHAT = -100200300
+MEMBER = 31337
+
+
+@contextlib.asynccontextmanager
+async def running_bot(server: FakeBotApi, knowledge: KnowledgeBase | None = None, *,
+                      db_path: Path | None = None, admin_ids: frozenset[int] = frozenset(),
+                      clock: Callable[[], datetime] | None = None):
+    """The real Application polling the fake server, started as run_polling would."""
+    settings = Settings(token=TOKEN, api_base_url=server.url, knowledge_dir=KNOWLEDGE_DIR,
+                        db_path=db_path or Path("bot.sqlite3"), admin_ids=admin_ids)
+    app = build_application(settings, knowledge, rate_limiter=False, clock=clock)
+    async with app:
+        await prepare(app)  # post_init/post_shutdown run only under run_polling
+        await app.start()
+        await app.updater.start_polling(poll_interval=0.0, timeout=1,
+                                        allowed_updates=Update.ALL_TYPES)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await cleanup(app)
+
+
+async def ask(server: FakeBotApi, text: str, chat_id: int = PRIVATE_CHAT, **kwargs):
+    """Sends a text message and returns the bot's sendMessage call in reply."""
+    mark = server.mark()
+    server.push_update(server.text_message(chat_id, text, **kwargs))
+    (call,) = await server.wait_for("sendMessage", since=mark)
+    return call
