@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -156,9 +157,24 @@ class Store:
             raise RuntimeError("store is not open")
         return self._connection
 
-    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """All statements inside commit together before the call returns, or none does.
+
+        The connection is in autocommit mode (isolation_level=None), where sqlite3's own
+        `with connection:` does not open a transaction: BEGIN is issued here explicitly.
+        """
         db = self._db()
-        with db:  # one transaction: committed before the call returns
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        with self._transaction() as db:
             return db.execute(sql, params)
 
     # --- plans -------------------------------------------------------------------------
@@ -178,7 +194,7 @@ class Store:
                    active = excluded.active, finished = excluded.finished""",
             (plan.chat_id, plan.lecture_id, plan.last_passage_id, plan.time_of_day,
              "".join(str(d) for d in plan.weekdays), plan.timezone,
-             plan.schedule_set_at.isoformat(timespec="seconds"), int(plan.active),
+             plan.schedule_set_at.isoformat(), int(plan.active),
              int(plan.finished)))
 
     async def plan(self, chat_id: int) -> Plan | None:
@@ -204,8 +220,7 @@ class Store:
         await self._run(self._migrate_chat, old_chat_id, new_chat_id)
 
     def _migrate_chat(self, old: int, new: int) -> None:
-        db = self._db()
-        with db:
+        with self._transaction() as db:
             if db.execute("SELECT 1 FROM plans WHERE chat_id = ?", (new,)).fetchone() is None:
                 db.execute("UPDATE plans SET chat_id = ? WHERE chat_id = ?", (new, old))
             for table in ("pushes", "checkins", "questions", "feedback"):
@@ -238,8 +253,7 @@ class Store:
         await self._run(self._complete_push, push_id, message_id, chat_id, passage_id)
 
     def _complete_push(self, push_id, message_id, chat_id, passage_id) -> None:
-        db = self._db()
-        with db:
+        with self._transaction() as db:
             db.execute("UPDATE pushes SET message_id = ?, chat_id = ? WHERE push_id = ?",
                        (message_id, chat_id, push_id))
             db.execute("UPDATE plans SET last_passage_id = ? WHERE chat_id = ?",
@@ -276,8 +290,7 @@ class Store:
         return await self._run(self._check_in, push, user_id)
 
     def _check_in(self, push: Push, user_id: int) -> int:
-        db = self._db()
-        with db:
+        with self._transaction() as db:
             db.execute("""INSERT OR IGNORE INTO checkins (push_id, chat_id, user_id, local_date)
                           VALUES (?, ?, ?, ?)""",
                        (push.push_id, push.chat_id, user_id, push.local_date.isoformat()))

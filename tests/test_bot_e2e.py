@@ -144,7 +144,7 @@ async def test_edited_messages_and_channel_posts_do_not_crash(server, knowledge,
 async def test_burst_of_questions_never_blocks_the_event_loop(server, caplog):
     loop = asyncio.get_running_loop()
     loop.set_debug(True)
-    loop.slow_callback_duration = 0.05
+    loop.slow_callback_duration = 0.1
     caplog.set_level(logging.WARNING, logger="asyncio")
     async with running_bot(server):  # loads jieba and the index itself, off the loop
         mark = server.mark()

@@ -1,0 +1,263 @@
+"""Daily study end to end: commands, check-ins, admin rules, restarts and catch-up pushes.
+
+The real Application polls the fake Bot API server; the clock is injected so the catch-up
+rules are tested at chosen times of day; jobs are fired with `Job.run`, not by waiting.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import texts
+from bot.handlers.delivery import job_name
+from bot.store import Store
+from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, ask, running_bot
+from tests.conftest import LECTURE_ID
+
+pytestmark = pytest.mark.usefixtures("workdir")
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+GROUP_ADMIN = 5001
+
+
+class Clock:
+    """A settable clock for the bot's daily-study rules."""
+
+    def __init__(self, *args: int):
+        self.now = datetime(*args, tzinfo=SHANGHAI)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _buttons(call) -> dict[str, str]:
+    rows = call.params["reply_markup"]["inline_keyboard"]
+    return {button["text"]: button["callback_data"] for row in rows for button in row}
+
+
+async def _stored_plan(db: Path, chat_id: int):
+    store = await Store(db).open()
+    try:
+        return await store.plan(chat_id)
+    finally:
+        await store.close()
+
+
+async def test_subscribe_push_and_check_in_once_per_member(server, knowledge):
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)):
+        subscribed = await ask(server, "/subscribe")
+        assert "已开始每日学习《党课:发挥模范带头作用 规范网络行为》" in subscribed.params["text"]
+        assert "每天 08:00" in subscribed.params["text"]
+        pushed = await ask(server, "/push")
+        assert pushed.params["text"].startswith("📖 今日学习 · 第1/6段")
+        assert "开篇 · 第1段" in pushed.params["text"]
+        (button,) = _buttons(pushed).items()
+        assert button[0] == "✅ 已学习 (0)"
+        for user in (PRIVATE_CHAT, PRIVATE_CHAT, 77):
+            mark = server.mark()
+            server.push_update(server.callback_query(PRIVATE_CHAT, user, pushed.result,
+                                                     button[1]))
+            await server.wait_for("answerCallbackQuery", since=mark)
+        edits = await server.wait_for("editMessageReplyMarkup", count=2)
+        labels = [e.params["reply_markup"]["inline_keyboard"][0][0]["text"] for e in edits]
+        assert labels == ["✅ 已学习 (1)", "✅ 已学习 (2)"], "each member counts once"
+        answers = [c.params.get("text") for c in server.calls("answerCallbackQuery")]
+        assert answers == ["已记录,谢谢学习!", "你已经打过卡了。", "已记录,谢谢学习!"]
+        plan = await ask(server, "/plan")
+    assert "已推送 1/6 段" in plan.params["text"]
+    assert "下一段:《党课:发挥模范带头作用 规范网络行为》· 一、统一思想… · 第1段" \
+        in plan.params["text"]
+
+
+@pytest.mark.parametrize("command", ["/schedule 25:61", "/schedule abc", "/schedule",
+                                     "/schedule 8:00 周末", "/schedule 8:00 每天 多余"])
+async def test_bad_schedule_gets_usage_and_changes_nothing(server, knowledge, command):
+    async with running_bot(server, knowledge):
+        await ask(server, "/subscribe")
+        reply = await ask(server, command)
+    assert reply.params["text"].startswith("用法:/schedule")
+    plan = await _stored_plan(Path("bot.sqlite3"), PRIVATE_CHAT)
+    assert plan.time_of_day == "08:00" and plan.weekdays == (0, 1, 2, 3, 4, 5, 6)
+
+
+async def test_schedule_confirms_hhmm_and_reschedules_the_job(server, knowledge):
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 21, 0)) as app:
+        await ask(server, "/subscribe")
+        reply = await ask(server, "/schedule 7:5 工作日")
+        assert reply.params["text"] == texts.SCHEDULE_USAGE
+        reply = await ask(server, "/schedule 20:30 工作日")
+        (job,) = app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT))
+    assert reply.params["text"].startswith("好的,以后工作日 20:30 推送。")
+    assert "今天的推送时间已过" in reply.params["text"]
+    assert job.next_t.astimezone(SHANGHAI).strftime("%H:%M") == "20:30"
+
+
+async def test_unknown_lecture_lists_the_lectures(server, knowledge):
+    async with running_bot(server, knowledge):
+        reply = await ask(server, "/subscribe 不存在的讲稿")
+    assert "没有找到讲稿“不存在的讲稿”" in reply.params["text"]
+    assert "party-lecture-online-conduct.txt" in reply.params["text"]
+    assert await _stored_plan(Path("bot.sqlite3"), PRIVATE_CHAT) is None
+
+
+async def test_group_admin_rules(server, knowledge):
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    async with running_bot(server, knowledge, admin_ids=frozenset({9999})):
+        refused = await ask(server, "/subscribe", GROUP_CHAT, user_id=MEMBER)
+        assert refused.params["text"] == "抱歉,只有本群管理员可以这样操作。"
+        assert await _stored_plan(Path("bot.sqlite3"), GROUP_CHAT) is None
+        accepted = await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        assert accepted.params["text"].startswith("已开始每日学习")
+        server.chat_admins[GROUP_CHAT].append(MEMBER)  # promoted a moment ago
+        promoted = await ask(server, "/schedule 09:00", GROUP_CHAT, user_id=MEMBER)
+        assert promoted.params["text"].startswith("好的,以后每天 09:00 推送。")
+        global_admin = await ask(server, "/stats", GROUP_CHAT, user_id=9999)
+        assert global_admin.params["text"].startswith("📊 学习统计")
+        anyone = await ask(server, "/today", GROUP_CHAT, user_id=424242)
+        assert anyone.params["text"] == "还没有推送过学习内容。"
+
+
+async def test_restart_keeps_plan_job_progress_and_old_buttons(server, knowledge):
+    clock = Clock(2026, 11, 27, 10, 0)
+    async with running_bot(server, knowledge, clock=clock):
+        await ask(server, "/subscribe")
+        pushed = await ask(server, "/push")
+        server.push_update(server.callback_query(PRIVATE_CHAT, 1, pushed.result,
+                                                 _buttons(pushed)["✅ 已学习 (0)"]))
+        await server.wait_for("editMessageReplyMarkup")
+    async with running_bot(server, knowledge, clock=clock) as app:
+        assert app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT)), "job rebuilt"
+        mark = server.mark()
+        server.push_update(server.callback_query(PRIVATE_CHAT, 2, pushed.result,
+                                                 _buttons(pushed)["✅ 已学习 (0)"]))
+        (edit,) = await server.wait_for("editMessageReplyMarkup", since=mark)
+        plan = await ask(server, "/plan")
+    assert edit.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "✅ 已学习 (2)"
+    assert "已推送 1/6 段" in plan.params["text"]
+
+
+async def _subscribe_yesterday(server, knowledge) -> None:
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 26, 12, 0)):
+        await ask(server, "/subscribe")
+
+
+def _pushes(server) -> list:
+    return [c for c in server.calls("sendMessage") if "今日学习" in c.params["text"]]
+
+
+async def test_missed_push_is_sent_once_however_often_the_bot_restarts(server, knowledge):
+    await _subscribe_yesterday(server, knowledge)
+    server.clear()
+    for minute in (0, 5, 30):  # down at 08:00, back at 09:00, restarted twice more
+        async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 9, minute)):
+            pass
+    assert len(_pushes(server)) == 1
+    assert _pushes(server)[0].params["text"].startswith("📖 今日学习 · 第1/6段")
+
+
+async def test_no_catch_up_before_the_time_or_after_a_late_schedule_change(server, knowledge):
+    await _subscribe_yesterday(server, knowledge)
+    server.clear()
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 7, 30)):
+        pass
+    assert _pushes(server) == [], "07:30 is before the 08:00 push"
+    clock = Clock(2026, 11, 27, 10, 0)
+    async with running_bot(server, knowledge, clock=clock):
+        pass  # 10:00: the missed 08:00 push goes out now
+    async with running_bot(server, knowledge, clock=clock):
+        await ask(server, "/schedule 09:00")  # changed after today's time
+    server.clear()
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 28, 8, 0)):
+        pass
+    assert _pushes(server) == [], "the new schedule first fires at 09:00"
+
+
+async def test_job_fires_and_manual_push_does_not_replace_it(server, knowledge):
+    clock = Clock(2026, 11, 27, 7, 0)
+    async with running_bot(server, knowledge, clock=clock) as app:
+        await ask(server, "/subscribe")
+        await ask(server, "/push")  # manual, extra
+        await server.wait_for("sendMessage", lambda c: "额外推送" in c.params["text"])
+        (job,) = app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT))
+        clock.now += timedelta(hours=1)
+        await job.run(app)
+        await job.run(app)  # a second firing the same day sends nothing
+    headers = [c.params["text"].split("\n")[0] for c in _pushes(server)]
+    assert headers == ["📖 今日学习 · 第1/6段", "📖 今日学习 · 第2/6段"]
+
+
+async def test_blocked_chat_is_marked_inactive_and_others_still_get_theirs(server, knowledge):
+    clock = Clock(2026, 11, 26, 12, 0)
+    async with running_bot(server, knowledge, clock=clock):
+        await ask(server, "/subscribe")
+        await ask(server, "/subscribe", chat_id=2002)
+    server.clear()
+    server.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 9, 0)) as app:
+        assert not app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT))
+    assert [c.params["chat_id"] for c in _pushes(server) if c.ok] == [2002]
+    assert (await _stored_plan(Path("bot.sqlite3"), PRIVATE_CHAT)).active is False
+    assert (await _stored_plan(Path("bot.sqlite3"), 2002)).active is True
+
+
+async def test_group_that_became_a_supergroup_keeps_its_plan(server, knowledge):
+    old, new = -4001, -1004001
+    server.chat_admins[old] = [GROUP_ADMIN]
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 26, 12, 0)):
+        await ask(server, "/subscribe", old, user_id=GROUP_ADMIN)
+    server.fail_next("sendMessage", 400, "Bad Request: group chat was upgraded to a "
+                     "supergroup chat", migrate_to_chat_id=new)
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 9, 0)) as app:
+        assert app.job_queue.get_jobs_by_name(job_name(new))
+    assert [c.params["chat_id"] for c in _pushes(server) if c.ok] == [new]
+    assert await _stored_plan(Path("bot.sqlite3"), old) is None
+    assert (await _stored_plan(Path("bot.sqlite3"), new)).lecture_id == LECTURE_ID
+
+
+async def test_end_of_lecture_asks_admins_to_restart_or_stop(server, knowledge):
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)):
+        await ask(server, "/subscribe")
+        for _ in range(6):
+            await ask(server, "/push")
+        (note,) = await server.wait_for("sendMessage",
+                                        lambda c: "全部推送完毕" in c.params["text"])
+        assert _pushes(server)[-1].params["text"].startswith("📖 今日学习 · 第6/6段")
+        nothing = await ask(server, "/push")
+        assert "已经全部推送完毕" in nothing.params["text"]
+        server.push_update(server.callback_query(PRIVATE_CHAT, PRIVATE_CHAT, note.result,
+                                                 _buttons(note)["重新开始"]))
+        (edit,) = await server.wait_for("editMessageText")
+        again = await ask(server, "/push")
+    assert edit.params["text"].startswith("好的,《党课")
+    assert again.params["text"].startswith("📖 今日学习 · 第1/6段")
+
+
+async def test_stats_show_check_ins_top_and_unanswered_questions(server, knowledge):
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)):
+        await ask(server, "/subscribe")
+        pushed = await ask(server, "/push")
+        server.push_update(server.callback_query(PRIVATE_CHAT, PRIVATE_CHAT, pushed.result,
+                                                 _buttons(pushed)["✅ 已学习 (0)"]))
+        await server.wait_for("editMessageReplyMarkup")
+        for question in ("网民规模有多大", "网民规模有多大", "党费怎么交"):
+            await ask(server, question)
+        stats = await ask(server, "/stats")
+    text = stats.params["text"]
+    assert "今天打卡:1 人次" in text and "本周打卡:1 人次(1 人)" in text
+    assert "· 网民规模有多大(2次)" in text
+    assert text.split("讲稿没能回答的问题:")[1].strip() == "· 党费怎么交(1次)"
+
+
+async def test_today_shows_the_latest_push_to_anyone(server, knowledge):
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)):
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        await ask(server, "/push", GROUP_CHAT, user_id=GROUP_ADMIN)
+        await server.wait_for("sendMessage", lambda c: "额外推送" in c.params["text"])
+        today = await ask(server, "/today", GROUP_CHAT, user_id=MEMBER)
+    assert today.params["text"].startswith("📖 今日学习 · 第1/6段")
+    assert "✅ 已学习 (0)" in _buttons(today)
