@@ -19,7 +19,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 
 from bot import texts
 from bot.config import Settings
-from bot.handlers import ask, errors, reading, study
+from bot.handlers import ask, errors, lectures, reading, study
 from bot.handlers.common import CLOCK_KEY, KNOWLEDGE_KEY, SETTINGS_KEY, STORE_KEY, soft_call
 from bot.handlers.delivery import restore_jobs
 from bot.knowledge import KnowledgeBase
@@ -52,7 +52,7 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     app.bot_data[CLOCK_KEY] = clock
     if knowledge is not None:
         app.bot_data[KNOWLEDGE_KEY] = knowledge
-    for feature in (reading, study, ask, errors):  # commands before free text
+    for feature in (reading, study, lectures, ask, errors):  # uploads before the media hint
         feature.register(app)
     return app
 
@@ -70,8 +70,8 @@ async def prepare(app: Application) -> None:
              len(knowledge.library.passages))
     app.bot_data[STORE_KEY] = await Store(app.bot_data[SETTINGS_KEY].db_path).open()
     await restore_jobs(app)
-    commands = [BotCommand(name, description)
-                for name, description in texts.COMMAND_MENU + texts.STUDY_COMMANDS]
+    lectures.install_reload_signal(app)
+    commands = [BotCommand(name, description) for name, description in texts.all_commands()]
     await soft_call("setMyCommands", app.bot.set_my_commands(commands))
     await soft_call("setMyDescription", app.bot.set_my_description(texts.BOT_DESCRIPTION))
     await soft_call("setMyShortDescription",

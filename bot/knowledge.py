@@ -33,5 +33,9 @@ class KnowledgeBase:
         index = Index(library.passages, tokenizer)
         return cls(folder, library, index, Answerer(library, index))
 
+    def reload(self, reload_lexicon: bool = False) -> KnowledgeBase:
+        """A new KnowledgeBase from the same folder; jieba is reused unless the lexicon is."""
+        return KnowledgeBase.load(self.folder, None if reload_lexicon else self.index.tokenizer)
+
     def answer(self, question: str, top_k: int = 5) -> Answer:
         return self.answerer.answer(question, top_k)

@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LECTURE_SUFFIXES = (".txt", ".md")
+from bot.docx_reader import DocLine, DocxError, read_docx
+
+LECTURE_SUFFIXES = (".txt", ".md", ".docx")
 
 OPENING_SECTION_NO = 0
 OPENING_SECTION_LABEL = "开篇"
@@ -224,15 +226,30 @@ def _looks_like_text(text: str) -> bool:
 
 def parse_lecture(text: str, path: Path, lecture_id: str | None = None) -> Lecture:
     """Parse a lecture's text. Raises LectureError if it holds no paragraph."""
-    lecture_id = lecture_id or path.stem
     lines = [_clean_line(line) for line in text.splitlines()]
-    lines = [line for line in lines if line]
+    return parse_lines([DocLine(line) for line in lines if line], path, lecture_id)
+
+
+def parse_lines(lines: list[DocLine], path: Path, lecture_id: str | None = None) -> Lecture:
+    """Parse lines whose headings may be marked by the document itself (Word styles).
+
+    Marked headings of the outermost level make the sections; unmarked text is read as in
+    a plain lecture file. The title is the Title-styled line, else the first line.
+    """
     if not lines:
         raise LectureError(path, "文件是空的")
-    title, body = lines[0], lines[1:]
-    builder = _LectureBuilder(lecture_id, title, path, _outermost_style(body))
+    title_line = next((line for line in lines if line.heading_level == 0), lines[0])
+    body = [line for line in lines if line is not title_line]
+    levels = [line.heading_level for line in body if line.heading_level]
+    section_level = min(levels) if levels else None
+    style = None if section_level else _outermost_style(line.text for line in body)
+    builder = _LectureBuilder(lecture_id or path.stem, title_line.text, path, style)
     for line in body:
-        builder.add_line(line)
+        if section_level is None or line.heading_level is None:
+            builder.add_line(line.text)
+        elif line.heading_level == section_level:
+            builder.add_marked_heading(line.text)
+        # Deeper headings are sub-titles within a section: neither sections nor passages.
     return builder.build()
 
 
@@ -278,6 +295,14 @@ class _LectureBuilder:
             self.closing.append(line)
         else:
             self._current_paragraphs().append(line)
+
+    def add_marked_heading(self, line: str) -> None:
+        """A heading the document marked itself: numbered as written, else in sequence."""
+        number = next((chinese_numeral(match.group("n")) for _, pattern in HEADING_STYLES
+                       if (match := pattern.match(line))), None)
+        if number is None:
+            number = max((n for n, _, _ in self.sections), default=OPENING_SECTION_NO) + 1
+        self._start_section(number, line)
 
     def _is_meta(self, line: str) -> bool:
         before_content = not any(paragraphs for _, _, paragraphs in self.sections)
@@ -348,6 +373,18 @@ def read_lecture(path: Path, lecture_id: str | None = None) -> Lecture:
         raw = path.read_bytes()
     except OSError as error:
         raise LectureError(path, f"无法读取文件({error.strerror})") from error
+    return lecture_from_bytes(path, raw, lecture_id)
+
+
+def lecture_from_bytes(path: Path, raw: bytes, lecture_id: str | None = None) -> Lecture:
+    """A lecture from a file's bytes; the file name's suffix says how to read them."""
+    if path.suffix.lower() == ".docx":
+        try:
+            lines = read_docx(raw)
+        except DocxError as error:
+            raise LectureError(path, str(error)) from error
+        return parse_lines([DocLine(_clean_line(line.text), line.heading_level)
+                            for line in lines if _clean_line(line.text)], path, lecture_id)
     return parse_lecture(decode_lecture_bytes(path, raw), path, lecture_id)
 
 

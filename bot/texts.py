@@ -162,3 +162,37 @@ STATS = (
 )
 STATS_ITEM = "· {text}({count}次)"
 STATS_NONE = "· 暂无"
+
+# Lecture management.
+LECTURE_COMMANDS = (
+    ("lectures", "讲稿列表"),
+    ("retire", "下架讲稿(管理员)"),
+    ("reload", "重新加载讲稿目录(管理员)"),
+)
+ONLY_GLOBAL_ADMINS = "抱歉,只有机器人管理员可以管理讲稿。"
+UPLOAD_REFUSED = "无法使用这个文件:{reason}。"
+UPLOAD_PREVIEW = "📄 预览:《{title}》\n文件:{file}{replaces}\n段落:{count} 段\n章节:\n{sections}"
+UPLOAD_REPLACES = "(将替换同名的现有讲稿)"
+UPLOAD_GAPS = "缺失部分:\n{gaps}"
+UPLOAD_GAP_ITEM = "· {where}约{chars}字"
+UPLOAD_WARNINGS = "⚠️ 注意:\n{warnings}"
+UPLOAD_ASK = "确认发布吗?"
+BUTTON_PUBLISH = "发布"
+BUTTON_CANCEL = "取消"
+UPLOAD_CANCELLED = "已取消,没有发布。"
+PUBLISHING = "正在发布《{title}》并重建索引……"
+PUBLISHED = "✅ 已发布《{title}》({count}段),现在可以提问了。"
+RELOADED = "✅ 已重新加载:{lectures} 篇讲稿,{passages} 段。"
+RELOAD_FAILED = "⚠️ 以下文件无法读取,继续使用之前的讲稿:\n{failures}"
+RELOAD_FAILURE_ITEM = "· {file}:{reason}"
+LECTURE_LIST_TITLE = "📚 讲稿列表"
+LECTURE_LIST_ITEM = "· 《{title}》{count}段({file})"
+RETIRE_USAGE = "用法:/retire 讲稿名(标题或文件名的一部分)。发送 /lectures 查看讲稿列表。"
+RETIRED = "已下架《{title}》,文件已移到 retired 文件夹(没有删除)。"
+PLAN_LECTURE_GONE = "⚠️ 学习计划用的讲稿《{lecture}》已下架,每日推送已暂停。请用 /plan 讲稿名 切换讲稿。"
+PLAN_PASSAGE_MOVED = "⚠️ 讲稿内容有更新:上次推送的段落已不在讲稿中,已接着推送后面的段落。"
+
+
+def all_commands() -> tuple[tuple[str, str], ...]:
+    """The command menu registered with Telegram, in the order users see it."""
+    return COMMAND_MENU + STUDY_COMMANDS + LECTURE_COMMANDS

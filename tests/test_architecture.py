@@ -8,7 +8,8 @@ from bot import texts
 from tests.conftest import ROOT
 
 CORE_MODULES = ("lectures", "text", "search", "answer", "render", "knowledge", "navigation",
-                "evaluation", "texts", "config")
+                "evaluation", "texts", "config", "store", "study", "publishing", "docx_reader",
+                "thesaurus")
 
 
 def _imports(path) -> set[str]:
@@ -31,6 +32,6 @@ def test_core_does_not_import_telegram():
 
 def test_every_command_is_in_the_menu_and_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for command, description in texts.COMMAND_MENU:
+    for command, description in texts.all_commands():
         assert f"/{command}" in readme, command
         assert description

@@ -90,9 +90,12 @@ async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
     """Sends the plan's next passage; one chat's failure never raises to the caller."""
     library: Library = app.bot_data[KNOWLEDGE_KEY].library
     store = store_of(app)
+    if library.lecture(plan.lecture_id) is None:
+        return await _lecture_gone(app, plan)
     progress = next_passage(library, plan)
     if progress.passage is None:
         return PushResult.FINISHED
+    moved = plan.last_passage_id is not None and library.passage(plan.last_passage_id) is None
     local_date = now_of(app).astimezone(zone(plan.timezone)).date()
     push = await store.claim_push(plan.chat_id, local_date, progress.passage.passage_id, kind)
     if push is None:
@@ -105,6 +108,8 @@ async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
         return PushResult.CHAT_GONE
     await store.complete_push(push.push_id, message.message_id, message.chat_id,
                               progress.passage.passage_id)
+    if moved:
+        await _send(app, message.chat_id, texts.PLAN_PASSAGE_MOVED, None)
     if progress.number == progress.total:
         await _send(app, message.chat_id,
                     texts.LECTURE_FINISHED.format(lecture=progress.passage.lecture_title),
@@ -112,6 +117,15 @@ async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
     elif kind == "manual":
         await _send(app, message.chat_id, texts.PUSH_MANUAL_NOTE, None)
     return PushResult.SENT
+
+
+async def _lecture_gone(app: Application, plan: Plan) -> PushResult:
+    """The plan's lecture was retired: pause the plan and tell the chat's admins once."""
+    await store_of(app).set_active(plan.chat_id, False)
+    unschedule_job(app, plan.chat_id)
+    lecture_name = plan.lecture_id
+    await _send(app, plan.chat_id, texts.PLAN_LECTURE_GONE.format(lecture=lecture_name), None)
+    return PushResult.FINISHED
 
 
 async def _send(app: Application, chat_id: int, text: str,

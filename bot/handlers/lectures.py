@@ -1,0 +1,215 @@
+"""Managing lectures from the chat: upload → preview → 发布/取消, /lectures, /retire, /reload.
+
+Lectures are shared by every chat, so only global admins (BOT_ADMIN_IDS) manage them. The
+index is rebuilt in a worker thread and swapped in with one assignment: questions asked
+meanwhile are answered from the old index. SIGHUP reloads the folder like /reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import publishing, texts
+from bot.handlers.common import KNOWLEDGE_KEY, SETTINGS_KEY, knowledge_of
+from bot.knowledge import KnowledgeBase
+from bot.publishing import Preview, UploadError
+from bot.render import numeral
+from bot.study import find_lecture
+
+log = logging.getLogger(__name__)
+
+PUBLISH_PREFIX, CANCEL_PREFIX = "u:p:", "u:c:"
+_REBUILD_LOCK_KEY = "rebuild_lock"
+
+
+def register(app: Application) -> None:
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL
+                                   & filters.UpdateType.MESSAGE, upload))
+    app.add_handler(CallbackQueryHandler(publish, pattern=f"^{PUBLISH_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(cancel, pattern=f"^{CANCEL_PREFIX}"))
+    app.add_handler(CommandHandler("lectures", list_lectures))
+    app.add_handler(CommandHandler("retire", retire))
+    app.add_handler(CommandHandler("reload", reload_command))
+
+
+def install_reload_signal(app: Application) -> None:
+    """SIGHUP reloads the knowledge folder, as /reload does (where signals exist)."""
+    try:
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGHUP, lambda: app.create_task(rebuild(app, reload_lexicon=True)))
+    except (AttributeError, NotImplementedError, RuntimeError, ValueError):
+        log.info("SIGHUP reload is not available here; use /reload")
+
+
+async def _global_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    if user is not None and user.id in context.application.bot_data[SETTINGS_KEY].admin_ids:
+        return True
+    if update.callback_query is not None:
+        await update.callback_query.answer(texts.ONLY_GLOBAL_ADMINS, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(texts.ONLY_GLOBAL_ADMINS)
+    return False
+
+
+async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    document = message.document
+    if not await _global_admin(update, context):
+        return
+    knowledge = knowledge_of(context)
+    try:
+        publishing.check_upload(document.file_name or "", document.file_size)
+        file = await context.bot.get_file(document.file_id)
+        data = bytes(await file.download_as_bytearray())
+        preview = await asyncio.to_thread(publishing.stage, knowledge.folder,
+                                          document.file_name or "", data, knowledge.library)
+    except UploadError as error:
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=error))
+        return
+    except TelegramError as error:
+        log.warning("could not download %s: %s", document.file_name, error)
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason="下载失败,请重新发送"))
+        return
+    await message.reply_text(preview_text(preview), reply_markup=InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BUTTON_PUBLISH, callback_data=PUBLISH_PREFIX + preview.token),
+        InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=CANCEL_PREFIX + preview.token),
+    ]]))
+
+
+def preview_text(preview: Preview) -> str:
+    lecture = preview.lecture
+    sections = "\n".join(f"· {s.label}({len(s.passages)}段)" for s in lecture.sections)
+    parts = [texts.UPLOAD_PREVIEW.format(
+        title=lecture.title, file=preview.file_name,
+        replaces=texts.UPLOAD_REPLACES if preview.replaces else "",
+        count=len(lecture.passages), sections=sections)]
+    if lecture.gaps:
+        parts.append(texts.UPLOAD_GAPS.format(gaps="\n".join(
+            texts.UPLOAD_GAP_ITEM.format(
+                where="".join(f"第{numeral(n)}部分" for n in gap.missing_section_nos),
+                chars=gap.chars or "?")
+            for gap in lecture.gaps)))
+    if preview.warnings:
+        parts.append(texts.UPLOAD_WARNINGS.format(
+            warnings="\n".join(f"· {w}" for w in preview.warnings)))
+    parts.append(texts.UPLOAD_ASK)
+    return "\n\n".join(parts)
+
+
+async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _global_admin(update, context):
+        return
+    query = update.callback_query
+    folder = knowledge_of(context).folder
+    try:
+        path = await asyncio.to_thread(publishing.publish, folder,
+                                       query.data.removeprefix(PUBLISH_PREFIX))
+    except UploadError as error:
+        await query.answer(str(error), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_text(texts.PUBLISHING.format(title=path.name))
+    # Updates are handled one at a time: the rebuild runs as a task, so questions asked
+    # meanwhile are answered (from the old index) instead of waiting for it.
+    context.application.create_task(_announce_when_rebuilt(context.application, query, path),
+                                     update=update)
+
+
+async def _announce_when_rebuilt(app: Application, query, path) -> None:
+    knowledge = await rebuild(app)
+    lecture = next((lec for lec in knowledge.library.lectures if lec.path == path), None)
+    title = lecture.title if lecture else path.name
+    count = len(lecture.passages) if lecture else 0
+    await query.edit_message_text(texts.PUBLISHED.format(title=title, count=count))
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _global_admin(update, context):
+        return
+    query = update.callback_query
+    await asyncio.to_thread(publishing.discard, knowledge_of(context).folder,
+                            query.data.removeprefix(CANCEL_PREFIX))
+    await query.answer()
+    await query.edit_message_text(texts.UPLOAD_CANCELLED)
+
+
+async def rebuild(app: Application, reload_lexicon: bool = False) -> KnowledgeBase:
+    """Builds a new index off the event loop and swaps it in; one rebuild at a time.
+
+    If a file that loaded before now fails, the previous index stays in service.
+    """
+    lock: asyncio.Lock = app.bot_data.setdefault(_REBUILD_LOCK_KEY, asyncio.Lock())
+    async with lock:
+        current: KnowledgeBase = app.bot_data[KNOWLEDGE_KEY]
+        fresh = await asyncio.to_thread(current.reload, reload_lexicon)
+        before = {f.path.name for f in current.library.failures}
+        broken = [f for f in fresh.library.failures if f.path.name not in before]
+        if broken:
+            log.error("reload kept the previous index; broken: %s", broken)
+            return current
+        app.bot_data[KNOWLEDGE_KEY] = fresh
+        log.info("index rebuilt: %d lectures, %d passages", len(fresh.library.lectures),
+                 len(fresh.library.passages))
+        return fresh
+
+
+async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _global_admin(update, context):
+        return
+    context.application.create_task(_reload_and_report(update, context), update=update)
+
+
+async def _reload_and_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    before = knowledge_of(context)
+    after = await rebuild(context.application, reload_lexicon=True)
+    if after is before:
+        fresh = await asyncio.to_thread(before.reload)
+        failures = "\n".join(texts.RELOAD_FAILURE_ITEM.format(file=f.path.name, reason=f.reason)
+                             for f in fresh.library.failures)
+        await update.effective_message.reply_text(texts.RELOAD_FAILED.format(failures=failures))
+        return
+    await update.effective_message.reply_text(texts.RELOADED.format(
+        lectures=len(after.library.lectures), passages=len(after.library.passages)))
+
+
+async def list_lectures(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    library = knowledge_of(context).library
+    if not library.lectures:
+        await update.effective_message.reply_text(texts.NO_LECTURES)
+        return
+    lines = [texts.LECTURE_LIST_TITLE] + [
+        texts.LECTURE_LIST_ITEM.format(title=lec.title, count=len(lec.passages),
+                                       file=lec.path.name) for lec in library.lectures]
+    await update.effective_message.reply_text("\n".join(lines))
+
+
+async def retire(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _global_admin(update, context):
+        return
+    name = " ".join(context.args or []).strip()
+    found = find_lecture(knowledge_of(context).library, name) if name else None
+    if found is None or isinstance(found, list):
+        await update.effective_message.reply_text(texts.RETIRE_USAGE)
+        return
+    await asyncio.to_thread(publishing.retire, knowledge_of(context).folder, found)
+    context.application.create_task(_rebuild_then_reply(
+        context.application, update, texts.RETIRED.format(title=found.title)), update=update)
+
+
+async def _rebuild_then_reply(app: Application, update: Update, reply: str) -> None:
+    await rebuild(app)
+    await update.effective_message.reply_text(reply)

@@ -1,0 +1,136 @@
+"""Lecture files admins send in the chat: check, stage, publish atomically, retire.
+
+Pure file work, no Telegram: the handlers call these through `asyncio.to_thread`. A staged
+upload lives in `<knowledge>/.staging/` (so a 发布 button still works after a restart); a
+published file appears in the knowledge folder in one `os.replace`, so a half-written lecture
+is never visible; a retired one is moved to `<knowledge>/retired/`, never deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.lectures import LECTURE_SUFFIXES, Lecture, LectureError, Library, lecture_from_bytes
+from bot.render import MAX_MESSAGE_LENGTH
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+STAGING_DIR = ".staging"
+RETIRED_DIR = "retired"
+# A passage longer than this cannot be sent with its citation header in one message.
+MAX_SENDABLE_PASSAGE_CHARS = MAX_MESSAGE_LENGTH - 300
+_UNSAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff.\-]+")
+
+
+class UploadError(ValueError):
+    """An upload that is refused; the message (Chinese) says why."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    lecture: Lecture
+    token: str
+    file_name: str
+    replaces: bool
+    warnings: tuple[str, ...]
+
+
+def check_upload(file_name: str, size: int | None) -> str:
+    """The safe file name to store the upload under, or UploadError before downloading."""
+    suffix = Path(file_name).suffix.lower()
+    if suffix not in LECTURE_SUFFIXES:
+        raise UploadError("只接受 .docx、.txt 或 .md 文件")
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise UploadError(f"文件太大(上限 {MAX_UPLOAD_BYTES // 1024 // 1024} MB)")
+    return safe_file_name(file_name)
+
+
+def safe_file_name(file_name: str) -> str:
+    """A file name without folders or odd characters; keeps Chinese and the suffix."""
+    path = Path(file_name.replace("\\", "/")).name
+    stem = _UNSAFE_NAME.sub("_", Path(path).stem).strip("._") or "lecture"
+    return stem[:80] + Path(path).suffix.lower()
+
+
+def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Preview:
+    """Parses the upload; on success keeps it in the staging folder and returns its preview."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadError(f"文件太大(上限 {MAX_UPLOAD_BYTES // 1024 // 1024} MB)")
+    name = safe_file_name(file_name)
+    try:
+        lecture = lecture_from_bytes(Path(name), data, Path(name).stem)
+    except LectureError as error:
+        raise UploadError(error.reason) from error
+    token = hashlib.sha1(data).hexdigest()[:12]
+    staging = folder / STAGING_DIR
+    staging.mkdir(parents=True, exist_ok=True)
+    _atomic_write(staging / f"{token}{Path(name).suffix}", data)
+    (staging / f"{token}.name").write_text(name, encoding="utf-8")
+    return Preview(lecture, token, name, (folder / name).exists(),
+                   tuple(_warnings(lecture, library, name)))
+
+
+def _warnings(lecture: Lecture, library: Library, file_name: str) -> list[str]:
+    warnings = list(lecture.warnings)
+    for passage in lecture.passages:
+        if len(passage.text) > MAX_SENDABLE_PASSAGE_CHARS:
+            warnings.append(f"{passage.citation} 太长({len(passage.text)}字),发送时会被截断")
+    for other in library.lectures:
+        if other.title == lecture.title and other.path.name != file_name:
+            warnings.append(f"标题与已有讲稿相同({other.path.name})")
+    return warnings
+
+
+def publish(folder: Path, token: str) -> Path:
+    """Moves a staged upload into the knowledge folder atomically; returns its path."""
+    if not re.fullmatch(r"[0-9a-f]{12}", token):
+        raise UploadError("这个上传已失效,请重新发送文件")
+    staging = folder / STAGING_DIR
+    name_file = staging / f"{token}.name"
+    if not name_file.is_file():
+        raise UploadError("这个上传已失效,请重新发送文件")
+    name = safe_file_name(name_file.read_text(encoding="utf-8"))
+    staged = staging / f"{token}{Path(name).suffix}"
+    if not staged.is_file():
+        raise UploadError("这个上传已失效,请重新发送文件")
+    target = folder / name
+    os.replace(staged, target)
+    name_file.unlink(missing_ok=True)
+    return target
+
+
+def discard(folder: Path, token: str) -> None:
+    if re.fullmatch(r"[0-9a-f]{12}", token):
+        for path in (folder / STAGING_DIR).glob(f"{token}.*"):
+            path.unlink(missing_ok=True)
+
+
+def retire(folder: Path, lecture: Lecture) -> Path:
+    """Moves the lecture's file to `retired/` (with a time stamp if the name is taken)."""
+    retired = folder / RETIRED_DIR
+    retired.mkdir(exist_ok=True)
+    target = retired / lecture.path.name
+    if target.exists():
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        target = retired / f"{lecture.path.stem}-{stamp}{lecture.path.suffix}"
+    os.replace(lecture.path, target)
+    return target
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Writes to a hidden temporary file beside `path`, then renames it into place."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

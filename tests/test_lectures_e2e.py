@@ -1,0 +1,171 @@
+"""Lecture management end to end: upload, preview, publish with a live rebuild, refusals.
+
+Files travel the real way: the fake server serves them through getFile and
+`<root>/file/bot<token>/…`, and the bot downloads them with python-telegram-bot.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+
+from bot.handlers.common import KNOWLEDGE_KEY
+from bot.knowledge import KnowledgeBase
+from bot.lectures import read_lecture
+from tests.botharness import PRIVATE_CHAT, ask, running_bot
+from tests.conftest import KNOWLEDGE_DIR
+
+pytestmark = pytest.mark.usefixtures("workdir")
+
+ADMIN = PRIVATE_CHAT  # in a private chat the user id is the chat id
+NEW_LECTURE = (
+    "党课:学习新党章\n\n来源:支部整理\n\n一、认真学习党章\n"
+    "党章是立党治党管党的总章程,每名党员都要逐条学习。\n"
+    "二、严守组织纪律\n党员要按时参加组织生活,按期交纳党费。\n"
+)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A private copy of the knowledge folder: publishing writes into it."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, target)
+    return target
+
+
+def _docx_bytes() -> bytes:
+    document = docx.Document()
+    document.add_paragraph("党课:学习新党章", style="Title")
+    document.add_paragraph("认真学习党章", style="Heading 1")
+    document.add_paragraph("党章是立党治党管党的总章程,每名党员都要逐条学习。")
+    document.add_paragraph("严守组织纪律", style="Heading 1")
+    document.add_paragraph("党员要按时参加组织生活,按期交纳党费。")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+async def _send_file(server, name: str, data: bytes, user_id: int = ADMIN,
+                     size: int | None = None):
+    file_id = f"file-{name}-{len(data)}"
+    server.add_file(file_id, data)
+    mark = server.mark()
+    server.push_update(server.document_message(PRIVATE_CHAT, user_id, file_id=file_id,
+                                               file_name=name, file_size=size or len(data)))
+    (reply,) = await server.wait_for("sendMessage", since=mark)
+    return reply
+
+
+def _buttons(call) -> dict[str, str]:
+    rows = call.params["reply_markup"]["inline_keyboard"]
+    return {button["text"]: button["callback_data"] for row in rows for button in row}
+
+
+@pytest.mark.parametrize("name, data", [
+    ("new.txt", NEW_LECTURE.encode("utf-8")),
+    ("new.md", ("# " + NEW_LECTURE).encode("utf-8-sig")),
+    ("new-gbk.txt", NEW_LECTURE.encode("gb18030")),
+    ("new.docx", _docx_bytes()),
+])
+async def test_upload_preview_publish_and_ask(server, folder, tokenizer, name, data):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})):
+        preview = await _send_file(server, name, data)
+        text = preview.params["text"]
+        assert "预览:《党课:学习新党章》" in text and "段落:2 段" in text
+        assert not list(folder.glob("new*")), "nothing is published before 发布"
+        mark = server.mark()
+        server.push_update(server.callback_query(PRIVATE_CHAT, ADMIN, preview.result,
+                                                 _buttons(preview)["发布"]))
+        done = await server.wait_for("editMessageText",
+                                     lambda c: c.params["text"].startswith("✅"), since=mark)
+        answer = await ask(server, "党费要按期交吗")
+    assert done[0].params["text"] == "✅ 已发布《党课:学习新党章》(2段),现在可以提问了。"
+    assert (folder / name).read_bytes() == data
+    assert "《党课:学习新党章》" in answer.params["text"]
+    assert read_lecture(folder / name).title == "党课:学习新党章"
+
+
+async def test_questions_during_a_rebuild_use_the_old_index(server, folder, tokenizer,
+                                                            monkeypatch):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    gate = threading.Event()
+    real_load = KnowledgeBase.load.__func__
+
+    def held_load(cls, *args, **kwargs):
+        gate.wait(timeout=30)
+        return real_load(cls, *args, **kwargs)
+
+    monkeypatch.setattr(KnowledgeBase, "load", classmethod(held_load))
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})) as app:
+        preview = await _send_file(server, "new.txt", NEW_LECTURE.encode())
+        server.push_update(server.callback_query(PRIVATE_CHAT, ADMIN, preview.result,
+                                                 _buttons(preview)["发布"]))
+        await server.wait_for("editMessageText", lambda c: "正在发布" in c.params["text"])
+        during = await ask(server, "党费要按期交吗")
+        assert app.bot_data[KNOWLEDGE_KEY] is knowledge
+        gate.set()
+        await server.wait_for("editMessageText", lambda c: c.params["text"].startswith("✅"))
+        after = await ask(server, "党费要按期交吗")
+    assert "学习新党章" not in during.params["text"]
+    assert "讲稿里没有讲到" in during.params["text"]
+    assert "《党课:学习新党章》" in after.params["text"]
+
+
+def _zip_bomb() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("word/document.xml", b"0" * 40_000_000)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name, data, size, reason", [
+    ("photo.docx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, None, "不是 Word"),
+    ("bomb.docx", _zip_bomb(), None, "解压后过大"),
+    ("binary.txt", b"\x00\x01\x02\x03" * 100, None, "二进制"),
+    ("big.txt", b"x", 3 * 1024 * 1024, "文件太大"),
+    ("slides.pptx", b"whatever", None, "只接受"),
+    ("empty.md", b"", None, "空"),
+])
+async def test_bad_files_are_refused_and_nothing_is_written(server, folder, tokenizer,
+                                                           name, data, size, reason):
+    before = sorted(p.name for p in folder.rglob("*") if ".staging" not in p.parts)
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})):
+        reply = await _send_file(server, name, data, size=size)
+    assert reply.params["text"].startswith("无法使用这个文件") and reason in reply.params["text"]
+    assert sorted(p.name for p in folder.rglob("*") if ".staging" not in p.parts) == before
+
+
+async def test_non_admin_upload_is_refused_without_download(server, folder, tokenizer):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})):
+        reply = await _send_file(server, "new.txt", NEW_LECTURE.encode(), user_id=4242)
+    assert reply.params["text"] == "抱歉,只有机器人管理员可以管理讲稿。"
+    assert not server.calls("getFile")
+
+
+async def test_lectures_retire_and_reload(server, folder, tokenizer):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})):
+        listing = await ask(server, "/lectures")
+        assert "《党课:发挥模范带头作用 规范网络行为》6段" in listing.params["text"]
+        (folder / "hand.txt").write_text(NEW_LECTURE, encoding="utf-8")
+        reloaded = await ask(server, "/reload")
+        assert reloaded.params["text"] == "✅ 已重新加载:2 篇讲稿,8 段。"
+        (folder / "broken.txt").write_bytes(b"\x00\x01")
+        kept = await ask(server, "/reload")
+        assert "broken.txt" in kept.params["text"] and "继续使用之前的讲稿" in kept.params["text"]
+        (folder / "broken.txt").unlink()
+        retired = await ask(server, "/retire 新党章")
+        answer = await ask(server, "党费要按期交吗")
+    assert retired.params["text"].startswith("已下架《党课:学习新党章》")
+    assert (folder / "retired" / "hand.txt").is_file() and not (folder / "hand.txt").exists()
+    assert "学习新党章" not in answer.params["text"]
+
