@@ -11,6 +11,7 @@ the little they share: where things are, and a report that prints and keeps its 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +38,8 @@ def write_result(filename: str, text: str) -> Path:
     path = RESULTS_DIR / filename
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages: other work there slows what we time."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())

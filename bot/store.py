@@ -215,16 +215,26 @@ class Store:
         await self._run(self._write, "UPDATE plans SET active = ? WHERE chat_id = ?",
                         (int(active), chat_id))
 
-    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        """A group became a supergroup: everything of the old id moves to the new one."""
-        await self._run(self._migrate_chat, old_chat_id, new_chat_id)
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> bool:
+        """A group became a supergroup: everything of the old id moves to the new one.
 
-    def _migrate_chat(self, old: int, new: int) -> None:
+        If the new id already has a plan, that plan is kept and the old one is paused; a
+        push the new id already has for a day keeps the old chat's push of that day where
+        it is. Returns True if the old plan moved.
+        """
+        return await self._run(self._migrate_chat, old_chat_id, new_chat_id)
+
+    def _migrate_chat(self, old: int, new: int) -> bool:
         with self._transaction() as db:
-            if db.execute("SELECT 1 FROM plans WHERE chat_id = ?", (new,)).fetchone() is None:
+            taken = db.execute("SELECT 1 FROM plans WHERE chat_id = ?", (new,)).fetchone()
+            if taken:
+                db.execute("UPDATE plans SET active = 0 WHERE chat_id = ?", (old,))
+            else:
                 db.execute("UPDATE plans SET chat_id = ? WHERE chat_id = ?", (new, old))
             for table in ("pushes", "checkins", "questions", "feedback"):
-                db.execute(f"UPDATE {table} SET chat_id = ? WHERE chat_id = ?", (new, old))
+                db.execute(f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?",
+                           (new, old))
+            return taken is None
 
     # --- pushes and check-ins ---------------------------------------------------------
 

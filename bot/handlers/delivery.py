@@ -27,6 +27,10 @@ from bot.study import missed_push_due, next_passage, parse_time, zone
 log = logging.getLogger(__name__)
 
 CHECK_IN_PREFIX = "c:"
+# APScheduler skips a run that starts more than 1 s late by default; a push an hour late (a
+# busy loop, a suspended machine) is still wanted, and the database claim prevents doubles.
+DAILY_MISFIRE_GRACE_SECONDS = 3600
+_AS_SOON_AS_STARTED = datetime(2000, 1, 1, tzinfo=UTC)
 RESTART_DATA, STOP_DATA = "e:restart", "e:stop"
 
 
@@ -54,7 +58,8 @@ def schedule_job(app: Application, plan: Plan) -> None:
         return
     at = (parse_time(plan.time_of_day) or parse_time("08:00")).replace(tzinfo=zone(plan.timezone))
     app.job_queue.run_daily(daily_job, time=at, days=plan.weekdays,
-                            name=job_name(plan.chat_id), chat_id=plan.chat_id)
+                            name=job_name(plan.chat_id), chat_id=plan.chat_id,
+                            job_kwargs={"misfire_grace_time": DAILY_MISFIRE_GRACE_SECONDS})
 
 
 def unschedule_job(app: Application, chat_id: int) -> None:
@@ -74,16 +79,39 @@ async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def restore_jobs(app: Application) -> None:
-    """At start-up: one job per active plan, and today's missed push sent once."""
+    """At start-up: one job per active plan, and today's missed pushes sent once.
+
+    The catch-up runs now and once more as soon as the JobQueue has started: a push time
+    that passes between the two is neither missed at the first check nor run by its job
+    (APScheduler computes the first run when it starts), so the second check sends it.
+    """
+    for plan in await store_of(app).active_plans():
+        schedule_job(app, plan)
+    await catch_up(app)
+    if app.job_queue is not None:
+        # A time already past: "as soon as the JobQueue starts", whatever its clock says.
+        app.job_queue.run_once(_catch_up_job, when=_AS_SOON_AS_STARTED, name="catch-up",
+                               job_kwargs={"misfire_grace_time": None})
+
+
+async def _catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await catch_up(context.application)
+
+
+async def catch_up(app: Application) -> None:
+    """Sends each active chat's missed push of today; one chat's failure skips only it."""
     store = store_of(app)
     now = now_of(app)
     for plan in await store.active_plans():
-        schedule_job(app, plan)
-        local_date = now.astimezone(zone(plan.timezone)).date()
-        pushed = await store.has_scheduled_push(plan.chat_id, local_date)
-        if missed_push_due(plan, now, pushed):
-            log.info("sending the push chat %s missed while the bot was down", plan.chat_id)
-            await push_next(app, plan, "scheduled")
+        try:
+            local_date = now.astimezone(zone(plan.timezone)).date()
+            pushed = await store.has_scheduled_push(plan.chat_id, local_date)
+            if missed_push_due(plan, now, pushed):
+                log.info("sending the push chat %s missed while the bot was down",
+                         plan.chat_id)
+                await push_next(app, plan, "scheduled")
+        except Exception:
+            log.exception("catch-up push for chat %s failed", plan.chat_id)
 
 
 async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
@@ -134,7 +162,8 @@ async def _send(app: Application, chat_id: int, text: str,
     try:
         return await app.bot.send_message(chat_id, text, reply_markup=keyboard)
     except ChatMigrated as migrated:
-        await move_chat(app, chat_id, migrated.new_chat_id)
+        if not await move_chat(app, chat_id, migrated.new_chat_id):
+            return None  # the supergroup already has a plan of its own: leave it be
         return await _send(app, migrated.new_chat_id, text, keyboard)
     except Forbidden as error:
         log.warning("chat %s blocked or removed the bot (%s); plan paused", chat_id, error)
@@ -146,15 +175,20 @@ async def _send(app: Application, chat_id: int, text: str,
         return None
 
 
-async def move_chat(app: Application, old_chat_id: int, new_chat_id: int) -> None:
-    """A group became a supergroup: the plan, its history and its job move along."""
+async def move_chat(app: Application, old_chat_id: int, new_chat_id: int) -> bool:
+    """A group became a supergroup: the plan, its history and its job move along.
+
+    Returns False if the supergroup already had a plan, which then wins (the old one is
+    paused).
+    """
     store = store_of(app)
-    await store.migrate_chat(old_chat_id, new_chat_id)
+    moved = await store.migrate_chat(old_chat_id, new_chat_id)
     unschedule_job(app, old_chat_id)
     plan = await store.plan(new_chat_id)
     if plan is not None:
         schedule_job(app, plan)
     app.migrate_chat_data(old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+    return moved
 
 
 def checkin_keyboard(push_id: int, count: int) -> InlineKeyboardMarkup:
