@@ -95,9 +95,10 @@ class Hit:
 class _Postings:
     """A BM25 inverted index in CSR form: term → (document ids, precomputed weights)."""
 
-    def __init__(self, documents: Sequence[Counter[str]]):
+    def __init__(self, documents: Sequence[Counter[str]], vocabulary: dict[str, int]):
+        """`vocabulary` (term → id) is shared and extended, so one lookup serves two indexes."""
         self.size = len(documents)
-        self.vocabulary: dict[str, int] = {}
+        self.vocabulary = vocabulary
         term_ids, doc_ids, counts = array("i"), array("i"), array("f")
         lengths = {prefix: np.zeros(self.size, dtype=np.float32) for prefix in FIELD_WEIGHTS}
         for doc_id, terms in enumerate(documents):
@@ -114,6 +115,7 @@ class _Postings:
         order = np.argsort(term_ids, kind="stable")
         term_ids, self.doc_ids, counts = term_ids[order], doc_ids[order], counts[order]
         df = np.bincount(term_ids, minlength=len(self.vocabulary))
+        self.terms = len(df)
         self.indptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
         idf = np.log1p((self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
         field_of_term = np.empty(len(self.vocabulary), dtype=object)
@@ -133,12 +135,11 @@ class _Postings:
         self.weights = weights
         self.idf = idf
 
-    def score(self, terms: dict[str, float]) -> np.ndarray:
+    def score(self, term_ids: Sequence[tuple[int, float]]) -> np.ndarray:
         """BM25 scores of every document for weighted query terms; one bincount in all."""
         slices, factors = [], []
-        for term, factor in terms.items():
-            term_id = self.vocabulary.get(term)
-            if term_id is not None:
+        for term_id, factor in term_ids:
+            if term_id < self.terms:
                 slices.append(slice(self.indptr[term_id], self.indptr[term_id + 1]))
                 factors.append(factor)
         if not slices:
@@ -149,12 +150,14 @@ class _Postings:
         return np.bincount(doc_ids, weights=weights, minlength=self.size)
 
     def has(self, term: str) -> bool:
-        return term in self.vocabulary
+        term_id = self.vocabulary.get(term)
+        return term_id is not None and term_id < self.terms and \
+            self.indptr[term_id + 1] > self.indptr[term_id]
 
     def contains(self, term: str, doc_id: int) -> bool:
         """Does the document hold the term? (Postings are sorted by document id.)"""
         term_id = self.vocabulary.get(term)
-        if term_id is None:
+        if term_id is None or term_id >= self.terms:
             return False
         postings = self.doc_ids[self.indptr[term_id]:self.indptr[term_id + 1]]
         position = int(np.searchsorted(postings, doc_id))
@@ -183,8 +186,9 @@ class Index:
             passage_terms.append(total)
             self._sentence_start[i + 1] = len(sentence_terms)
             self._folded.append("".join(words))
-        self._passage_index = _Postings(passage_terms)
-        self._sentence_index = _Postings(sentence_terms)
+        self._vocabulary: dict[str, int] = {}
+        self._passage_index = _Postings(passage_terms, self._vocabulary)
+        self._sentence_index = _Postings(sentence_terms, self._vocabulary)
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -199,9 +203,10 @@ class Index:
         for word in words:
             for synonym in word.synonyms:
                 terms.setdefault(WORD_PREFIX + synonym, SYNONYM_TERM_WEIGHT)
-        ranked = self._rank(terms, "".join(analysis.words))
-        return [self._hit(i, score, words, sentence_scores)
-                for i, score, sentence_scores in ranked[:top_k]]
+        term_ids = [(self._vocabulary[t], f) for t, f in terms.items() if t in self._vocabulary]
+        ranked, sentence_scores = self._rank(term_ids, "".join(analysis.words))
+        return [self._hit(i, score, words, self._sentence_scores_of(i, sentence_scores))
+                for i, score in ranked[:top_k]]
 
     def _question_word(self, word: str) -> _QuestionWord:
         """The word with what matching it needs; synonyms only if the lectures lack the word."""
@@ -211,10 +216,10 @@ class Index:
                              if self._passage_index.has(WORD_PREFIX + s))
         return _QuestionWord.of(word, self.tokenizer, synonyms)
 
-    def _rank(self, terms: dict[str, float], folded_question: str):
-        """Scores candidates; returns (passage index, score, its sentence scores), best first."""
-        passage_scores = self._passage_index.score(terms)
-        sentence_scores = self._sentence_index.score(terms)
+    def _rank(self, term_ids: Sequence[tuple[int, float]], folded_question: str):
+        """Ranks candidates: [(passage index, score)] best first, and all sentence scores."""
+        passage_scores = self._passage_index.score(term_ids)
+        sentence_scores = self._sentence_index.score(term_ids)
         best_sentence = np.maximum.reduceat(sentence_scores, self._sentence_start[:-1])
         scores = passage_scores + SENTENCE_WEIGHT * best_sentence
         ranked = [[int(i), float(scores[i])] for i in _top_indices(scores, RERANK_CANDIDATES)
@@ -223,7 +228,7 @@ class Index:
         for item in ranked[:FUZZ_CANDIDATES]:
             item[1] += _quote_bonus(folded_question, self._folded[item[0]])
         ranked.sort(key=lambda item: (-item[1], item[0]))
-        return [(i, score, self._sentence_scores_of(i, sentence_scores)) for i, score in ranked]
+        return ranked, sentence_scores
 
     def _sentence_scores_of(self, i: int, sentence_scores: np.ndarray) -> list[float]:
         return sentence_scores[self._sentence_start[i]:self._sentence_start[i + 1]].tolist()
@@ -237,7 +242,7 @@ class Index:
                    matched_sentences=_highlighted(sentence_scores),
                    matched_terms=tuple(w.text for w, d in zip(words, degrees, strict=True)
                                        if d >= MATCHED_TERM_DEGREE),
-                   sentence_scores=tuple(round(x, 4) for x in sentence_scores))
+                   sentence_scores=tuple(sentence_scores))
 
     def _match_degree(self, i: int, word: _QuestionWord) -> float:
         """How surely passage i contains the word: verbatim 1, a homophone, or partly (typo)."""
@@ -293,7 +298,7 @@ def _top_indices(scores: np.ndarray, k: int) -> np.ndarray:
 def _quote_bonus(folded_question: str, folded_passage: str) -> float:
     if len(folded_question) < 4:
         return 0.0
-    ratio = fuzz.partial_ratio(folded_question, folded_passage)
+    ratio = fuzz.partial_ratio(folded_question, folded_passage, score_cutoff=FUZZ_FLOOR)
     if ratio <= FUZZ_FLOOR:
         return 0.0
     return FUZZ_WEIGHT * (ratio - FUZZ_FLOOR) / (100.0 - FUZZ_FLOOR)

@@ -39,6 +39,9 @@ DEFAULT_USER_WORD_FREQ = 2000
 # common as an everyday word; an unknown Latin word or single character as a rare one.
 NUMBER_FREQ = 200
 UNKNOWN_WORD_FREQ = 3
+# jieba's dictionary lists many colloquial runs (这事, 啥时候, 瞎编) at its floor frequency of 3;
+# below this count a compound's own frequency says nothing, so its characters' is used.
+RELIABLE_FREQ = 10
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _WHITESPACE = re.compile(r"\s+")
@@ -197,11 +200,12 @@ class Tokenizer:
         characters do on average, not as a rare term.
         """
         freq = self._jieba.FREQ.get(word) or 0
-        if freq > 0:
+        compound = len(word) > 1 and all(is_cjk(ch) for ch in word)
+        if freq >= RELIABLE_FREQ or (freq > 0 and not compound):
             return math.log(self._total_freq / freq)
         if word.replace(".", "").isdigit():
             return math.log(self._total_freq / NUMBER_FREQ)
-        if len(word) > 1 and all(is_cjk(ch) for ch in word):
+        if compound:
             return sum(self.word_weight(ch) for ch in word) / len(word)
         return math.log(self._total_freq / UNKNOWN_WORD_FREQ)
 
