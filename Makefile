@@ -27,9 +27,13 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check bot tests benchmarks
 
+# Benchmarks stay out of `make test`; each writes its raw output to benchmarks/results/.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.retrieval
 	$(BIN)/python -m benchmarks.cli_latency
+	$(BIN)/python -m benchmarks.bot
+	$(BIN)/python -m benchmarks.push
+	$(BIN)/python -m benchmarks.publish
 
 clean:
 	rm -rf $(VENV)

@@ -23,7 +23,8 @@ from telegram.ext import (
 )
 
 from bot import publishing, texts
-from bot.handlers.common import KNOWLEDGE_KEY, SETTINGS_KEY, knowledge_of
+from bot.handlers.common import KNOWLEDGE_KEY, knowledge_of
+from bot.handlers.permissions import refuse_unless_global_admin
 from bot.knowledge import KnowledgeBase
 from bot.publishing import Preview, UploadError
 from bot.render import numeral
@@ -54,21 +55,10 @@ def install_reload_signal(app: Application) -> None:
         log.info("SIGHUP reload is not available here; use /reload")
 
 
-async def _global_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    user = update.effective_user
-    if user is not None and user.id in context.application.bot_data[SETTINGS_KEY].admin_ids:
-        return True
-    if update.callback_query is not None:
-        await update.callback_query.answer(texts.ONLY_GLOBAL_ADMINS, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(texts.ONLY_GLOBAL_ADMINS)
-    return False
-
-
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     document = message.document
-    if not await _global_admin(update, context):
+    if not await refuse_unless_global_admin(update, context):
         return
     knowledge = knowledge_of(context)
     try:
@@ -111,7 +101,7 @@ def preview_text(preview: Preview) -> str:
 
 
 async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _global_admin(update, context):
+    if not await refuse_unless_global_admin(update, context):
         return
     query = update.callback_query
     folder = knowledge_of(context).folder
@@ -138,7 +128,7 @@ async def _announce_when_rebuilt(app: Application, query, path) -> None:
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _global_admin(update, context):
+    if not await refuse_unless_global_admin(update, context):
         return
     query = update.callback_query
     await asyncio.to_thread(publishing.discard, knowledge_of(context).folder,
@@ -168,7 +158,7 @@ async def rebuild(app: Application, reload_lexicon: bool = False) -> KnowledgeBa
 
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _global_admin(update, context):
+    if not await refuse_unless_global_admin(update, context):
         return
     context.application.create_task(_reload_and_report(update, context), update=update)
 
@@ -198,7 +188,7 @@ async def list_lectures(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def retire(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _global_admin(update, context):
+    if not await refuse_unless_global_admin(update, context):
         return
     name = " ".join(context.args or []).strip()
     found = find_lecture(knowledge_of(context).library, name) if name else None

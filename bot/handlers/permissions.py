@@ -54,11 +54,26 @@ async def _chat_admins(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> froz
 
 
 async def refuse_unless_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """True if the user may manage; otherwise replies (or answers the button) politely."""
+    """True if the user may manage the chat; otherwise refuses politely."""
     if await may_manage(update, context):
         return True
-    if update.callback_query is not None:
-        await update.callback_query.answer(texts.NOT_ALLOWED, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(texts.NOT_ALLOWED)
+    await refuse(update, texts.NOT_ALLOWED)
     return False
+
+
+async def refuse_unless_global_admin(update: Update,
+                                     context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True for BOT_ADMIN_IDS (who manage what every chat shares); otherwise refuses."""
+    user = update.effective_user
+    if user is not None and user.id in context.application.bot_data[SETTINGS_KEY].admin_ids:
+        return True
+    await refuse(update, texts.ONLY_GLOBAL_ADMINS)
+    return False
+
+
+async def refuse(update: Update, text: str) -> None:
+    """Answers the button with an alert, or replies to the message."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
