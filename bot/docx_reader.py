@@ -32,15 +32,20 @@ def read_docx(data: bytes) -> list[DocLine]:
     import docx  # imported here: only .docx lectures need it, and it is slow to import
 
     try:
-        document = docx.Document(io.BytesIO(data))
-    except Exception as error:  # python-docx raises many kinds for a damaged package
+        return _lines(docx.Document(io.BytesIO(data)))
+    except DocxError:
+        raise
+    except Exception as error:  # a damaged package fails in python-docx in many ways
         raise DocxError("Word 文件已损坏或格式不对") from error
+
+
+def _lines(document) -> list[DocLine]:
     lines = []
     for paragraph in document.paragraphs:
         text = paragraph.text.strip()
         if text:
-            lines.append(DocLine(text, _heading_level(paragraph.style.name if paragraph.style
-                                                      else "")))
+            style = paragraph.style
+            lines.append(DocLine(text, _heading_level(style.name if style else None)))
     return lines
 
 
@@ -61,8 +66,8 @@ def _check_container(data: bytes) -> None:
                 raise DocxError("文件压缩比异常,已拒绝")
 
 
-def _heading_level(style_name: str) -> int | None:
-    name = style_name.strip().lower()
+def _heading_level(style_name: str | None) -> int | None:
+    name = (style_name or "").strip().lower()
     if name in _TITLE_STYLES:
         return 0
     match = _HEADING_STYLE.match(name)

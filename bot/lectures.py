@@ -291,6 +291,8 @@ class _LectureBuilder:
             self._add_gap(line, gap)
         elif heading := self._section_heading(line):
             self._start_section(*heading)
+        elif self._is_inner_heading(line):
+            pass  # （一）学习 under 一、: a sub-title within the section, not a study passage
         elif _CLOSING_LINE.search(line) and len(line) <= MAX_CLOSING_LINE_CHARS:
             self.closing.append(line)
         else:
@@ -319,6 +321,11 @@ class _LectureBuilder:
             if number is not None:
                 return number, line
         return None
+
+    def _is_inner_heading(self, line: str) -> bool:
+        return self.section_style is not None and any(
+            name != self.section_style and _heading_match(line, pattern)
+            for name, pattern in HEADING_STYLES)
 
     def _start_section(self, number: int, heading: str) -> None:
         if any(n == number for n, _, _ in self.sections):

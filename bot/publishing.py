@@ -66,7 +66,8 @@ def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Previe
         lecture = lecture_from_bytes(Path(name), data, Path(name).stem)
     except LectureError as error:
         raise UploadError(error.reason) from error
-    token = hashlib.sha1(data).hexdigest()[:12]
+    # The name is part of the token: the same bytes sent as 甲.txt and 乙.txt are two uploads.
+    token = hashlib.sha1(name.encode("utf-8") + b"\0" + data).hexdigest()[:12]
     staging = folder / STAGING_DIR
     staging.mkdir(parents=True, exist_ok=True)
     _atomic_write(staging / f"{token}{Path(name).suffix}", data)
@@ -115,9 +116,12 @@ def retire(folder: Path, lecture: Lecture) -> Path:
     retired = folder / RETIRED_DIR
     retired.mkdir(exist_ok=True)
     target = retired / lecture.path.name
-    if target.exists():
-        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-        target = retired / f"{lecture.path.stem}-{stamp}{lecture.path.suffix}"
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    attempt = 0
+    while target.exists():  # never replace an earlier retired version
+        attempt += 1
+        suffix = f"-{stamp}" if attempt == 1 else f"-{stamp}-{attempt}"
+        target = retired / f"{lecture.path.stem}{suffix}{lecture.path.suffix}"
     os.replace(lecture.path, target)
     return target
 

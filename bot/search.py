@@ -186,6 +186,7 @@ class Index:
             passage_terms.append(total)
             self._sentence_start[i + 1] = len(sentence_terms)
             self._folded.append("".join(words))
+        self._pinyin_cache: dict[int, str] = {}
         self._vocabulary: dict[str, int] = {}
         self._passage_index = _Postings(passage_terms, self._vocabulary)
         self._sentence_index = _Postings(sentence_terms, self._vocabulary)
@@ -265,10 +266,10 @@ class Index:
         return 0.0
 
     def _pinyin(self, i: int) -> str:
-        cache = self.__dict__.setdefault("_pinyin_cache", {})
-        if i not in cache:
-            cache[i] = _pinyin_text(self._folded[i])
-        return cache[i]
+        # Filled lazily: only passages that reach the top of some question need their pinyin.
+        if i not in self._pinyin_cache:
+            self._pinyin_cache[i] = _pinyin_text(self._folded[i])
+        return self._pinyin_cache[i]
 
 
 @dataclass(frozen=True)

@@ -411,7 +411,7 @@ async def test_writes_do_not_block_the_event_loop(store, caplog):
     loop = asyncio.get_running_loop()
     caplog.set_level(logging.WARNING, logger="asyncio")
     loop.set_debug(True)
-    loop.slow_callback_duration = 0.02
+    loop.slow_callback_duration = 0.05
     try:
         for i in range(200):
             if i % 4 == 0:
@@ -431,10 +431,18 @@ async def test_writes_do_not_block_the_event_loop(store, caplog):
     assert len(await store.active_plans()) == 50
 
 
+async def test_the_connection_cannot_be_used_from_the_event_loop_thread(tmp_path):
+    """The connection lives on the store's worker thread; sqlite3 refuses any other."""
+    store = await Store(tmp_path / "bot.sqlite3").open()
+    try:
+        with pytest.raises(sqlite3.ProgrammingError):
+            store._plan(1)  # a direct call, bypassing the worker: must not work
+        assert await store.plan(1) is None
+    finally:
+        await store.close()
+
+
 # --------------------------------------------------------------------- atomicity
-# These three failed against bot/store.py as first read (multi-statement writes used
-# `with db:` on an autocommit connection, which opens no transaction; schedule_set_at was
-# stored with timespec="seconds"); store.py has since been changed and they pass.
 
 
 async def test_complete_push_is_atomic(store):
