@@ -4,6 +4,9 @@ Run from the repository root:
 
     python -m benchmarks.retrieval      # CMRC 2018 dev + the gold set, vs rank_bm25 and bm25s
     python -m benchmarks.cli_latency    # wall time of `lecture-bot ask` as a new process
+    python -m benchmarks.bot            # 1,000 questions through the fake Bot API server
+    python -m benchmarks.push           # a start-up push to 1,000 subscribed chats
+    python -m benchmarks.publish        # 发布 → the new lecture is searchable
 
 Each prints a table and saves the same text under `benchmarks/results/`. This module holds
 the little they share: where things are, and a report that prints and keeps its lines.
@@ -11,6 +14,7 @@ the little they share: where things are, and a report that prints and keeps its 
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -43,3 +47,11 @@ def write_result(filename: str, text: str) -> Path:
 def load_average() -> str:
     """The machine's 1, 5 and 15 minute load averages: other work there slows what we time."""
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts such as --questions N."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

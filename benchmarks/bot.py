@@ -47,19 +47,21 @@ import logging
 import os
 import platform
 import sys
+import tempfile
 import textwrap
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import telegram
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from benchmarks import REPO_ROOT, Report, write_result
-from bot.app import build_application, prepare
+from benchmarks import REPO_ROOT, Report, positive_int, write_result
+from bot.app import build_application, cleanup, prepare
 from bot.config import Settings
 from bot.handlers.ask import MORE_RESULTS
 from bot.knowledge import KnowledgeBase
@@ -166,8 +168,9 @@ def expected_replies(knowledge: KnowledgeBase, questions: Sequence[str],
 # ------------------------------------------------------------------ applications
 
 
-def lecture_bot(server: FakeBotApi, knowledge: KnowledgeBase) -> Application:
-    settings = Settings(token=TOKEN, api_base_url=server.url, knowledge_dir=KNOWLEDGE_DIR)
+def lecture_bot(server: FakeBotApi, knowledge: KnowledgeBase, db_path: Path) -> Application:
+    settings = Settings(token=TOKEN, api_base_url=server.url, knowledge_dir=KNOWLEDGE_DIR,
+                        db_path=db_path)
     return build_application(settings, knowledge, rate_limiter=False)
 
 
@@ -183,13 +186,15 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @contextlib.asynccontextmanager
-async def polling(app: Application,
-                  setup: Callable[[Application], Awaitable[None]] | None = None
+async def polling(app: Application, lecture_bot_hooks: bool = False
                   ) -> AsyncIterator[Application]:
-    """Runs `app` long-polling the fake server, as tests/test_bot_e2e.py's running_bot does."""
+    """Runs `app` long-polling the fake server, as tests/botharness.running_bot does.
+
+    post_init/post_shutdown run only under run_polling: the lecture bot's are called here.
+    """
     async with app:
-        if setup is not None:
-            await setup(app)  # post_init runs only under run_polling
+        if lecture_bot_hooks:
+            await prepare(app)
         await app.start()
         await app.updater.start_polling(poll_interval=0.0, timeout=1,
                                         allowed_updates=Update.ALL_TYPES)
@@ -198,6 +203,8 @@ async def polling(app: Application,
         finally:
             await app.updater.stop()
             await app.stop()
+            if lecture_bot_hooks:
+                await cleanup(app)
 
 
 # ------------------------------------------------------------------ through the server
@@ -271,8 +278,10 @@ async def measure(questions: Sequence[str], distinct: int) -> Results:
     knowledge = KnowledgeBase.load(KNOWLEDGE_DIR)
     sequential_replies = expected_replies(knowledge, questions, SEQUENTIAL_CHATS)
     burst_replies = expected_replies(knowledge, questions, BURST_CHATS)
-    with FakeBotApi() as bot_server, FakeBotApi() as echo_server:
-        async with (polling(lecture_bot(bot_server, knowledge), prepare),
+    with (FakeBotApi() as bot_server, FakeBotApi() as echo_server,
+          tempfile.TemporaryDirectory() as scratch):
+        async with (polling(lecture_bot(bot_server, knowledge, Path(scratch) / "bot.sqlite3"),
+                            lecture_bot_hooks=True),
                     polling(echo_bot(echo_server))):
             progress("warm-up")
             await taking_turns(knowledge, bot_server, echo_server,
@@ -382,13 +391,6 @@ def to_json(results: Results, env: Env) -> dict:
         "target": {"what": "bot p50 - retrieval p50", "limit_ms": TARGET_MS,
                    "met": r.target_met},
     }
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,7 +54,7 @@ import telegram
 from telegram import Update
 from telegram.ext import AIORateLimiter
 
-from benchmarks import REPO_ROOT, Report, write_result
+from benchmarks import REPO_ROOT, Report, positive_int, write_result
 from bot.app import build_application, cleanup, prepare
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase
@@ -315,13 +315,6 @@ def to_json(runs: Sequence[Run], env: Env) -> dict:
             "timezone": TIMEZONE, "clock": NOW.isoformat(), "environment": env,
             "rate_limiter_on": mode(on), "rate_limiter_off": mode(off),
             "total_ratio_on_over_off": round(on.total_s / off.total_s, 2)}
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
