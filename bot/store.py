@@ -278,6 +278,19 @@ class Store:
             (chat_id, local_date.isoformat())).fetchone()
         return row is not None
 
+    async def chats_with_scheduled_push(self, local_dates: set[date]) -> set[tuple[int, date]]:
+        """(chat, day) pairs that have their scheduled push, for any of the given days."""
+        return await self._run(self._chats_with_scheduled_push, local_dates)
+
+    def _chats_with_scheduled_push(self, local_dates: set[date]) -> set[tuple[int, date]]:
+        if not local_dates:
+            return set()
+        marks = ",".join("?" * len(local_dates))
+        rows = self._db().execute(
+            f"SELECT chat_id, local_date FROM pushes WHERE kind = 'scheduled' "
+            f"AND local_date IN ({marks})", tuple(d.isoformat() for d in local_dates))
+        return {(row["chat_id"], date.fromisoformat(row["local_date"])) for row in rows}
+
     async def latest_push(self, chat_id: int) -> Push | None:
         return await self._run(self._latest_push, chat_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime
@@ -11,6 +12,7 @@ from telegram import Update
 
 from bot.app import build_application, cleanup, prepare
 from bot.config import Settings
+from bot.handlers.delivery import CATCH_UP_DONE_KEY
 from bot.knowledge import KnowledgeBase
 from tests.conftest import KNOWLEDGE_DIR
 from tests.fakebotapi import FakeBotApi
@@ -35,6 +37,7 @@ async def running_bot(server: FakeBotApi, knowledge: KnowledgeBase | None = None
         await app.updater.start_polling(poll_interval=0.0, timeout=1,
                                         allowed_updates=Update.ALL_TYPES)
         try:
+            await asyncio.wait_for(app.bot_data[CATCH_UP_DONE_KEY].wait(), timeout=10)
             yield app
         finally:
             await app.updater.stop()

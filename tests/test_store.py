@@ -506,10 +506,7 @@ async def test_a_failed_chat_migration_during_catch_up_does_not_abort_start_up(
     new supergroup too, and the new id already had today's push. The start-up catch-up sends
     to the old group id, Telegram answers "group chat was upgraded" (ChatMigrated), and
     moving the old chat's pushes to the new id hits the one-scheduled-push-a-day index."""
-    from bot.app import build_application, cleanup, prepare
-    from bot.config import Settings
-    from tests.botharness import TOKEN
-    from tests.conftest import KNOWLEDGE_DIR
+    from tests.botharness import running_bot
 
     old, new, later = -4001, -1004001, 1001  # restore_jobs goes in chat_id order
     db_path = workdir / "bot.sqlite3"
@@ -521,14 +518,7 @@ async def test_a_failed_chat_migration_during_catch_up_does_not_abort_start_up(
     await store.close()
     server.fail_next("sendMessage", 400, migrate_to_chat_id=new)  # the first send: to `old`
 
-    settings = Settings(token=TOKEN, api_base_url=server.url, knowledge_dir=KNOWLEDGE_DIR,
-                        db_path=db_path)
-    app = build_application(settings, knowledge, rate_limiter=False,
-                            clock=lambda: datetime(2025, 3, 5, 8, 5, tzinfo=SHANGHAI))
-    async with app:
-        try:
-            await prepare(app)  # post_init: under run_polling, an exception here stops the bot
-        finally:
-            await cleanup(app)
+    async with running_bot(server, knowledge, db_path=db_path,
+                           clock=lambda: datetime(2025, 3, 5, 8, 5, tzinfo=SHANGHAI)) as app:
         assert app.job_queue.get_jobs_by_name(f"daily:{later}"), "later chats got no job"
     assert [c.params["chat_id"] for c in server.calls("sendMessage") if c.ok] == [later]

@@ -8,6 +8,7 @@ bot is marked inactive; a group that became a supergroup keeps its plan under th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ from bot.study import missed_push_due, next_passage, parse_time, zone
 log = logging.getLogger(__name__)
 
 CHECK_IN_PREFIX = "c:"
+# Set once the start-up catch-up has run (tests and health checks wait for it).
+CATCH_UP_DONE_KEY = "catch_up_done"
 # APScheduler skips a run that starts more than 1 s late by default; a push an hour late (a
 # busy loop, a suspended machine) is still wanted, and the database claim prevents doubles.
 DAILY_MISFIRE_GRACE_SECONDS = 3600
@@ -79,34 +82,39 @@ async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def restore_jobs(app: Application) -> None:
-    """At start-up: one job per active plan, and today's missed pushes sent once.
+    """At start-up: one job per active plan; today's missed pushes follow in the background.
 
-    The catch-up runs now and once more as soon as the JobQueue has started: a push time
-    that passes between the two is neither missed at the first check nor run by its job
-    (APScheduler computes the first run when it starts), so the second check sends it.
+    The catch-up runs as a job as soon as the JobQueue has started, not here: start-up (and
+    so answering members) does not wait for hundreds of rate-limited sends, and a push time
+    that passes while the bot starts is still caught (APScheduler computes a job's first run
+    when it starts, so such a push would be neither missed at a check here nor run).
     """
     for plan in await store_of(app).active_plans():
         schedule_job(app, plan)
-    await catch_up(app)
+    app.bot_data[CATCH_UP_DONE_KEY] = asyncio.Event()
     if app.job_queue is not None:
-        # A time already past: "as soon as the JobQueue starts", whatever its clock says.
+        # A time already past means "as soon as the JobQueue starts", whatever its clock.
         app.job_queue.run_once(_catch_up_job, when=_AS_SOON_AS_STARTED, name="catch-up",
                                job_kwargs={"misfire_grace_time": None})
 
 
 async def _catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await catch_up(context.application)
+    try:
+        await catch_up(context.application)
+    finally:
+        context.application.bot_data[CATCH_UP_DONE_KEY].set()
 
 
 async def catch_up(app: Application) -> None:
     """Sends each active chat's missed push of today; one chat's failure skips only it."""
     store = store_of(app)
     now = now_of(app)
-    for plan in await store.active_plans():
+    plans = await store.active_plans()
+    days = {plan.chat_id: now.astimezone(zone(plan.timezone)).date() for plan in plans}
+    pushed = await store.chats_with_scheduled_push(set(days.values()))
+    for plan in plans:
         try:
-            local_date = now.astimezone(zone(plan.timezone)).date()
-            pushed = await store.has_scheduled_push(plan.chat_id, local_date)
-            if missed_push_due(plan, now, pushed):
+            if missed_push_due(plan, now, (plan.chat_id, days[plan.chat_id]) in pushed):
                 log.info("sending the push chat %s missed while the bot was down",
                          plan.chat_id)
                 await push_next(app, plan, "scheduled")
