@@ -191,11 +191,10 @@ def _read(knowledge: KnowledgeBase, selector: str) -> str:
 def _buttons_hint(knowledge: KnowledgeBase, passage) -> str:
     """The terminal's stand-in for the 上一段/下一段 buttons: the commands that do the same."""
     before, after = neighbours(knowledge.library, passage)
-
-    def selector(p):
-        return f"{p.section_no}.{p.paragraph_no}" if p else texts.CHAT_NO_NEIGHBOUR
-
-    return texts.CHAT_BUTTONS_HINT.format(previous=selector(before), next=selector(after))
+    commands = [template.format(selector=f"{p.section_no}.{p.paragraph_no}")
+                for template, p in ((texts.CHAT_BUTTON_PREVIOUS, before),
+                                    (texts.CHAT_BUTTON_NEXT, after)) if p is not None]
+    return texts.CHAT_BUTTONS_HINT.format(commands=" · ".join(commands)) if commands else ""
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import html
 from collections.abc import Iterable, Sequence
 
 from bot import texts
-from bot.answer import MAX_QUESTION_CHARS, Answer, AnswerKind
+from bot.answer import COVERAGE_THRESHOLD, MAX_QUESTION_CHARS, Answer, AnswerKind
 from bot.lectures import OPENING_SECTION_NO, Library, Passage, Section
 from bot.search import Hit
 
@@ -134,8 +134,9 @@ def _answer_blocks(answer: Answer) -> list[Block]:
         blocks = []
     blocks.append([(texts.ANSWER_HEADER.format(citation=best.passage.citation), False)])
     blocks.append(highlighted_passage(best.passage, best.matched_sentences))
+    # Only other passages that would have answered on their own are worth a reader's time.
     others = [hit.passage for hit in answer.hits[1:SEE_ALSO_LIMIT + 1]
-              if answer.kind == AnswerKind.SECTION or hit.coverage > 0]
+              if answer.kind == AnswerKind.SECTION or hit.coverage >= COVERAGE_THRESHOLD]
     if others:
         blocks.append(_citation_list(texts.SEE_ALSO, others))
     return blocks
@@ -220,8 +221,9 @@ def _topics_block(sections: Sequence[Section], library: Library) -> Block:
         own = [s for s in sections if s in lecture.sections]
         if not own:
             continue
-        for label in _section_labels(lecture, own):
-            lines.append(texts.TOPIC_ITEM.format(lecture=lecture.title, section=label))
+        lines.append(texts.TOPIC_LECTURE.format(lecture=lecture.title))
+        lines += [texts.TOPIC_ITEM.format(section=label)
+                  for label in _section_labels(lecture, own)]
     lines.append(texts.TOC_HINT)
     return [("\n".join(lines), False)]
 

@@ -33,7 +33,8 @@ NOT_COVERED = "讲稿里没有讲到这个问题,我不能凭空回答。"
 NOT_COVERED_TOPICS = "讲稿讲的是:"
 NOT_COVERED_CLOSEST = "最接近的段落(不一定回答了你的问题):"
 TOC_HINT = "发送 /toc 查看完整目录。"
-TOPIC_ITEM = "· 《{lecture}》{section}"
+TOPIC_LECTURE = "《{lecture}》"
+TOPIC_ITEM = "  · {section}"
 TOPIC_MISSING_SUFFIX = "(原文缺失)"
 
 MISSING_SECTION = (
@@ -100,11 +101,9 @@ ANSWER_FAILED = "抱歉,这次回答失败了,请稍后再试。"
 
 INLINE_NO_RESULT = "讲稿里没有找到相关段落"
 INLINE_TYPE_QUESTION = "输入问题,查找讲稿原文"
-CHAT_BUTTONS_HINT = (
-    "(Telegram 里的按钮在这里对应命令:上一段 /read {previous} · 下一段 /read {next}"
-    " · 更多结果见“另见”)"
-)
-CHAT_NO_NEIGHBOUR = "无"
+CHAT_BUTTONS_HINT = "(Telegram 里的按钮在这里对应命令:{commands})"
+CHAT_BUTTON_PREVIOUS = "上一段 /read {selector}"
+CHAT_BUTTON_NEXT = "下一段 /read {selector}"
 
 # Daily study.
 STUDY_COMMANDS = (
