@@ -14,7 +14,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, Update
-from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot import texts
@@ -38,9 +37,10 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
 
     `clock` (aware datetimes) replaces the wall clock for the daily-study rules in tests.
     """
+    # No default parse mode: plain texts (which may hold a user's words or a file's title)
+    # are sent as plain text; only the renderers' escaped HTML is sent with ParseMode.HTML.
     builder = (ApplicationBuilder().token(settings.token)
-               .defaults(Defaults(parse_mode=ParseMode.HTML,
-                                  tzinfo=ZoneInfo(settings.timezone)))
+               .defaults(Defaults(tzinfo=ZoneInfo(settings.timezone)))
                .post_init(prepare).post_shutdown(cleanup))
     if settings.api_base_url:
         builder = (builder.base_url(f"{settings.api_base_url}/bot")

@@ -26,14 +26,17 @@ QUIT_COMMANDS = {"/quit", "/exit", "quit", "exit", "退出"}
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.command != "run" else logging.INFO,
+    bot_process = args.command == "run" or (args.command == "start" and _token_configured())
+    logging.basicConfig(level=logging.INFO if bot_process else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _quiet_jieba()
+    # httpx logs every request URL at INFO, and a Bot API URL holds the token.
+    for noisy in ("jieba", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return args.handler(args)
 
 
-def _quiet_jieba() -> None:
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+def _token_configured() -> bool:
+    return bool(environment().get("TELEGRAM_BOT_TOKEN", "").strip())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -264,7 +267,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    if environment().get("TELEGRAM_BOT_TOKEN", "").strip():
+    if _token_configured():
         return cmd_run(args)
     return cmd_chat(args)
 

@@ -7,10 +7,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
 
 _TOKEN_FORM = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_WEBHOOK_SECRET_FORM = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 DEFAULT_DB_PATH = Path("data") / "lecture-bot.sqlite3"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -67,18 +69,40 @@ class Settings:
             raise SettingsError("missing-token")
         if not token_is_valid(token):
             raise SettingsError("invalid-token")
+        webhook_url = env.get("WEBHOOK_URL") or None
+        webhook_secret = env.get("WEBHOOK_SECRET") or None
+        if webhook_url and not (webhook_secret and _WEBHOOK_SECRET_FORM.match(webhook_secret)):
+            # Without it anyone who reaches the URL could post updates, even as an admin.
+            raise SettingsError("设置 WEBHOOK_URL 时必须设置 WEBHOOK_SECRET"
+                                "(1-256 位字母、数字、_ 或 -)"
+                                " / WEBHOOK_URL needs WEBHOOK_SECRET ([A-Za-z0-9_-]{1,256})")
+        timezone = env.get("BOT_TIMEZONE") or DEFAULT_TIMEZONE
+        if not _is_timezone(timezone):
+            raise SettingsError(f"BOT_TIMEZONE 不是有效的时区:{timezone}"
+                                f" / BOT_TIMEZONE is not a time zone: {timezone}")
+        port = _int(env, "WEBHOOK_PORT", 8443)
+        if not 1 <= port <= 65535:
+            raise SettingsError("WEBHOOK_PORT 必须在 1-65535 之间 / WEBHOOK_PORT out of range")
         return cls(
             token=token,
             knowledge_dir=Path(env.get("BOT_KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR),
             api_base_url=(env.get("TELEGRAM_API_BASE_URL") or "").rstrip("/") or None,
-            webhook_url=env.get("WEBHOOK_URL") or None,
+            webhook_url=webhook_url,
             webhook_listen=env.get("WEBHOOK_LISTEN") or "127.0.0.1",
-            webhook_port=_int(env, "WEBHOOK_PORT", 8443),
-            webhook_secret=env.get("WEBHOOK_SECRET") or None,
+            webhook_port=port,
+            webhook_secret=webhook_secret,
             admin_ids=frozenset(_ids(env.get("BOT_ADMIN_IDS", ""))),
             db_path=Path(env.get("BOT_DB_PATH") or DEFAULT_DB_PATH),
-            timezone=env.get("BOT_TIMEZONE") or DEFAULT_TIMEZONE,
+            timezone=timezone,
         )
+
+
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:

@@ -155,3 +155,14 @@ async def test_burst_of_questions_never_blocks_the_event_loop(server, caplog):
     slow = [r.getMessage() for r in caplog.records
             if r.name == "asyncio" and "Executing" in r.getMessage()]
     assert not slow, slow
+
+
+async def test_user_text_in_plain_replies_is_never_parsed_as_html(server, knowledge):
+    async with running_bot(server, knowledge):
+        reply = await ask(server, "/read <i>3.9</i>")
+        await ask(server, "/subscribe")
+        await ask(server, "问个<b>怪</b>问题 & <script>")
+        stats = await ask(server, "/stats")
+    assert reply.params["text"].startswith("没有找到“<i>3.9</i>”")
+    assert "parse_mode" not in reply.params
+    assert "问个<b>怪</b>问题 & <script>" in stats.params["text"]

@@ -85,3 +85,13 @@ def test_cli_ask_does_not_import_telegram():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_webhook_without_secret_and_bad_time_zone_are_refused(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK", "BOT_"))}
+    env["TELEGRAM_BOT_TOKEN"] = "123456:" + "A" * 30
+    no_secret = _run_cli("run", env={**env, "WEBHOOK_URL": "https://example.org/hook"})
+    assert no_secret.returncode == 2 and "WEBHOOK_SECRET" in no_secret.stderr
+    bad_zone = _run_cli("run", env={**env, "BOT_TIMEZONE": "Mars/Olympus"})
+    assert bad_zone.returncode == 2 and "BOT_TIMEZONE" in bad_zone.stderr
+    assert "Traceback" not in no_secret.stderr + bad_zone.stderr

@@ -19,6 +19,7 @@ from telegram import (
     MessageEntity,
     Update,
 )
+from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -169,7 +170,7 @@ async def _show(message: Message | None, passage: Passage, library: Library,
     """Shows a passage in place of the message the button was under."""
     if message is None or not isinstance(message, Message):
         return
-    await message.edit_text(passage_html(passage, library),
+    await message.edit_text(passage_html(passage, library), parse_mode=ParseMode.HTML,
                             reply_markup=passage_keyboard(passage, library, more))
 
 
@@ -207,6 +208,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 id=str(uuid4()), title=hit.passage.citation,
                 description=hit.passage.text[:100],
                 input_message_content=InputTextMessageContent(
-                    passage_html(hit.passage, knowledge.library, hit.matched_sentences))))
+                    passage_html(hit.passage, knowledge.library, hit.matched_sentences),
+                    parse_mode=ParseMode.HTML)))
     await query.answer(results, cache_time=0)
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
 from telegram.error import ChatMigrated, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
@@ -139,7 +140,8 @@ async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
     header = texts.PUSH_HEADER.format(number=progress.number, total=progress.total,
                                       citation=progress.passage.citation)
     text = passage_message(header, progress.passage)
-    message = await _send(app, plan.chat_id, text, checkin_keyboard(push.push_id, 0))
+    message = await _send(app, plan.chat_id, text, checkin_keyboard(push.push_id, 0),
+                          ParseMode.HTML)
     if message is None:
         return PushResult.CHAT_GONE
     await store.complete_push(push.push_id, message.message_id, message.chat_id,
@@ -165,14 +167,16 @@ async def _lecture_gone(app: Application, plan: Plan) -> PushResult:
 
 
 async def _send(app: Application, chat_id: int, text: str,
-                keyboard: InlineKeyboardMarkup | None) -> Message | None:
+                keyboard: InlineKeyboardMarkup | None,
+                parse_mode: ParseMode | None = None) -> Message | None:
     """Sends to a chat, following a supergroup migration; None if the chat is gone."""
     try:
-        return await app.bot.send_message(chat_id, text, reply_markup=keyboard)
+        return await app.bot.send_message(chat_id, text, reply_markup=keyboard,
+                                          parse_mode=parse_mode)
     except ChatMigrated as migrated:
         if not await move_chat(app, chat_id, migrated.new_chat_id):
             return None  # the supergroup already has a plan of its own: leave it be
-        return await _send(app, migrated.new_chat_id, text, keyboard)
+        return await _send(app, migrated.new_chat_id, text, keyboard, parse_mode)
     except Forbidden as error:
         log.warning("chat %s blocked or removed the bot (%s); plan paused", chat_id, error)
         await store_of(app).set_active(chat_id, False)
