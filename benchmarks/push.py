@@ -128,8 +128,7 @@ async def subscribe(db_path: Path, chats: int, lecture_id: str) -> float:
             await store.save_plan(Plan(chat_id=chat_id, lecture_id=lecture_id,
                                        last_passage_id=None, time_of_day=PUSH_TIME,
                                        weekdays=EVERY_DAY, timezone=TIMEZONE,
-                                       schedule_set_at=SUBSCRIBED_AT, active=True,
-                                       finished=False))
+                                       schedule_set_at=SUBSCRIBED_AT, active=True))
     finally:
         await store.close()
     return time.perf_counter() - started

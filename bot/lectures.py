@@ -164,6 +164,11 @@ class Library:
         return cache
 
 
+def lecture_of(passage_id: str) -> str:
+    """The lecture id inside a passage id ("<lecture id>:<section>.<paragraph>")."""
+    return passage_id.rpartition(":")[0]
+
+
 def short_heading(heading: str) -> str:
     """The heading up to its first clause: 三、聚力攻坚,不断汇聚… → 三、聚力攻坚…"""
     if heading == OPENING_SECTION_LABEL:

@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from bot.lectures import lecture_of
+
 T = TypeVar("T")
 
 MIGRATIONS: tuple[str, ...] = (
@@ -33,8 +35,7 @@ MIGRATIONS: tuple[str, ...] = (
         weekdays TEXT NOT NULL,
         timezone TEXT NOT NULL,
         schedule_set_at TEXT NOT NULL,
-        active INTEGER NOT NULL DEFAULT 1,
-        finished INTEGER NOT NULL DEFAULT 0
+        active INTEGER NOT NULL DEFAULT 1
     );
     CREATE TABLE pushes (
         push_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -89,7 +90,6 @@ class Plan:
     timezone: str
     schedule_set_at: datetime
     active: bool
-    finished: bool
 
 
 @dataclass(frozen=True)
@@ -185,17 +185,16 @@ class Store:
     def _save_plan(self, plan: Plan) -> None:
         self._write(
             """INSERT INTO plans (chat_id, lecture_id, last_passage_id, time_of_day, weekdays,
-                   timezone, schedule_set_at, active, finished)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   timezone, schedule_set_at, active)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (chat_id) DO UPDATE SET lecture_id = excluded.lecture_id,
                    last_passage_id = excluded.last_passage_id,
                    time_of_day = excluded.time_of_day, weekdays = excluded.weekdays,
                    timezone = excluded.timezone, schedule_set_at = excluded.schedule_set_at,
-                   active = excluded.active, finished = excluded.finished""",
+                   active = excluded.active""",
             (plan.chat_id, plan.lecture_id, plan.last_passage_id, plan.time_of_day,
              "".join(str(d) for d in plan.weekdays), plan.timezone,
-             plan.schedule_set_at.isoformat(), int(plan.active),
-             int(plan.finished)))
+             plan.schedule_set_at.isoformat(), int(plan.active)))
 
     async def plan(self, chat_id: int) -> Plan | None:
         return await self._run(self._plan, chat_id)
@@ -259,15 +258,19 @@ class Store:
 
     async def complete_push(self, push_id: int, message_id: int, chat_id: int,
                             passage_id: str) -> None:
-        """The push was delivered: remember its message and advance the plan."""
+        """The push was delivered: remember its message and advance the plan.
+
+        The plan advances only if it still studies the passage's lecture (an admin may have
+        switched lectures while the push was on its way).
+        """
         await self._run(self._complete_push, push_id, message_id, chat_id, passage_id)
 
-    def _complete_push(self, push_id, message_id, chat_id, passage_id) -> None:
+    def _complete_push(self, push_id, message_id, chat_id, passage_id: str) -> None:
         with self._transaction() as db:
             db.execute("UPDATE pushes SET message_id = ?, chat_id = ? WHERE push_id = ?",
                        (message_id, chat_id, push_id))
-            db.execute("UPDATE plans SET last_passage_id = ? WHERE chat_id = ?",
-                       (passage_id, chat_id))
+            db.execute("UPDATE plans SET last_passage_id = ? WHERE chat_id = ? "
+                       "AND lecture_id = ?", (passage_id, chat_id, lecture_of(passage_id)))
 
     async def has_scheduled_push(self, chat_id: int, local_date: date) -> bool:
         return await self._run(self._has_scheduled_push, chat_id, local_date)
@@ -401,7 +404,7 @@ def _plan(row: sqlite3.Row) -> Plan:
                 last_passage_id=row["last_passage_id"], time_of_day=row["time_of_day"],
                 weekdays=tuple(int(d) for d in row["weekdays"]), timezone=row["timezone"],
                 schedule_set_at=datetime.fromisoformat(row["schedule_set_at"]),
-                active=bool(row["active"]), finished=bool(row["finished"]))
+                active=bool(row["active"]))
 
 
 def _push(row: sqlite3.Row) -> Push:

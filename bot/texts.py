@@ -188,7 +188,7 @@ LECTURE_LIST_TITLE = "📚 讲稿列表"
 LECTURE_LIST_ITEM = "· 《{title}》{count}段({file})"
 RETIRE_USAGE = "用法:/retire 讲稿名(标题或文件名的一部分)。发送 /lectures 查看讲稿列表。"
 RETIRED = "已下架《{title}》,文件已移到 retired 文件夹(没有删除)。"
-PLAN_LECTURE_GONE = "⚠️ 学习计划用的讲稿《{lecture}》已下架,每日推送已暂停。请用 /plan 讲稿名 切换讲稿。"
+PLAN_LECTURE_GONE = "⚠️ 学习计划用的讲稿(文件 {file})已下架,每日推送已暂停。管理员可以用 /plan 讲稿名 换一篇讲稿继续。"
 PLAN_PASSAGE_MOVED = "⚠️ 讲稿内容有更新:上次推送的段落已不在讲稿中,已接着推送后面的段落。"
 
 

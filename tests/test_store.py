@@ -34,7 +34,7 @@ def make_plan(chat_id: int = CHAT, **changes) -> Plan:
     fields = dict(chat_id=chat_id, lecture_id=LECTURE, last_passage_id=None,
                   time_of_day="08:00", weekdays=(1, 2, 3, 4, 5), timezone="Asia/Shanghai",
                   schedule_set_at=datetime(2025, 3, 4, 21, 30, 15, tzinfo=SHANGHAI),
-                  active=True, finished=False)
+                  active=True)
     fields.update(changes)
     return Plan(**fields)
 
@@ -93,9 +93,9 @@ async def test_database_at_version_1_reopened_keeps_its_data(db_path):
         connection.execute("PRAGMA user_version = 1")
         connection.execute("COMMIT")
         connection.execute(
-            "INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (CHAT, LECTURE, f"{LECTURE}:1.1", "07:30", "12345", "Asia/Shanghai",
-             "2025-03-01T09:00:00+08:00", 1, 0))
+             "2025-03-01T09:00:00+08:00", 1))
     store = await Store(db_path).open()
     try:
         plan = await store.plan(CHAT)
@@ -158,14 +158,14 @@ async def test_plan_round_trip_keeps_every_field(store):
     plan = make_plan(last_passage_id=f"{LECTURE}:3.2", time_of_day="20:15",
                      weekdays=(0, 6), timezone="Europe/Berlin",
                      schedule_set_at=datetime(2025, 3, 4, 23, 59, 58, tzinfo=UTC),
-                     active=False, finished=True)
+                     active=False)
     await store.save_plan(plan)
     loaded = await store.plan(CHAT)
     assert loaded == plan
     assert loaded.weekdays == (0, 6) and isinstance(loaded.weekdays, tuple)
     assert loaded.schedule_set_at.tzinfo is not None
     assert loaded.schedule_set_at.utcoffset() == timedelta(0)
-    assert loaded.active is False and loaded.finished is True
+    assert loaded.active is False
 
 
 async def test_saving_a_plan_again_replaces_it(store):

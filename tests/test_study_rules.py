@@ -39,7 +39,7 @@ def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
 def plan(**changes) -> Plan:
     fields = dict(chat_id=1001, lecture_id=LECTURE_ID, last_passage_id=None,
                   time_of_day="08:00", weekdays=EVERY_DAY, timezone="Asia/Shanghai",
-                  schedule_set_at=at(SUNDAY, 20), active=True, finished=False)
+                  schedule_set_at=at(SUNDAY, 20), active=True)
     fields.update(changes)
     return Plan(**fields)
 

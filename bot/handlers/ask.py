@@ -23,7 +23,6 @@ from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     InlineQueryHandler,
     MessageHandler,
@@ -32,7 +31,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.answer import Answer, AnswerKind
-from bot.handlers.common import knowledge_of, reply_chunks, store_of
+from bot.handlers.common import command, knowledge_of, reply_chunks, store_of
 from bot.lectures import Library, Passage
 from bot.navigation import neighbours, passage_ref, resolve_ref
 from bot.render import html_chunks, passage_html
@@ -52,7 +51,7 @@ _MEDIA = (filters.Sticker.ALL | filters.PHOTO | filters.VOICE | filters.AUDIO | 
 def register(app: Application) -> None:
     private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     group_text = filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND
-    app.add_handler(CommandHandler("ask", ask_command))
+    app.add_handler(command("ask", ask_command))
     app.add_handler(MessageHandler(private_text & filters.UpdateType.MESSAGE, ask_private))
     app.add_handler(MessageHandler(group_text & filters.UpdateType.MESSAGE, ask_in_group))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & _MEDIA

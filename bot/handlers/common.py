@@ -6,10 +6,10 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
 from bot.knowledge import KnowledgeBase
 from bot.store import Store
@@ -20,6 +20,16 @@ STORE_KEY = "store"
 CLOCK_KEY = "clock"
 
 log = logging.getLogger(__name__)
+
+
+def command(names: str | list[str], callback) -> CommandHandler:
+    """A command handler for new messages only: an edited "/push" must not push again."""
+    return CommandHandler(names, callback, filters=filters.UpdateType.MESSAGE)
+
+
+def editable_message(query: CallbackQuery) -> Message | None:
+    """The message under a pressed button, or None if Telegram no longer lets us edit it."""
+    return query.message if isinstance(query.message, Message) else None
 
 
 def knowledge_of(context: ContextTypes.DEFAULT_TYPE) -> KnowledgeBase:

@@ -124,9 +124,16 @@ async def catch_up(app: Application) -> None:
 
 
 async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
-    """Sends the plan's next passage; one chat's failure never raises to the caller."""
+    """Sends the plan's next passage.
+
+    The plan is read again first: a catch-up of many chats takes a while, and an admin may
+    have stopped or switched the plan since the list was read.
+    """
     library: Library = app.bot_data[KNOWLEDGE_KEY].library
     store = store_of(app)
+    plan = await store.plan(plan.chat_id)
+    if plan is None or (kind == "scheduled" and not plan.active):
+        return PushResult.CHAT_GONE
     if library.lecture(plan.lecture_id) is None:
         return await _lecture_gone(app, plan)
     progress = next_passage(library, plan)
@@ -158,11 +165,10 @@ async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
 
 
 async def _lecture_gone(app: Application, plan: Plan) -> PushResult:
-    """The plan's lecture was retired: pause the plan and tell the chat's admins once."""
+    """The plan's lecture was retired: pause the plan and tell the chat once."""
     await store_of(app).set_active(plan.chat_id, False)
     unschedule_job(app, plan.chat_id)
-    lecture_name = plan.lecture_id
-    await _send(app, plan.chat_id, texts.PLAN_LECTURE_GONE.format(lecture=lecture_name), None)
+    await _send(app, plan.chat_id, texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id), None)
     return PushResult.FINISHED
 
 

@@ -16,14 +16,13 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot import publishing, texts
-from bot.handlers.common import KNOWLEDGE_KEY, knowledge_of
+from bot.handlers.common import KNOWLEDGE_KEY, command, knowledge_of
 from bot.handlers.permissions import refuse_unless_global_admin
 from bot.knowledge import KnowledgeBase
 from bot.publishing import Preview, UploadError
@@ -41,9 +40,9 @@ def register(app: Application) -> None:
                                    & filters.UpdateType.MESSAGE, upload))
     app.add_handler(CallbackQueryHandler(publish, pattern=f"^{PUBLISH_PREFIX}"))
     app.add_handler(CallbackQueryHandler(cancel, pattern=f"^{CANCEL_PREFIX}"))
-    app.add_handler(CommandHandler("lectures", list_lectures))
-    app.add_handler(CommandHandler("retire", retire))
-    app.add_handler(CommandHandler("reload", reload_command))
+    app.add_handler(command("lectures", list_lectures))
+    app.add_handler(command("retire", retire))
+    app.add_handler(command("reload", reload_command))
 
 
 def install_reload_signal(app: Application) -> None:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot import texts
 from bot.handlers.ask import passage_keyboard
-from bot.handlers.common import knowledge_of
+from bot.handlers.common import command, knowledge_of
 from bot.navigation import find_passage
 from bot.render import help_text, passage_html, toc_text
 
 
 def register(app: Application) -> None:
-    app.add_handler(CommandHandler(["start", "help"], show_help))
-    app.add_handler(CommandHandler("toc", show_toc))
-    app.add_handler(CommandHandler("read", read))
+    app.add_handler(command(["start", "help"], show_help))
+    app.add_handler(command("toc", show_toc))
+    app.add_handler(command("read", read))
 
 
 async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

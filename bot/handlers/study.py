@@ -4,6 +4,7 @@ the ✅ 已学习 button, the end-of-lecture choice, and chat lifecycle (migrati
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
@@ -12,14 +13,13 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     ChatMemberHandler,
-    CommandHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot import texts
-from bot.handlers.common import SETTINGS_KEY, knowledge_of, store_of
+from bot.handlers.common import SETTINGS_KEY, command, editable_message, knowledge_of, store_of
 from bot.handlers.delivery import (
     CHECK_IN_PREFIX,
     RESTART_DATA,
@@ -53,13 +53,13 @@ from bot.study import (
 
 
 def register(app: Application) -> None:
-    app.add_handler(CommandHandler("subscribe", subscribe))
-    app.add_handler(CommandHandler("schedule", schedule))
-    app.add_handler(CommandHandler("unsubscribe", unsubscribe))
-    app.add_handler(CommandHandler("push", push_now))
-    app.add_handler(CommandHandler("plan", show_plan))
-    app.add_handler(CommandHandler("today", today))
-    app.add_handler(CommandHandler("stats", stats))
+    app.add_handler(command("subscribe", subscribe))
+    app.add_handler(command("schedule", schedule))
+    app.add_handler(command("unsubscribe", unsubscribe))
+    app.add_handler(command("push", push_now))
+    app.add_handler(command("plan", show_plan))
+    app.add_handler(command("today", today))
+    app.add_handler(command("stats", stats))
     app.add_handler(CallbackQueryHandler(check_in, pattern=f"^{CHECK_IN_PREFIX}"))
     app.add_handler(CallbackQueryHandler(end_of_lecture, pattern=f"^({RESTART_DATA}|{STOP_DATA})$"))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
@@ -86,8 +86,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     time_of_day=plan.time_of_day if plan else DEFAULT_TIME,
                     weekdays=plan.weekdays if plan else EVERY_DAY,
                     timezone=plan.timezone if plan else settings.timezone,
-                    schedule_set_at=now_of(context.application), active=True,
-                    finished=False)
+                    schedule_set_at=now_of(context.application), active=True)
     await store.save_plan(new_plan)
     schedule_job(context.application, new_plan)
     await message.reply_text(texts.SUBSCRIBED.format(
@@ -133,9 +132,8 @@ async def schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if plan is None:
         return
     now = now_of(context.application)
-    updated = Plan(**{**plan.__dict__, "time_of_day": format_time(at),
-                      "weekdays": weekdays or plan.weekdays, "schedule_set_at": now,
-                      "active": True})
+    updated = replace(plan, time_of_day=format_time(at), weekdays=weekdays or plan.weekdays,
+                      schedule_set_at=now, active=True)
     await store_of(context.application).save_plan(updated)
     schedule_job(context.application, updated)
     reply = texts.SCHEDULE_SET.format(days=_days_label(updated.weekdays), time=format_time(at))
@@ -162,11 +160,15 @@ async def push_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     plan = await _plan_or_hint(update, context)
     if plan is None:
         return
-    progress = next_passage(knowledge_of(context).library, plan)
-    if progress.passage is None:
-        lecture = knowledge_of(context).library.lecture(plan.lecture_id)
-        await update.effective_message.reply_text(texts.NOTHING_TO_PUSH.format(
-            lecture=lecture.title if lecture else plan.lecture_id))
+    library = knowledge_of(context).library
+    lecture = library.lecture(plan.lecture_id)
+    if lecture is None:
+        await update.effective_message.reply_text(
+            texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id))
+        return
+    if next_passage(library, plan).passage is None:
+        await update.effective_message.reply_text(
+            texts.NOTHING_TO_PUSH.format(lecture=lecture.title))
         return
     await push_next(context.application, plan, "manual")
 
@@ -180,13 +182,17 @@ async def show_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     library = knowledge_of(context).library
     lecture = library.lecture(plan.lecture_id)
+    if lecture is None:
+        await update.effective_message.reply_text(
+            texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id))
+        return
     progress = next_passage(library, plan)
     done = progress.total if progress.finished else progress.number - 1
     upcoming = (texts.PLAN_DONE if progress.passage is None
                 else texts.PLAN_NEXT.format(citation=progress.passage.citation))
     await update.effective_message.reply_text(texts.PLAN_SUMMARY.format(
-        lecture=lecture.title if lecture else plan.lecture_id,
-        days=_days_label(plan.weekdays), time=plan.time_of_day, timezone=plan.timezone,
+        lecture=lecture.title, days=_days_label(plan.weekdays), time=plan.time_of_day,
+        timezone=plan.timezone,
         state="" if plan.active else texts.PLAN_PAUSED, done=done, total=progress.total,
         next=upcoming))
 
@@ -200,9 +206,10 @@ async def _switch_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     plan = await _plan_or_hint(update, context)
     if plan is None:
         return
-    switched = Plan(**{**plan.__dict__, "lecture_id": lecture.lecture_id,
-                       "last_passage_id": None, "finished": False})
+    switched = replace(plan, lecture_id=lecture.lecture_id, last_passage_id=None,
+                       active=True)
     await store_of(context.application).save_plan(switched)
+    schedule_job(context.application, switched)
     await update.effective_message.reply_text(texts.PLAN_SWITCHED.format(lecture=lecture.title))
 
 
@@ -253,10 +260,11 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     before = await store.checkin_count(push.push_id)
     count = await store.check_in(push, query.from_user.id)
     await query.answer(texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
-    if count != before and query.message is not None:
+    message = editable_message(query)
+    if count != before and message is not None:
         # Two members pressing at once may both try to show the same count: harmless.
         with contextlib.suppress(BadRequest):
-            await query.edit_message_reply_markup(checkin_keyboard(push.push_id, count))
+            await message.edit_reply_markup(checkin_keyboard(push.push_id, count))
 
 
 async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -270,8 +278,7 @@ async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     await query.answer()
     if query.data == RESTART_DATA:
-        restarted = Plan(**{**plan.__dict__, "last_passage_id": None, "finished": False,
-                            "active": True})
+        restarted = replace(plan, last_passage_id=None, active=True)
         await store.save_plan(restarted)
         schedule_job(context.application, restarted)
         lecture = knowledge_of(context).library.lecture(plan.lecture_id)
@@ -280,7 +287,11 @@ async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await store.set_active(plan.chat_id, False)
         unschedule_job(context.application, plan.chat_id)
         reply = texts.STOPPED
-    await query.edit_message_text(reply)
+    message = editable_message(query)
+    if message is not None:
+        await message.edit_text(reply)
+    elif query.message is not None:
+        await context.bot.send_message(query.message.chat.id, reply)
 
 
 async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
