@@ -128,8 +128,10 @@ async def press_publish(app: SimpleNamespace, folder: Path, token: str,
     pressed = time.perf_counter()
     await asyncio.to_thread(publishing.publish, folder, token)
     published = time.perf_counter()
-    fresh = await rebuild(app)
+    fresh, broken = await rebuild(app)
     rebuilt = time.perf_counter()
+    if broken:
+        raise AssertionError(f"the rebuild kept the old index: {broken}")
     answer = app.bot_data[KNOWLEDGE_KEY].answer(question)
     answered = time.perf_counter()
     if not answer.answered or answer.best.passage.text != PROBE_PARAGRAPH:

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.lectures import LECTURE_SUFFIXES, Lecture, LectureError, Library, lecture_from_bytes
+from bot import texts
+from bot.lectures import (
+    LECTURE_SUFFIXES,
+    Lecture,
+    LectureError,
+    Library,
+    lecture_files,
+    lecture_from_bytes,
+)
 from bot.render import MAX_MESSAGE_LENGTH
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -62,6 +70,7 @@ def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Previe
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(f"文件太大(上限 {MAX_UPLOAD_BYTES // 1024 // 1024} MB)")
     name = safe_file_name(file_name)
+    _refuse_a_second_lecture_id(folder, name)
     try:
         lecture = lecture_from_bytes(Path(name), data, Path(name).stem)
     except LectureError as error:
@@ -74,6 +83,14 @@ def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Previe
     (staging / f"{token}.name").write_text(name, encoding="utf-8")
     return Preview(lecture, token, name, (folder / name).exists(),
                    tuple(_warnings(lecture, library, name)))
+
+
+def _refuse_a_second_lecture_id(folder: Path, name: str) -> None:
+    """A lecture's id is its file stem: a.md beside a.txt would take over a.txt's plans,
+    buttons and question log. Replacing a file needs its exact name."""
+    for existing in lecture_files(folder):
+        if existing.stem == Path(name).stem and existing.name != name:
+            raise UploadError(texts.UPLOAD_STEM_TAKEN.format(existing=existing.name))
 
 
 def _warnings(lecture: Lecture, library: Library, file_name: str) -> list[str]:

@@ -449,3 +449,11 @@ def _docx_without_body() -> bytes:
                 content = re.sub(rb"<w:body>.*</w:body>", b"", content, flags=re.DOTALL)
             package.writestr(entry.filename, content)
     return out.getvalue()
+
+
+def test_a_file_whose_stem_names_another_lecture_is_refused(folder: Path):
+    """a.md beside a.txt would take over a.txt's lecture id (its plans and buttons)."""
+    (folder / "甲.txt").write_text(NEW_LECTURE, encoding="utf-8")
+    with pytest.raises(UploadError, match="甲.txt"):
+        stage_text(folder, "甲.md", NEW_LECTURE)
+    assert stage_text(folder, "甲.txt", NEW_LECTURE).replaces

@@ -261,3 +261,29 @@ async def test_today_shows_the_latest_push_to_anyone(server, knowledge):
         today = await ask(server, "/today", GROUP_CHAT, user_id=MEMBER)
     assert today.params["text"].startswith("📖 今日学习 · 第1/6段")
     assert "✅ 已学习 (0)" in _buttons(today)
+
+
+async def test_replying_to_the_daily_push_is_not_a_question(server, knowledge):
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)):
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        pushed = await ask(server, "/push", GROUP_CHAT, user_id=GROUP_ADMIN)
+        await server.wait_for("sendMessage", lambda c: "额外推送" in c.params["text"])
+        mark = server.mark()
+        server.push_update(server.text_message(GROUP_CHAT, "学习了", MEMBER,
+                                               reply_to=pushed.result))
+        answer = await ask(server, "@lecture_test_bot 网民规模有多大", GROUP_CHAT, user_id=MEMBER)
+    replies = [c for c in server.calls("sendMessage") if c.seq > mark]
+    assert replies == [answer], "the reply to the push got no answer"
+
+
+async def test_an_anonymous_group_admin_may_manage(server, knowledge):
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    update = server.text_message(GROUP_CHAT, "/subscribe", 1087968824)  # GroupAnonymousBot
+    update["message"]["sender_chat"] = {"id": GROUP_CHAT, "type": "supergroup",
+                                        "title": "学习小组"}
+    async with running_bot(server, knowledge):
+        mark = server.mark()
+        server.push_update(update)
+        (reply,) = await server.wait_for("sendMessage", since=mark)
+    assert reply.params["text"].startswith("已开始每日学习")

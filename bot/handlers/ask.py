@@ -63,7 +63,14 @@ def register(app: Application) -> None:
 
 
 async def ask_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await answer_question(update.effective_message, update.effective_message.text, context)
+    message = update.effective_message
+    if _sent_through_our_inline_mode(message, context.bot.id):
+        return  # a passage the user just shared from the inline results, not a question
+    await answer_question(message, message.text, context)
+
+
+def _sent_through_our_inline_mode(message: Message, bot_id: int) -> bool:
+    return message.via_bot is not None and message.via_bot.id == bot_id
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -92,9 +99,15 @@ def _addressed_question(message: Message, username: str, bot_id: int) -> str | N
             utf16 = message.text.encode("utf-16-le")
             return (utf16[:start * 2] + utf16[end * 2:]).decode("utf-16-le").strip()
     replied = message.reply_to_message
-    if replied and replied.from_user and replied.from_user.id == bot_id:
+    if replied and replied.from_user and replied.from_user.id == bot_id \
+            and not _is_daily_push(replied):
         return message.text
     return None
+
+
+def _is_daily_push(message: Message) -> bool:
+    """Members answer the daily passage with "学习了" or "打卡": that is not a question."""
+    return (message.text or "").startswith(texts.PUSH_TITLE)
 
 
 async def answer_question(message: Message, question: str,

@@ -25,6 +25,7 @@ from bot import publishing, texts
 from bot.handlers.common import KNOWLEDGE_KEY, command, knowledge_of
 from bot.handlers.permissions import refuse_unless_global_admin
 from bot.knowledge import KnowledgeBase
+from bot.lectures import LectureError
 from bot.publishing import Preview, UploadError
 from bot.render import numeral
 from bot.study import find_lecture
@@ -119,11 +120,18 @@ async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _announce_when_rebuilt(app: Application, query, path) -> None:
-    knowledge = await rebuild(app)
+    knowledge, broken = await rebuild(app)
     lecture = next((lec for lec in knowledge.library.lectures if lec.path == path), None)
-    title = lecture.title if lecture else path.name
-    count = len(lecture.passages) if lecture else 0
-    await query.edit_message_text(texts.PUBLISHED.format(title=title, count=count))
+    if broken or lecture is None:
+        text = texts.RELOAD_FAILED.format(failures=_failure_lines(broken))
+    else:
+        text = texts.PUBLISHED.format(title=lecture.title, count=len(lecture.passages))
+    await query.edit_message_text(text)
+
+
+def _failure_lines(failures) -> str:
+    return "\n".join(texts.RELOAD_FAILURE_ITEM.format(file=f.path.name, reason=f.reason)
+                     for f in failures)
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -136,10 +144,12 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.edit_message_text(texts.UPLOAD_CANCELLED)
 
 
-async def rebuild(app: Application, reload_lexicon: bool = False) -> KnowledgeBase:
+async def rebuild(app: Application, reload_lexicon: bool = False
+                  ) -> tuple[KnowledgeBase, list[LectureError]]:
     """Builds a new index off the event loop and swaps it in; one rebuild at a time.
 
-    If a file that loaded before now fails, the previous index stays in service.
+    If a file that loaded before now fails, the previous index stays in service: returns the
+    knowledge in service and the files that newly failed.
     """
     lock: asyncio.Lock = app.bot_data.setdefault(_REBUILD_LOCK_KEY, asyncio.Lock())
     async with lock:
@@ -149,11 +159,11 @@ async def rebuild(app: Application, reload_lexicon: bool = False) -> KnowledgeBa
         broken = [f for f in fresh.library.failures if f.path.name not in before]
         if broken:
             log.error("reload kept the previous index; broken: %s", broken)
-            return current
+            return current, broken
         app.bot_data[KNOWLEDGE_KEY] = fresh
         log.info("index rebuilt: %d lectures, %d passages", len(fresh.library.lectures),
                  len(fresh.library.passages))
-        return fresh
+        return fresh, []
 
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -163,13 +173,10 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def _reload_and_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    before = knowledge_of(context)
-    after = await rebuild(context.application, reload_lexicon=True)
-    if after is before:
-        fresh = await asyncio.to_thread(before.reload)
-        failures = "\n".join(texts.RELOAD_FAILURE_ITEM.format(file=f.path.name, reason=f.reason)
-                             for f in fresh.library.failures)
-        await update.effective_message.reply_text(texts.RELOAD_FAILED.format(failures=failures))
+    after, broken = await rebuild(context.application, reload_lexicon=True)
+    if broken:
+        await update.effective_message.reply_text(
+            texts.RELOAD_FAILED.format(failures=_failure_lines(broken)))
         return
     await update.effective_message.reply_text(texts.RELOADED.format(
         lectures=len(after.library.lectures), passages=len(after.library.passages)))

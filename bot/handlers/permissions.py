@@ -34,6 +34,10 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
         return True
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         return False
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None \
+            and message.sender_chat.id == chat.id:
+        return True  # an admin posting anonymously, as the group itself
     cache: dict[int, tuple[float, frozenset[int]]] = \
         context.application.bot_data.setdefault(ADMIN_CACHE_KEY, {})
     cached = cache.get(chat.id)
