@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from bot.lectures import Library, Passage
+from bot.lectures import Lecture, Library, Passage, chinese_numeral
 
 LECTURE_KEY_CHARS = 6
 _REF = re.compile(r"^(?P<key>[0-9a-f]{6}):(?P<section>\d+)\.(?P<paragraph>\d+)$")
@@ -50,17 +50,20 @@ def neighbours(library: Library, passage: Passage) -> tuple[Passage | None, Pass
     return before, after
 
 
-def find_passage(library: Library, selector: str) -> Passage | None:
-    """`/read` selectors: "3.2" (section 3, paragraph 2), "3" (section 3), "0" or "开篇"."""
-    selector = selector.strip()
+def find_passage(library: Library, selector: str,
+                 lecture: Lecture | None = None) -> Passage | None:
+    """`/read` selectors: "3.2" (section 3, paragraph 2), "3" or "三" (section 3), "0" or
+    "开篇" (the opening), in the given lecture, else the first lecture that has it."""
+    selector = selector.strip().removeprefix("第").removesuffix("部分").removesuffix("节")
     if selector in ("开篇", "开头"):
         selector = "0"
-    match = re.match(r"^(\d+)(?:[.．](\d+))?$", selector)
-    if not match:
+    match = re.match(r"^([\d一二三四五六七八九十]+)(?:[.．](\d+))?$", selector)
+    section = chinese_numeral(match[1]) if match else None
+    if section is None:
         return None
-    section, paragraph = int(match[1]), int(match[2] or 1)
-    for lecture in library.lectures:
-        found = library.passage(f"{lecture.lecture_id}:{section}.{paragraph}")
+    paragraph = int(match[2] or 1)
+    for candidate in [lecture] if lecture else library.lectures:
+        found = library.passage(f"{candidate.lecture_id}:{section}.{paragraph}")
         if found is not None:
             return found
     return None

@@ -94,7 +94,7 @@ END_OF_LECTURE = "已经是最后一段了。"
 START_OF_LECTURE = "已经是第一段了。"
 
 ASK_USAGE = "请在 /ask 后面写上问题,例如:/ask {example}"
-READ_USAGE = "用法:/read 节号 或 /read 节号.段号,例如 /read 3 或 /read 3.2。发送 /toc 查看目录。"
+READ_USAGE = "用法:/read 节号 或 /read 节号.段号,例如 /read 3 或 /read 3.2;有多篇讲稿时在前面加讲稿名,例如 /read 党课 3.2。发送 /toc 查看目录。"
 READ_NOT_FOUND = "没有找到“{selector}”。发送 /toc 查看有哪些节和段。"
 READ_POSITION = "第 {position}/{total} 段"
 ANSWER_FAILED = "抱歉,这次回答失败了,请稍后再试。"

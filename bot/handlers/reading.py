@@ -8,8 +8,10 @@ from telegram.ext import Application, ContextTypes
 from bot import texts
 from bot.handlers.ask import passage_keyboard
 from bot.handlers.common import command, knowledge_of
+from bot.lectures import Lecture
 from bot.navigation import find_passage
 from bot.render import help_text, passage_html, toc_text
+from bot.study import find_lecture
 
 
 def register(app: Application) -> None:
@@ -29,12 +31,14 @@ async def show_toc(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def read(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     library = knowledge_of(context).library
-    selector = " ".join(context.args or []).strip()
-    if not selector:
+    args = context.args or []
+    if not args:
         await message.reply_text(texts.READ_USAGE)
         return
-    passage = find_passage(library, selector)
-    if passage is None:
+    selector = " ".join(args)
+    lecture = find_lecture(library, " ".join(args[:-1])) if len(args) > 1 else None
+    passage = find_passage(library, args[-1], lecture if isinstance(lecture, Lecture) else None)
+    if passage is None or (len(args) > 1 and not isinstance(lecture, Lecture)):
         await message.reply_text(texts.READ_NOT_FOUND.format(selector=selector[:50]))
         return
     await message.reply_html(passage_html(passage, library),
