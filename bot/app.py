@@ -13,7 +13,14 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    Update,
+)
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot import texts
@@ -71,11 +78,24 @@ async def prepare(app: Application) -> None:
     app.bot_data[STORE_KEY] = await Store(app.bot_data[SETTINGS_KEY].db_path).open()
     await restore_jobs(app)
     lectures.install_reload_signal(app)
-    commands = [BotCommand(name, description) for name, description in texts.all_commands()]
-    await soft_call("setMyCommands", app.bot.set_my_commands(commands))
+    await register_command_menus(app)
     await soft_call("setMyDescription", app.bot.set_my_description(texts.BOT_DESCRIPTION))
     await soft_call("setMyShortDescription",
                     app.bot.set_my_short_description(texts.BOT_SHORT_DESCRIPTION))
+
+
+async def register_command_menus(app: Application) -> None:
+    """Each kind of user sees the commands they may use (Telegram picks the closest scope)."""
+    settings: Settings = app.bot_data[SETTINGS_KEY]
+    managing = texts.MEMBER_COMMANDS + texts.CHAT_ADMIN_COMMANDS
+    menus = [(texts.MEMBER_COMMANDS, BotCommandScopeDefault()),
+             (managing, BotCommandScopeAllPrivateChats()),
+             (managing, BotCommandScopeAllChatAdministrators())]
+    menus += [(texts.all_commands(), BotCommandScopeChat(admin_id))
+              for admin_id in sorted(settings.admin_ids)]
+    for commands, scope in menus:
+        await soft_call("setMyCommands", app.bot.set_my_commands(
+            [BotCommand(name, description) for name, description in commands], scope=scope))
 
 
 async def cleanup(app: Application) -> None:

@@ -71,12 +71,18 @@ CLI_TOKEN_INVALID = (
 CLI_NO_QUESTION = "请给出问题,或用 --questions 文件。 / Give a question or --questions FILE."
 
 # Telegram: command menu (registered at start-up) and buttons.
-COMMAND_MENU = (
+# The command menus registered with Telegram: members see theirs; chat admins (and everyone
+# in a private chat, where members manage their own plan) also the study commands; global
+# admins everything.
+MEMBER_COMMANDS = (
     ("start", "开始使用"),
     ("help", "使用说明"),
     ("ask", "提问(群里用:/ask 问题)"),
     ("toc", "讲稿目录"),
     ("read", "阅读原文,例如 /read 3.2"),
+    ("today", "今天的学习内容"),
+    ("plan", "查看学习计划"),
+    ("lectures", "讲稿列表"),
 )
 BOT_DESCRIPTION = "学习助手:回答关于学习讲稿的问题,引用讲稿原文并注明出处。"
 BOT_SHORT_DESCRIPTION = "引用讲稿原文回答学习问题"
@@ -106,14 +112,12 @@ CHAT_BUTTON_PREVIOUS = "上一段 /read {selector}"
 CHAT_BUTTON_NEXT = "下一段 /read {selector}"
 
 # Daily study.
-STUDY_COMMANDS = (
-    ("subscribe", "开始每日学习(管理员)"),
-    ("schedule", "设置推送时间,例如 /schedule 08:00 工作日(管理员)"),
-    ("push", "立即推送下一段(管理员)"),
-    ("plan", "查看或切换学习计划"),
-    ("today", "今天的学习内容"),
-    ("stats", "学习统计(管理员)"),
-    ("unsubscribe", "停止每日学习(管理员)"),
+CHAT_ADMIN_COMMANDS = (
+    ("subscribe", "开始每日学习"),
+    ("schedule", "设置推送时间,例如 /schedule 08:00 工作日"),
+    ("push", "立即推送下一段"),
+    ("stats", "学习统计"),
+    ("unsubscribe", "停止每日学习"),
 )
 NOT_ALLOWED = "抱歉,只有本群管理员可以这样操作。"
 NO_PLAN = "这个聊天还没有开始每日学习。管理员可以发送 /subscribe 开始。"
@@ -164,10 +168,9 @@ STATS_ITEM = "· {text}({count}次)"
 STATS_NONE = "· 暂无"
 
 # Lecture management.
-LECTURE_COMMANDS = (
-    ("lectures", "讲稿列表"),
-    ("retire", "下架讲稿(管理员)"),
-    ("reload", "重新加载讲稿目录(管理员)"),
+GLOBAL_ADMIN_COMMANDS = (
+    ("retire", "下架讲稿"),
+    ("reload", "重新加载讲稿目录"),
 )
 ONLY_GLOBAL_ADMINS = "抱歉,只有机器人管理员可以管理讲稿。"
 UPLOAD_REFUSED = "无法使用这个文件:{reason}。"
@@ -195,5 +198,5 @@ PLAN_PASSAGE_MOVED = "⚠️ 讲稿内容有更新:上次推送的段落已不�
 
 
 def all_commands() -> tuple[tuple[str, str], ...]:
-    """The command menu registered with Telegram, in the order users see it."""
-    return COMMAND_MENU + STUDY_COMMANDS + LECTURE_COMMANDS
+    """Every command, in the order a global admin sees them."""
+    return MEMBER_COMMANDS + CHAT_ADMIN_COMMANDS + GLOBAL_ADMIN_COMMANDS

@@ -33,12 +33,19 @@ async def test_private_question_gets_a_cited_highlighted_answer(server, knowledg
     assert {"更多", "下一段", "👍", "👎"} <= set(_buttons(call))
 
 
-async def test_startup_registers_chinese_command_menu(server, knowledge):
-    async with running_bot(server, knowledge):
-        (call,) = await server.wait_for("setMyCommands")
-    commands = {c["command"]: c["description"] for c in call.params["commands"]}
-    assert {"start", "help", "ask", "toc", "read"} <= set(commands)
-    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in d) for d in commands.values())
+async def test_startup_registers_chinese_command_menus_per_scope(server, knowledge):
+    async with running_bot(server, knowledge, admin_ids=frozenset({42})):
+        calls = await server.wait_for("setMyCommands", count=4)
+    menus = {c.params.get("scope", {}).get("type", "default"):
+             {cmd["command"]: cmd["description"] for cmd in c.params["commands"]}
+             for c in calls}
+    assert {"start", "help", "ask", "toc", "read"} <= set(menus["default"])
+    assert "subscribe" not in menus["default"] and "retire" not in menus["default"]
+    assert {"subscribe", "push", "stats"} <= set(menus["all_chat_administrators"])
+    assert {"subscribe", "push"} <= set(menus["all_private_chats"])
+    assert "retire" in menus["chat"]  # the global admin's own chat
+    descriptions = [d for menu in menus.values() for d in menu.values()]
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in d) for d in descriptions)
 
 
 async def test_group_chatter_is_ignored_but_ask_mention_and_reply_are_answered(server, knowledge):
