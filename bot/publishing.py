@@ -52,9 +52,9 @@ def check_upload(file_name: str, size: int | None) -> str:
     """The safe file name to store the upload under, or UploadError before downloading."""
     suffix = Path(file_name).suffix.lower()
     if suffix not in LECTURE_SUFFIXES:
-        raise UploadError("只接受 .docx、.txt 或 .md 文件")
+        raise UploadError(texts.UPLOAD_WRONG_KIND)
     if size is not None and size > MAX_UPLOAD_BYTES:
-        raise UploadError(f"文件太大(上限 {MAX_UPLOAD_BYTES // 1024 // 1024} MB)")
+        raise UploadError(texts.UPLOAD_TOO_LARGE.format(megabytes=MAX_UPLOAD_BYTES >> 20))
     return safe_file_name(file_name)
 
 
@@ -68,7 +68,7 @@ def safe_file_name(file_name: str) -> str:
 def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Preview:
     """Parses the upload; on success keeps it in the staging folder and returns its preview."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadError(f"文件太大(上限 {MAX_UPLOAD_BYTES // 1024 // 1024} MB)")
+        raise UploadError(texts.UPLOAD_TOO_LARGE.format(megabytes=MAX_UPLOAD_BYTES >> 20))
     name = safe_file_name(file_name)
     _refuse_a_second_lecture_id(folder, name)
     try:
@@ -107,15 +107,15 @@ def _warnings(lecture: Lecture, library: Library, file_name: str) -> list[str]:
 def publish(folder: Path, token: str) -> Path:
     """Moves a staged upload into the knowledge folder atomically; returns its path."""
     if not re.fullmatch(r"[0-9a-f]{12}", token):
-        raise UploadError("这个上传已失效,请重新发送文件")
+        raise UploadError(texts.UPLOAD_EXPIRED)
     staging = folder / STAGING_DIR
     name_file = staging / f"{token}.name"
     if not name_file.is_file():
-        raise UploadError("这个上传已失效,请重新发送文件")
+        raise UploadError(texts.UPLOAD_EXPIRED)
     name = safe_file_name(name_file.read_text(encoding="utf-8"))
     staged = staging / f"{token}{Path(name).suffix}"
     if not staged.is_file():
-        raise UploadError("这个上传已失效,请重新发送文件")
+        raise UploadError(texts.UPLOAD_EXPIRED)
     target = folder / name
     os.replace(staged, target)
     name_file.unlink(missing_ok=True)

@@ -261,7 +261,7 @@ def help_text() -> str:
 
 
 def numeral(number: int) -> str:
-    """1 → 一, 12 → 十二; the opening section (0) has no numeral and is called 开篇."""
+    """1 → 一, 12 → 十二 (the opening section, 0, is cited as 开篇 and has no numeral)."""
     if number == OPENING_SECTION_NO:
         return "0"
     digits = "零一二三四五六七八九"

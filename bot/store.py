@@ -272,15 +272,6 @@ class Store:
             db.execute("UPDATE plans SET last_passage_id = ? WHERE chat_id = ? "
                        "AND lecture_id = ?", (passage_id, chat_id, lecture_of(passage_id)))
 
-    async def has_scheduled_push(self, chat_id: int, local_date: date) -> bool:
-        return await self._run(self._has_scheduled_push, chat_id, local_date)
-
-    def _has_scheduled_push(self, chat_id: int, local_date: date) -> bool:
-        row = self._db().execute(
-            "SELECT 1 FROM pushes WHERE chat_id = ? AND local_date = ? AND kind = 'scheduled'",
-            (chat_id, local_date.isoformat())).fetchone()
-        return row is not None
-
     async def chats_with_scheduled_push(self, local_dates: set[date]) -> set[tuple[int, date]]:
         """(chat, day) pairs that have their scheduled push, for any of the given days."""
         return await self._run(self._chats_with_scheduled_push, local_dates)

@@ -1,6 +1,7 @@
 """Every Chinese text users see, in one place, so wording is reviewed and changed here.
 
-Templates use str.format fields; renderers fill them with already-escaped values.
+Templates use str.format fields. Texts are sent as plain text unless a renderer in
+bot.render builds HTML from them, and then it escapes every value it fills in.
 """
 
 BOT_NAME = "学习助手"
@@ -96,8 +97,6 @@ FEEDBACK_THANKS = "谢谢反馈!"
 NO_MORE_RESULTS = "没有更多相关段落了。"
 PASSAGE_GONE = "这段讲稿已经不在了(可能已更新或下架),请重新提问。"
 BUTTON_EXPIRED = "这个按钮已失效,请重新提问。"
-END_OF_LECTURE = "已经是最后一段了。"
-START_OF_LECTURE = "已经是第一段了。"
 
 ASK_USAGE = "请在 /ask 后面写上问题,例如:/ask {example}"
 READ_USAGE = "用法:/read 节号 或 /read 节号.段号,例如 /read 3 或 /read 3.2;有多篇讲稿时在前面加讲稿名,例如 /read 党课 3.2。发送 /toc 查看目录。"
@@ -183,6 +182,10 @@ UPLOAD_ASK = "确认发布吗?"
 BUTTON_PUBLISH = "发布"
 BUTTON_CANCEL = "取消"
 UPLOAD_CANCELLED = "已取消,没有发布。"
+UPLOAD_DOWNLOAD_FAILED = "下载失败,请重新发送"
+UPLOAD_WRONG_KIND = "只接受 .docx、.txt 或 .md 文件"
+UPLOAD_TOO_LARGE = "文件太大(上限 {megabytes} MB)"
+UPLOAD_EXPIRED = "这个上传已失效,请重新发送文件"
 UPLOAD_STEM_TAKEN = "讲稿目录里已有同名讲稿 {existing}:要替换它,请用完全相同的文件名(含扩展名);否则请换一个文件名"
 PUBLISHING = "正在发布《{title}》并重建索引……"
 PUBLISHED = "✅ 已发布《{title}》({count}段),现在可以提问了。"

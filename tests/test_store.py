@@ -201,8 +201,9 @@ async def test_one_scheduled_push_per_chat_and_day_but_manual_ones_still_allowed
     # another day, another chat: fine
     assert await store.claim_push(CHAT, TODAY + timedelta(days=1), "x", "scheduled")
     assert await store.claim_push(OTHER_CHAT, TODAY, "x", "scheduled")
-    assert await store.has_scheduled_push(CHAT, TODAY)
-    assert not await store.has_scheduled_push(CHAT, TODAY - timedelta(days=1))
+    assert (CHAT, TODAY) in await store.chats_with_scheduled_push({TODAY})
+    yesterday = TODAY - timedelta(days=1)
+    assert await store.chats_with_scheduled_push({yesterday}) == set()
 
 
 async def test_complete_push_sets_message_id_and_advances_the_plan(store):
@@ -310,8 +311,8 @@ async def test_migrate_chat_moves_plan_pushes_checkins_and_questions(store, db_p
     assert [p.chat_id for p in await store.active_plans()] == [new]
     assert await store.latest_push(old) is None
     assert (await store.latest_push(new)).push_id == push.push_id
-    assert await store.has_scheduled_push(new, TODAY)
-    assert not await store.has_scheduled_push(old, TODAY)
+    assert (new, TODAY) in await store.chats_with_scheduled_push({TODAY})
+    assert (old, TODAY) not in await store.chats_with_scheduled_push({TODAY})
     assert (await store.stats(new, TODAY, WEEK_START)).checkins_today == 1
     assert (await store.stats(old, TODAY, WEEK_START)).checkins_today == 0
     assert (await store.stats(new, TODAY, WEEK_START)).top_questions == (("问题", 1),)
@@ -342,7 +343,7 @@ async def _write_a_day(store: Store) -> int:
 
 async def _assert_day_is_there(store: Store, push_id: int) -> None:
     assert await store.plan(CHAT) == make_plan(last_passage_id=f"{LECTURE}:0.1")
-    assert await store.has_scheduled_push(CHAT, TODAY)
+    assert (CHAT, TODAY) in await store.chats_with_scheduled_push({TODAY})
     assert (await store.latest_push(CHAT)).push_id == push_id
     assert await store.checkin_count(push_id) == 1
     assert (await store.stats(CHAT, TODAY, WEEK_START)).unanswered == (("问题", 1),)

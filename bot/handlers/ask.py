@@ -14,6 +14,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Message,
     MessageEntity,
@@ -210,7 +211,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.inline_query
     knowledge = knowledge_of(context)
     if not query.query.strip():
-        await query.answer([], cache_time=0)
+        await query.answer([], cache_time=0, button=_open_chat_button(texts.INLINE_TYPE_QUESTION))
         return
     answer = knowledge.answer(query.query, top_k=INLINE_RESULTS)
     results = []
@@ -222,5 +223,11 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 input_message_content=InputTextMessageContent(
                     passage_html(hit.passage, knowledge.library, hit.matched_sentences),
                     parse_mode=ParseMode.HTML)))
-    await query.answer(results, cache_time=0)
+    button = None if results else _open_chat_button(texts.INLINE_NO_RESULT)
+    await query.answer(results, cache_time=0, button=button)
+
+
+def _open_chat_button(text: str) -> InlineQueryResultsButton:
+    """Above the (empty) results: opens a private chat with the bot, which explains itself."""
+    return InlineQueryResultsButton(text=text, start_parameter="help")
 

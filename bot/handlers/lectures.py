@@ -72,7 +72,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     except TelegramError as error:
         log.warning("could not download %s: %s", document.file_name, error)
-        await message.reply_text(texts.UPLOAD_REFUSED.format(reason="下载失败,请重新发送"))
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_DOWNLOAD_FAILED))
         return
     await message.reply_text(preview_text(preview), reply_markup=InlineKeyboardMarkup([[
         InlineKeyboardButton(texts.BUTTON_PUBLISH, callback_data=PUBLISH_PREFIX + preview.token),
