@@ -186,7 +186,7 @@ def _read(knowledge: KnowledgeBase, selector: str) -> str:
         return texts.READ_USAGE
     passage = find_passage(knowledge.library, selector)
     if passage is None:
-        return texts.READ_NOT_FOUND.format(selector=selector[:50])
+        return texts.READ_NOT_FOUND.format(selector=texts.echoed(selector))
     text = f"{texts.ANSWER_HEADER.format(citation=passage.citation)}\n\n{passage.text}"
     return text + "\n" + _buttons_hint(knowledge, passage)
 

@@ -30,7 +30,9 @@ from bot.render import MAX_MESSAGE_LENGTH
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 STAGING_DIR = ".staging"
 RETIRED_DIR = "retired"
-# A passage longer than this cannot be sent with its citation header in one message.
+# A passage longer than this cannot be sent with its header in one message: the header (the
+# citation with a lecture title and heading, the position line, the 今日学习 line) stays
+# under 300 characters for titles up to ~200 characters.
 MAX_SENDABLE_PASSAGE_CHARS = MAX_MESSAGE_LENGTH - 300
 _UNSAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff.\-]+")
 

@@ -139,6 +139,7 @@ class Store:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
+        # Only this process writes; the wait covers an admin's sqlite3 shell holding a lock.
         connection.execute("PRAGMA busy_timeout=5000")
         self._connection = connection
         migrate(connection)

@@ -4,6 +4,18 @@ Templates use str.format fields. Texts are sent as plain text unless a renderer 
 bot.render builds HTML from them, and then it escapes every value it fills in.
 """
 
+# Where a reply repeats what the user typed (an unknown lecture name, a /read selector), at
+# most this much of it: enough to recognise, and a pasted essay cannot blow up the reply.
+MAX_ECHOED_INPUT_CHARS = 50
+# A stored question in /stats: one line in a phone's chat bubble.
+MAX_LISTED_QUESTION_CHARS = 60
+
+
+def echoed(text: str) -> str:
+    """What a reply may quote back of a user's input."""
+    return text[:MAX_ECHOED_INPUT_CHARS]
+
+
 BOT_NAME = "学习助手"
 
 EXAMPLE_QUESTIONS = (

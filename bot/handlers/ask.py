@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 MORE_PREFIX, SHOW_PREFIX, FEEDBACK_PREFIX = "m:", "p:", "f:"
 # Results offered behind 更多: as many refs as fit in 64 bytes of callback data.
 MORE_RESULTS = 4
+# Inline results: as many as a phone shows without scrolling, each with a one-line preview.
 INLINE_RESULTS = 5
+INLINE_DESCRIPTION_CHARS = 100
 
 _MEDIA = (filters.Sticker.ALL | filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO
           | filters.VIDEO_NOTE | filters.ANIMATION | filters.Document.ALL | filters.LOCATION
@@ -219,7 +221,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         for hit in answer.hits[:INLINE_RESULTS]:
             results.append(InlineQueryResultArticle(
                 id=str(uuid4()), title=hit.passage.citation,
-                description=hit.passage.text[:100],
+                description=hit.passage.text[:INLINE_DESCRIPTION_CHARS],
                 input_message_content=InputTextMessageContent(
                     passage_html(hit.passage, knowledge.library, hit.matched_sentences),
                     parse_mode=ParseMode.HTML)))

@@ -21,6 +21,8 @@ from bot.handlers.common import SETTINGS_KEY
 log = logging.getLogger(__name__)
 
 ADMIN_CACHE_KEY = "admin_cache"
+# Long enough that a busy group does not ask Telegram on every command; a user the cache
+# does not list is asked about again anyway, so a newly promoted admin never waits for it.
 ADMIN_CACHE_SECONDS = 300
 
 

@@ -39,7 +39,7 @@ async def read(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lecture = find_lecture(library, " ".join(args[:-1])) if len(args) > 1 else None
     passage = find_passage(library, args[-1], lecture if isinstance(lecture, Lecture) else None)
     if passage is None or (len(args) > 1 and not isinstance(lecture, Lecture)):
-        await message.reply_text(texts.READ_NOT_FOUND.format(selector=selector[:50]))
+        await message.reply_text(texts.READ_NOT_FOUND.format(selector=texts.echoed(selector)))
         return
     await message.reply_html(passage_html(passage, library),
                              reply_markup=passage_keyboard(passage, library, []))

@@ -107,7 +107,7 @@ async def _lecture_from_args(update: Update, context: ContextTypes.DEFAULT_TYPE,
     if not library.lectures:
         await update.effective_message.reply_text(texts.NO_LECTURES)
     else:
-        await update.effective_message.reply_text(template.format(name=name[:50],
+        await update.effective_message.reply_text(template.format(name=texts.echoed(name),
                                                                   lectures=listing))
     return None
 
@@ -246,7 +246,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def _question_list(rows: tuple[tuple[str, int], ...]) -> str:
     if not rows:
         return texts.STATS_NONE
-    return "\n".join(texts.STATS_ITEM.format(text=text[:60], count=n) for text, n in rows)
+    return "\n".join(texts.STATS_ITEM.format(text=text[:texts.MAX_LISTED_QUESTION_CHARS], count=n)
+                     for text, n in rows)
 
 
 async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
