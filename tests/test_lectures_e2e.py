@@ -6,8 +6,11 @@ Files travel the real way: the fake server serves them through getFile and
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 import shutil
+import signal
 import threading
 import zipfile
 from pathlib import Path
@@ -169,3 +172,42 @@ async def test_lectures_retire_and_reload(server, folder, tokenizer):
     assert (folder / "retired" / "hand.txt").is_file() and not (folder / "hand.txt").exists()
     assert "学习新党章" not in answer.params["text"]
 
+
+
+async def test_plans_follow_a_changed_and_then_a_retired_lecture(server, folder, tokenizer):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    lecture_file = folder / "party-lecture-online-conduct.txt"
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})):
+        await ask(server, "/subscribe")
+        first = await ask(server, "/push")
+        assert first.params["text"].startswith("📖 今日学习 · 第1/6段")
+        await server.wait_for("sendMessage", lambda c: "额外推送" in c.params["text"])
+        # A new version without the opening paragraph: the pushed passage 0.1 is gone.
+        lines = lecture_file.read_text(encoding="utf-8").splitlines()
+        opening = next(i for i, line in enumerate(lines) if line.startswith("总书记强调"))
+        lecture_file.write_text("\n".join(lines[:opening] + lines[opening + 1:]),
+                                encoding="utf-8")
+        reloaded = await ask(server, "/reload")
+        assert reloaded.params["text"].startswith("✅ 已重新加载")
+        mark = server.mark()
+        server.push_update(server.text_message(PRIVATE_CHAT, "/push"))
+        moved = await server.wait_for("sendMessage", count=3, since=mark)
+        assert moved[0].params["text"].startswith("📖 今日学习 · 第1/5段")
+        assert "一、统一思想… · 第1段" in moved[0].params["text"]
+        assert "上次推送的段落已不在讲稿中" in moved[1].params["text"]
+        await ask(server, "/retire 规范网络行为")
+        gone = await ask(server, "/push")
+    assert "已下架,每日推送已暂停" in gone.params["text"]
+
+
+async def test_sighup_reloads_the_folder(server, folder, tokenizer):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge) as app:
+        (folder / "hand.txt").write_text(NEW_LECTURE, encoding="utf-8")
+        os.kill(os.getpid(), signal.SIGHUP)
+        for _ in range(200):
+            if len(app.bot_data[KNOWLEDGE_KEY].library.lectures) == 2:
+                break
+            await asyncio.sleep(0.05)
+        answer = await ask(server, "党费要按期交吗")
+    assert "《党课:学习新党章》" in answer.params["text"]
