@@ -184,6 +184,7 @@ class Call:
     time: float  # time.monotonic() when the request arrived
     response: JSON = field(default_factory=dict)  # the JSON body the server answered
     seq: int = 0  # position in the server's record; see FakeBotApi.mark()
+    answered: float = 0.0  # time.monotonic() when the answer was ready (getUpdates: delivery)
 
     @property
     def ok(self) -> bool:
@@ -487,7 +488,7 @@ class _CallLog:
     def record(self, method: str, token: str, params: JSON, arrived: float, body: JSON) -> Call:
         with self._lock:
             self._seq += 1
-            call = Call(method, token, params, arrived, body, self._seq)
+            call = Call(method, token, params, arrived, body, self._seq, time.monotonic())
             self._all.append(call)
             self._by_method[method.lower()].append(call)
         return call
