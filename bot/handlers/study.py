@@ -154,18 +154,28 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await update.effective_message.reply_text(texts.UNSUBSCRIBED)
 
 
-async def push_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await refuse_unless_admin(update, context):
-        return
+async def _plan_and_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE
+                            ) -> tuple[Plan, Lecture] | None:
+    """The chat's plan and its lecture; replies with the reason if either is missing."""
     plan = await _plan_or_hint(update, context)
     if plan is None:
-        return
-    library = knowledge_of(context).library
-    lecture = library.lecture(plan.lecture_id)
+        return None
+    lecture = knowledge_of(context).library.lecture(plan.lecture_id)
     if lecture is None:
         await update.effective_message.reply_text(
             texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id))
+        return None
+    return plan, lecture
+
+
+async def push_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await refuse_unless_admin(update, context):
         return
+    found = await _plan_and_lecture(update, context)
+    if found is None:
+        return
+    plan, lecture = found
+    library = knowledge_of(context).library
     if next_passage(library, plan).passage is None:
         await update.effective_message.reply_text(
             texts.NOTHING_TO_PUSH.format(lecture=lecture.title))
@@ -177,15 +187,11 @@ async def show_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if context.args:
         await _switch_lecture(update, context)
         return
-    plan = await _plan_or_hint(update, context)
-    if plan is None:
+    found = await _plan_and_lecture(update, context)
+    if found is None:
         return
+    plan, lecture = found
     library = knowledge_of(context).library
-    lecture = library.lecture(plan.lecture_id)
-    if lecture is None:
-        await update.effective_message.reply_text(
-            texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id))
-        return
     progress = next_passage(library, plan)
     done = progress.total if progress.finished else progress.number - 1
     upcoming = (texts.PLAN_DONE if progress.passage is None
