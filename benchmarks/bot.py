@@ -45,9 +45,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import logging
-import os
-import platform
 import sys
 import tempfile
 import textwrap
@@ -58,11 +55,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import telegram
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from benchmarks import REPO_ROOT, Report, positive_int, write_result
+from benchmarks.harness import Env, environment, quiet_logging
 from bot.app import build_application, cleanup, prepare
 from bot.config import Settings
 from bot.handlers.ask import MORE_RESULTS
@@ -84,7 +81,6 @@ WARMUP_CHATS, SEQUENTIAL_CHATS, BURST_CHATS, ECHO_CHATS = (
     1_000_000, 2_000_000, 3_000_000, 4_000_000)
 
 Expected = dict[int, list[str]]  # chat id -> the sendMessage texts it should get
-Env = dict[str, str | int | float | None]
 
 
 @dataclass(frozen=True)
@@ -318,14 +314,6 @@ async def measure(questions: Sequence[str], distinct: int) -> Results:
                    Stats.of(turns.echo_delivered))
 
 
-def environment() -> Env:
-    return {"python": platform.python_version(),
-            "python_telegram_bot": telegram.__version__,
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "load_average_1min_at_start": round(os.getloadavg()[0], 2)}
-
-
 # ------------------------------------------------------------------ output
 
 
@@ -428,8 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions", type=positive_int, default=1000, metavar="N",
                         help="questions per phase (default 1000)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+    quiet_logging()
     questions, distinct = load_questions(args.questions)
     env = environment()
     results = asyncio.run(measure(questions, distinct))

@@ -36,9 +36,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
-import os
-import platform
 import sqlite3
 import sys
 import tempfile
@@ -51,11 +48,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import telegram
 from telegram import Update
 from telegram.ext import AIORateLimiter
 
 from benchmarks import REPO_ROOT, Report, positive_int, write_result
+from benchmarks.harness import Env, environment, quiet_logging
 from bot.app import build_application, cleanup, prepare
 from bot.config import Settings
 from bot.handlers.delivery import CATCH_UP_DONE_KEY
@@ -75,7 +72,6 @@ FIRST_CHAT = 1_000_001
 RESTART_SETTLE_S = 0.5  # after a restart's polling begins, wait this long for stray sends
 GLOBAL_LIMIT_PER_S = 30  # PTB's AIORateLimiter default (Telegram's ~30 messages/s)
 
-Env = dict[str, str | int | float | None]
 
 
 @dataclass(frozen=True)
@@ -222,14 +218,6 @@ async def measure(chats: int) -> list[Run]:
                 for rate_limiter in (False, True)]
 
 
-def environment() -> Env:
-    return {"python": platform.python_version(),
-            "python_telegram_bot": telegram.__version__,
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "load_average_1min_at_start": round(os.getloadavg()[0], 2)}
-
-
 # ------------------------------------------------------------------ output
 
 
@@ -327,10 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chats", type=positive_int, default=1000, metavar="N",
                         help="subscribed chats (default 1000)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("jieba").setLevel(logging.WARNING)
-    # The fake server logs a long poll cut short when the updater stops ("Connection lost").
-    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
+    quiet_logging()
     env = environment()
     runs = asyncio.run(measure(args.chats))
     report(runs, env).save("push.txt")
