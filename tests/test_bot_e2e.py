@@ -138,12 +138,23 @@ async def test_a_failed_handler_does_not_stop_the_bot(server, knowledge, caplog)
     assert any("failed" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
 
 
-async def test_edited_messages_and_channel_posts_do_not_crash(server, knowledge, caplog):
+async def test_edits_channel_posts_and_service_messages_are_ignored(server, knowledge, caplog):
+    channel = -1009999
+    post = {"channel_post": {"message_id": 5, "date": 1_700_000_000, "text": "/push 网民",
+                             "chat": {"id": channel, "type": "channel", "title": "学习频道"}}}
+    joined = server.text_message(GROUP_CHAT, "", MEMBER)
+    del joined["message"]["text"]
+    joined["message"]["new_chat_members"] = [{"id": 55, "is_bot": False, "first_name": "新"}]
     async with running_bot(server, knowledge):
         first = await ask(server, "网民规模有多大")
-        server.push_update(server.edited_message(PRIVATE_CHAT, first.params.get(
-            "reply_parameters", {}).get("message_id", 1), "改过的问题"))
+        mark = server.mark()
+        server.push_update(server.edited_message(PRIVATE_CHAT, first.result["message_id"] - 1,
+                                                 "/toc"))
+        server.push_update(post)
+        server.push_update(joined)
         answer = await ask(server, "党员总数有多少")
+    assert [c.params["text"] for c in server.calls("sendMessage") if c.seq > mark] \
+        == [answer.params["text"]], "nothing but the new question was answered"
     assert "9918.5万" in answer.params["text"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
