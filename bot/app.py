@@ -59,7 +59,8 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     app.bot_data[CLOCK_KEY] = clock
     if knowledge is not None:
         app.bot_data[KNOWLEDGE_KEY] = knowledge
-    for feature in (reading, study, lectures, ask, errors):  # uploads before the media hint
+    # Order matters: uploads before the media hint, every command before ask's catch-all.
+    for feature in (reading, study, lectures, ask, errors):
         feature.register(app)
     return app
 

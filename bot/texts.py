@@ -35,6 +35,7 @@ HELP_COMMANDS = "/toc 查看目录 · /read 阅读某一节或某一段 · /help
 
 NO_QUESTION = "没有看到问题。请用文字把问题发给我,例如:{example}"
 TEXT_ONLY = "请用文字提问。"
+UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看怎么用,或者直接把问题发给我。"
 QUESTION_TRUNCATED = "(问题太长,只按前 {limit} 个字查找。)"
 
 ANSWER_HEADER = "📖 {citation}"

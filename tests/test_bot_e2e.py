@@ -117,7 +117,8 @@ async def test_sticker_gets_a_hint_in_private_and_silence_in_groups(server, know
 
 
 @pytest.mark.parametrize("text", ["？？？", "😀😀", "<script>&</script>", "/read abc", "/read 9.9",
-                                  "/ask", "/toc extra", "党员" * 3000])
+                                  "/ask", "/toc extra", "党员" * 3000, "/nosuchcommand",
+                                  "/", "/read@lecture_test_bot 3.2"])
 async def test_bad_input_gets_a_chinese_reply(server, knowledge, text):
     async with running_bot(server, knowledge):
         call = await ask(server, text)

@@ -63,6 +63,10 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(show_passage, pattern=f"^{SHOW_PREFIX}"))
     app.add_handler(CallbackQueryHandler(feedback, pattern=f"^{FEEDBACK_PREFIX}"))
     app.add_handler(InlineQueryHandler(inline_query))
+    # Last: every feature's commands are registered before this catches the rest. In groups
+    # an unknown command is left alone: it may be meant for another bot.
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND
+                                   & filters.UpdateType.MESSAGE, unknown_command))
 
 
 async def ask_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -203,6 +207,10 @@ async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                                      passage.passage_id,
                                                      1 if data[0] == "+" else -1)
     await query.answer(texts.FEEDBACK_THANKS)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
 
 
 async def text_only_hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
