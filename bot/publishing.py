@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,8 @@ from bot.render import MAX_MESSAGE_LENGTH
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 STAGING_DIR = ".staging"
+# A preview's 发布 button works this long; an upload left unanswered is then deleted.
+STAGED_UPLOAD_LIFETIME_S = 7 * 24 * 3600
 RETIRED_DIR = "retired"
 # A passage longer than this cannot be sent with its header in one message: the header (the
 # citation with a lecture title and heading, the position line, the 今日学习 line) stays
@@ -81,10 +84,19 @@ def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Previe
     token = hashlib.sha1(name.encode("utf-8") + b"\0" + data).hexdigest()[:12]
     staging = folder / STAGING_DIR
     staging.mkdir(parents=True, exist_ok=True)
+    _forget_old_uploads(staging)
     _atomic_write(staging / f"{token}{Path(name).suffix}", data)
     (staging / f"{token}.name").write_text(name, encoding="utf-8")
     return Preview(lecture, token, name, (folder / name).exists(),
                    tuple(_warnings(lecture, library, name)))
+
+
+def _forget_old_uploads(staging: Path) -> None:
+    """Previews nobody published or cancelled: their buttons expire after a while."""
+    cutoff = time.time() - STAGED_UPLOAD_LIFETIME_S
+    for path in staging.iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
 
 
 def _refuse_a_second_lecture_id(folder: Path, name: str) -> None:

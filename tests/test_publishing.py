@@ -10,6 +10,7 @@ import io
 import os
 import re
 import shutil
+import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -457,3 +458,13 @@ def test_a_file_whose_stem_names_another_lecture_is_refused(folder: Path):
     with pytest.raises(UploadError, match="甲.txt"):
         stage_text(folder, "甲.md", NEW_LECTURE)
     assert stage_text(folder, "甲.txt", NEW_LECTURE).replaces
+
+
+def test_uploads_left_unanswered_for_a_week_are_forgotten(folder: Path):
+    old = stage_text(folder, "旧.txt", NEW_LECTURE)
+    week_ago = time.time() - 8 * 24 * 3600
+    for path in (folder / ".staging").glob(f"{old.token}.*"):
+        os.utime(path, (week_ago, week_ago))
+    stage_text(folder, "新.txt", NEW_LECTURE)
+    with pytest.raises(UploadError):
+        publish(folder, old.token)
