@@ -64,12 +64,14 @@ MIGRATIONS: tuple[str, ...] = (
         top_passage_id TEXT,
         asked_at TEXT NOT NULL
     );
+    -- One vote per member and passage in a chat; pressing again changes it.
     CREATE TABLE feedback (
-        feedback_id INTEGER PRIMARY KEY AUTOINCREMENT,
         chat_id INTEGER NOT NULL,
         passage_id TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
         vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
-        given_at TEXT NOT NULL
+        given_at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, passage_id, user_id)
     );
     CREATE INDEX questions_by_chat ON questions (chat_id, asked_at);
     CREATE INDEX checkins_by_chat ON checkins (chat_id, local_date);
@@ -109,6 +111,8 @@ class Stats:
     members_week: int
     top_questions: tuple[tuple[str, int], ...]
     unanswered: tuple[tuple[str, int], ...]
+    likes: int = 0
+    dislikes: int = 0
 
 
 def _now() -> str:
@@ -332,10 +336,14 @@ class Store:
                         (chat_id, text.strip()[:MAX_STORED_QUESTION_CHARS], int(answered),
                          top_passage_id, _now()))
 
-    async def add_feedback(self, chat_id: int, passage_id: str, vote: int) -> None:
+    async def add_feedback(self, chat_id: int, passage_id: str, user_id: int,
+                           vote: int) -> None:
         await self._run(self._write,
-                        "INSERT INTO feedback (chat_id, passage_id, vote, given_at) "
-                        "VALUES (?, ?, ?, ?)", (chat_id, passage_id, vote, _now()))
+                        """INSERT INTO feedback (chat_id, passage_id, user_id, vote, given_at)
+                           VALUES (?, ?, ?, ?, ?)
+                           ON CONFLICT (chat_id, passage_id, user_id) DO UPDATE
+                           SET vote = excluded.vote, given_at = excluded.given_at""",
+                        (chat_id, passage_id, user_id, vote, _now()))
 
     async def stats(self, chat_id: int, today: date, week_start: date,
                     limit: int = 5) -> Stats:
@@ -364,6 +372,9 @@ class Store:
                                "AND local_date >= ?", chat_id, week_start.isoformat()),
             top_questions=grouped(None),
             unanswered=grouped(False),
+            likes=count("SELECT COUNT(*) FROM feedback WHERE chat_id = ? AND vote = 1", chat_id),
+            dislikes=count("SELECT COUNT(*) FROM feedback WHERE chat_id = ? AND vote = -1",
+                           chat_id),
         )
 
 

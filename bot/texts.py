@@ -173,6 +173,7 @@ STATS = (
     "📊 学习统计\n"
     "今天打卡:{today} 人次\n"
     "本周打卡:{week} 人次({members} 人)\n"
+    "回答反馈:👍 {likes} · 👎 {dislikes}\n"
     "\n常问问题:\n{top}\n"
     "\n讲稿没能回答的问题:\n{unanswered}"
 )

@@ -302,7 +302,7 @@ async def test_migrate_chat_moves_plan_pushes_checkins_and_questions(store, db_p
     await store.complete_push(push.push_id, 3, old, f"{LECTURE}:0.1")
     await store.check_in(push, 5)
     await store.log_question(old, "问题", True, None)
-    await store.add_feedback(old, f"{LECTURE}:0.1", 1)
+    await store.add_feedback(old, f"{LECTURE}:0.1", 7, 1)
 
     await store.migrate_chat(old, new)
 
@@ -523,3 +523,14 @@ async def test_a_failed_chat_migration_during_catch_up_does_not_abort_start_up(
                            clock=lambda: datetime(2025, 3, 5, 8, 5, tzinfo=SHANGHAI)) as app:
         assert app.job_queue.get_jobs_by_name(f"daily:{later}"), "later chats got no job"
     assert [c.params["chat_id"] for c in server.calls("sendMessage") if c.ok] == [later]
+
+
+async def test_feedback_counts_each_member_once_per_passage(store):
+    passage = f"{LECTURE}:1.1"
+    await store.add_feedback(CHAT, passage, 1, 1)
+    await store.add_feedback(CHAT, passage, 1, 1)
+    await store.add_feedback(CHAT, passage, 2, 1)
+    await store.add_feedback(CHAT, passage, 2, -1)  # changed their mind
+    stats = await store.stats(CHAT, TODAY, WEEK_START)
+    assert (stats.likes, stats.dislikes) == (1, 1)
+    assert (await store.stats(OTHER_CHAT, TODAY, WEEK_START)).likes == 0

@@ -204,7 +204,7 @@ async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
     await store_of(context.application).add_feedback(update.effective_chat.id,
-                                                     passage.passage_id,
+                                                     passage.passage_id, query.from_user.id,
                                                      1 if data[0] == "+" else -1)
     await query.answer(texts.FEEDBACK_THANKS)
 

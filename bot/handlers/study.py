@@ -245,7 +245,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     numbers = await store.stats(chat_id, local_today, week_start(local_today))
     await update.effective_message.reply_text(texts.STATS.format(
         today=numbers.checkins_today, week=numbers.checkins_week,
-        members=numbers.members_week, top=_question_list(numbers.top_questions),
+        members=numbers.members_week, likes=numbers.likes, dislikes=numbers.dislikes,
+        top=_question_list(numbers.top_questions),
         unanswered=_question_list(numbers.unanswered)))
 
 
