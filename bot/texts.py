@@ -214,6 +214,15 @@ PLAN_LECTURE_GONE = "⚠️ 学习计划用的讲稿(文件 {file})已下架,每
 PLAN_PASSAGE_MOVED = "⚠️ 讲稿内容有更新:上次推送的段落已不在讲稿中,已接着推送后面的段落。"
 
 
+TIMEZONE_NAMES = {"Asia/Shanghai": "北京时间", "Asia/Chongqing": "北京时间",
+                  "Asia/Hong_Kong": "香港时间", "Asia/Macau": "澳门时间", "Asia/Taipei": "台北时间"}
+
+
+def timezone_name(zone: str) -> str:
+    """北京时间 for Asia/Shanghai; other zones by their IANA name."""
+    return TIMEZONE_NAMES.get(zone, zone)
+
+
 def all_commands() -> tuple[tuple[str, str], ...]:
     """Every command, in the order a global admin sees them."""
     return MEMBER_COMMANDS + CHAT_ADMIN_COMMANDS + GLOBAL_ADMIN_COMMANDS

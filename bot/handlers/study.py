@@ -198,7 +198,7 @@ async def show_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 else texts.PLAN_NEXT.format(citation=progress.passage.citation))
     await update.effective_message.reply_text(texts.PLAN_SUMMARY.format(
         lecture=lecture.title, days=_days_label(plan.weekdays), time=plan.time_of_day,
-        timezone=plan.timezone,
+        timezone=texts.timezone_name(plan.timezone),
         state="" if plan.active else texts.PLAN_PAUSED, done=done, total=progress.total,
         next=upcoming))
 
