@@ -11,6 +11,8 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from bot import texts
+
 MAX_UNCOMPRESSED_BYTES = 30 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100  # real documents compress 3-10x; bombs, thousands of times
 _HEADING_STYLE = re.compile(r"^(heading|标题)\s*(\d)$", re.IGNORECASE)
@@ -36,7 +38,7 @@ def read_docx(data: bytes) -> list[DocLine]:
     except DocxError:
         raise
     except Exception as error:  # a damaged package fails in python-docx in many ways
-        raise DocxError("Word 文件已损坏或格式不对") from error
+        raise DocxError(texts.DOCX_DAMAGED) from error
 
 
 def _lines(document) -> list[DocLine]:
@@ -51,19 +53,19 @@ def _lines(document) -> list[DocLine]:
 
 def _check_container(data: bytes) -> None:
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise DocxError("不是 Word(.docx)文件")
+        raise DocxError(texts.DOCX_NOT_WORD)
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         entries = package.infolist()
         names = {entry.filename for entry in entries}
         if "word/document.xml" not in names:
-            raise DocxError("不是 Word(.docx)文件")
+            raise DocxError(texts.DOCX_NOT_WORD)
         total = sum(entry.file_size for entry in entries)
         if total > MAX_UNCOMPRESSED_BYTES:
-            raise DocxError("文件解压后过大")
+            raise DocxError(texts.DOCX_TOO_LARGE)
         for entry in entries:
             if entry.compress_size and entry.file_size / entry.compress_size > \
                     MAX_COMPRESSION_RATIO:
-                raise DocxError("文件压缩比异常,已拒绝")
+                raise DocxError(texts.DOCX_SUSPICIOUS)
 
 
 def _heading_level(style_name: str | None) -> int | None:

@@ -17,12 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import texts
 from bot.docx_reader import DocLine, DocxError, read_docx
 
 LECTURE_SUFFIXES = (".txt", ".md", ".docx")
 
 OPENING_SECTION_NO = 0
-OPENING_SECTION_LABEL = "开篇"
+OPENING_SECTION_LABEL = texts.OPENING_SECTION
 
 # A citation shows a heading only up to its first clause: "三、聚力攻坚…" reads better in a
 # chat bubble than a 30-character heading.
@@ -94,7 +95,8 @@ class Passage:
 
     @property
     def citation(self) -> str:
-        return f"《{self.lecture_title}》· {self.section_label} · 第{self.paragraph_no}段"
+        return texts.CITATION.format(lecture=self.lecture_title, section=self.section_label,
+                                     paragraph=self.paragraph_no)
 
 
 @dataclass(frozen=True)
@@ -211,9 +213,9 @@ def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
 def decode_lecture_bytes(path: Path, raw: bytes) -> str:
     """UTF-8 (with or without BOM) or GB18030/GBK; anything else is a LectureError."""
     if not raw.strip():
-        raise LectureError(path, "文件是空的")
+        raise LectureError(path, texts.FILE_EMPTY)
     if b"\x00" in raw[:4096]:
-        raise LectureError(path, "不是文本文件(含二进制内容)")
+        raise LectureError(path, texts.FILE_BINARY)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
@@ -221,7 +223,7 @@ def decode_lecture_bytes(path: Path, raw: bytes) -> str:
             continue
         if _looks_like_text(text):
             return text
-    raise LectureError(path, "无法识别的文字编码(请用 UTF-8 或 GBK/GB18030 保存)")
+    raise LectureError(path, texts.FILE_ENCODING)
 
 
 def _looks_like_text(text: str) -> bool:
@@ -242,7 +244,7 @@ def parse_lines(lines: list[DocLine], path: Path, lecture_id: str | None = None)
     a plain lecture file. The title is the Title-styled line, else the first line.
     """
     if not lines:
-        raise LectureError(path, "文件是空的")
+        raise LectureError(path, texts.FILE_EMPTY)
     title_line = next((line for line in lines if line.heading_level == 0), lines[0])
     body = [line for line in lines if line is not title_line]
     levels = [line.heading_level for line in body if line.heading_level]
@@ -334,7 +336,7 @@ class _LectureBuilder:
 
     def _start_section(self, number: int, heading: str) -> None:
         if any(n == number for n, _, _ in self.sections):
-            self.warnings.append(f"章节编号重复:{heading}")
+            self.warnings.append(texts.WARNING_DUPLICATE_SECTION.format(heading=heading))
         self.sections.append((number, heading, []))
 
     def _current_paragraphs(self) -> list[str]:
@@ -350,10 +352,10 @@ class _LectureBuilder:
     def build(self) -> Lecture:
         sections = tuple(self._build_sections())
         if not any(section.passages for section in sections):
-            raise LectureError(self.path, "没有找到正文段落")
+            raise LectureError(self.path, texts.FILE_NO_PARAGRAPHS)
         for section in sections:
             if not section.passages:
-                self.warnings.append(f"章节没有正文:{section.heading}")
+                self.warnings.append(texts.WARNING_EMPTY_SECTION.format(heading=section.heading))
         return Lecture(self.lecture_id, self.title, self.path, " ".join(self.meta), sections,
                        tuple(self._resolve_gaps()), tuple(self.warnings))
 
@@ -384,7 +386,7 @@ def read_lecture(path: Path, lecture_id: str | None = None) -> Lecture:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise LectureError(path, f"无法读取文件({error.strerror})") from error
+        raise LectureError(path, texts.FILE_UNREADABLE.format(reason=error.strerror)) from error
     return lecture_from_bytes(path, raw, lecture_id)
 
 

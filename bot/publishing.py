@@ -111,10 +111,11 @@ def _warnings(lecture: Lecture, library: Library, file_name: str) -> list[str]:
     warnings = list(lecture.warnings)
     for passage in lecture.passages:
         if len(passage.text) > MAX_SENDABLE_PASSAGE_CHARS:
-            warnings.append(f"{passage.citation} 太长({len(passage.text)}字),发送时会被截断")
+            warnings.append(texts.WARNING_PASSAGE_TOO_LONG.format(citation=passage.citation,
+                                                                  chars=len(passage.text)))
     for other in library.lectures:
         if other.title == lecture.title and other.path.name != file_name:
-            warnings.append(f"标题与已有讲稿相同({other.path.name})")
+            warnings.append(texts.WARNING_DUPLICATE_TITLE.format(file=other.path.name))
     return warnings
 
 

@@ -18,6 +18,23 @@ def echoed(text: str) -> str:
 
 BOT_NAME = "学习助手"
 
+# Citations and what admins are told about lecture files (previews, /reload, inspect).
+CITATION = "《{lecture}》· {section} · 第{paragraph}段"
+OPENING_SECTION = "开篇"
+FILE_EMPTY = "文件是空的"
+FILE_BINARY = "不是文本文件(含二进制内容)"
+FILE_ENCODING = "无法识别的文字编码(请用 UTF-8 或 GBK/GB18030 保存)"
+FILE_UNREADABLE = "无法读取文件({reason})"
+FILE_NO_PARAGRAPHS = "没有找到正文段落"
+DOCX_DAMAGED = "Word 文件已损坏或格式不对"
+DOCX_NOT_WORD = "不是 Word(.docx)文件"
+DOCX_TOO_LARGE = "文件解压后过大"
+DOCX_SUSPICIOUS = "文件压缩比异常,已拒绝"
+WARNING_DUPLICATE_SECTION = "章节编号重复:{heading}"
+WARNING_EMPTY_SECTION = "章节没有正文:{heading}"
+WARNING_PASSAGE_TOO_LONG = "{citation} 太长({chars}字),发送时会被截断"
+WARNING_DUPLICATE_TITLE = "标题与已有讲稿相同({file})"
+
 EXAMPLE_QUESTIONS = (
     "党员网络行为规定是什么时候印发的?",
     "为什么要加强党员网络行为管理?",
