@@ -101,12 +101,13 @@ class _Postings:
         self.vocabulary = vocabulary
         term_ids, doc_ids, counts = array("i"), array("i"), array("f")
         lengths = {prefix: np.zeros(self.size, dtype=np.float32) for prefix in FIELD_WEIGHTS}
+        vocabulary = self.vocabulary
         for doc_id, terms in enumerate(documents):
-            for term, count in terms.items():
-                term_ids.append(self.vocabulary.setdefault(term, len(self.vocabulary)))
-                doc_ids.append(doc_id)
-                counts.append(count)
-                lengths[term[:2]][doc_id] += count
+            term_ids.extend([vocabulary.setdefault(t, len(vocabulary)) for t in terms])
+            doc_ids.extend([doc_id] * len(terms))
+            counts.extend(terms.values())
+            for prefix, length in _field_lengths(terms).items():
+                lengths[prefix][doc_id] = length
         self._build(np.frombuffer(term_ids, dtype=np.int32),
                     np.frombuffer(doc_ids, dtype=np.int32),
                     np.frombuffer(counts, dtype=np.float32), lengths)
@@ -162,6 +163,13 @@ class _Postings:
         postings = self.doc_ids[self.indptr[term_id]:self.indptr[term_id + 1]]
         position = int(np.searchsorted(postings, doc_id))
         return position < len(postings) and int(postings[position]) == doc_id
+
+
+def _field_lengths(terms: Counter[str]) -> dict[str, int]:
+    lengths: dict[str, int] = {}
+    for term, count in terms.items():
+        lengths[term[:2]] = lengths.get(term[:2], 0) + count
+    return lengths
 
 
 class Index:

@@ -13,6 +13,7 @@ canonical word, and turns text into three kinds of terms:
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import math
@@ -46,6 +47,7 @@ RELIABLE_FREQ = 10
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _WHITESPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD_CHARS = re.compile(r"[\w\u3400-\u4dbf\u4e00-\u9fff]")
 _TONE_MARKS = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm")
 
@@ -231,20 +233,17 @@ def _content_runs(words: list[str], stop: frozenset[str]) -> Iterable[str]:
 
 def char_bigrams(text: str) -> list[str]:
     """Bigrams of consecutive CJK characters; a lone CJK character counts as itself."""
-    grams, chunk = [], []
-    for char in text + " ":
-        if is_cjk(char):
-            chunk.append(char)
-            continue
-        if len(chunk) == 1:
-            grams.append(chunk[0])
-        grams.extend(a + b for a, b in zip(chunk, chunk[1:], strict=False))
-        chunk = []
+    grams = []
+    for run in _CJK_RUN.findall(text):
+        if len(run) == 1:
+            grams.append(run)
+        else:
+            grams.extend(run[i:i + 2] for i in range(len(run) - 1))
     return grams
 
 
 def pinyin_bigrams(text: str) -> list[str]:
-    syllables = [pinyin_of(ch) for ch in text if is_cjk(ch)]
+    syllables = [pinyin_of(ch) for ch in "".join(_CJK_RUN.findall(text))]
     return [f"{a} {b}" for a, b in zip(syllables, syllables[1:], strict=False)]
 
 
@@ -267,8 +266,12 @@ def _load_pinyin_table() -> dict[int, str]:
 _pinyin_table: dict[int, str] | None = None
 
 
+@functools.cache
 def pinyin_of(char: str) -> str:
-    """The toneless first reading of a character: both sides of a match use the same one."""
+    """The toneless first reading of a character: both sides of a match use the same one.
+
+    Cached: indexing a corpus asks for the same few thousand characters again and again.
+    """
     global _pinyin_table
     if _pinyin_table is None:
         _pinyin_table = _load_pinyin_table()
