@@ -66,6 +66,12 @@ def schedule_job(app: Application, plan: Plan) -> None:
                             job_kwargs={"misfire_grace_time": DAILY_MISFIRE_GRACE_SECONDS})
 
 
+async def pause_plan(app: Application, chat_id: int) -> None:
+    """Stops a chat's daily pushes; its plan and progress stay for a later /subscribe."""
+    await store_of(app).set_active(chat_id, False)
+    unschedule_job(app, chat_id)
+
+
 def unschedule_job(app: Application, chat_id: int) -> None:
     if app.job_queue is None:
         return
@@ -166,8 +172,7 @@ async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
 
 async def _lecture_gone(app: Application, plan: Plan) -> PushResult:
     """The plan's lecture was retired: pause the plan and tell the chat once."""
-    await store_of(app).set_active(plan.chat_id, False)
-    unschedule_job(app, plan.chat_id)
+    await pause_plan(app, plan.chat_id)
     await _send(app, plan.chat_id, texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id), None)
     return PushResult.FINISHED
 
@@ -185,8 +190,7 @@ async def _send(app: Application, chat_id: int, text: str,
         return await _send(app, migrated.new_chat_id, text, keyboard, parse_mode)
     except Forbidden as error:
         log.warning("chat %s blocked or removed the bot (%s); plan paused", chat_id, error)
-        await store_of(app).set_active(chat_id, False)
-        unschedule_job(app, chat_id)
+        await pause_plan(app, chat_id)
         return None
     except TelegramError as error:
         log.error("push to chat %s failed: %s", chat_id, error)

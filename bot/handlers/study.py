@@ -27,9 +27,9 @@ from bot.handlers.delivery import (
     checkin_keyboard,
     move_chat,
     now_of,
+    pause_plan,
     push_next,
     schedule_job,
-    unschedule_job,
 )
 from bot.handlers.permissions import refuse_unless_admin
 from bot.lectures import Lecture, Library
@@ -149,8 +149,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     plan = await _plan_or_hint(update, context)
     if plan is None:
         return
-    await store_of(context.application).set_active(plan.chat_id, False)
-    unschedule_job(context.application, plan.chat_id)
+    await pause_plan(context.application, plan.chat_id)
     await update.effective_message.reply_text(texts.UNSUBSCRIBED)
 
 
@@ -292,8 +291,7 @@ async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         lecture = knowledge_of(context).library.lecture(plan.lecture_id)
         reply = texts.RESTARTED.format(lecture=lecture.title if lecture else plan.lecture_id)
     else:
-        await store.set_active(plan.chat_id, False)
-        unschedule_job(context.application, plan.chat_id)
+        await pause_plan(context.application, plan.chat_id)
         reply = texts.STOPPED
     message = editable_message(query)
     if message is not None:
@@ -312,8 +310,7 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     """The bot was removed from a chat: pause its plan instead of failing every day."""
     change: ChatMemberUpdated = update.my_chat_member
     if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
-        await store_of(context.application).set_active(change.chat.id, False)
-        unschedule_job(context.application, change.chat.id)
+        await pause_plan(context.application, change.chat.id)
 
 
 def _days_label(weekdays: tuple[int, ...]) -> str:
