@@ -73,9 +73,9 @@ def test_out_of_scope_is_not_answered(knowledge, question):
     assert answer.suggestions, "points to what the lecture does cover"
 
 
-@pytest.mark.parametrize("question", ["你好", "谢谢!", "你是谁", "你能干嘛", "好的谢谢", "老师好",
-                                      "大家好", "收到,辛苦了", "这个机器人怎么用", "你能回答什么问题",
-                                      "早安", "再见啦"])
+@pytest.mark.parametrize("question", [
+    "你好", "谢谢!", "你是谁", "你能干嘛", "好的谢谢", "老师好", "大家好", "收到,辛苦了",
+    "这个机器人怎么用", "你能回答什么问题", "早安", "再见啦"])
 def test_small_talk_gets_help(knowledge, question):
     assert knowledge.answer(question).kind == AnswerKind.SMALL_TALK
 
