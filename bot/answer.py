@@ -9,7 +9,7 @@ best passage must cover enough of the question to count as an answer. Anything e
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.lectures import OPENING_SECTION_NO, Gap, Lecture, Library, Section, chinese_numeral
@@ -71,7 +71,7 @@ class Answer:
     gaps: tuple[Gap, ...] = ()
     missing_section_no: int | None = None
     truncated: bool = False
-    suggestions: tuple[Section, ...] = field(default=())
+    suggestions: tuple[Section, ...] = ()
 
     @property
     def answered(self) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from bot import texts
@@ -131,7 +132,7 @@ class Lecture:
     gaps: tuple[Gap, ...]
     warnings: tuple[str, ...]
 
-    @property
+    @cached_property
     def passages(self) -> tuple[Passage, ...]:
         return tuple(p for section in self.sections for p in section.passages)
 
@@ -147,7 +148,7 @@ class Library:
     lectures: tuple[Lecture, ...]
     failures: tuple[LectureError, ...] = ()
 
-    @property
+    @cached_property
     def passages(self) -> tuple[Passage, ...]:
         return tuple(p for lecture in self.lectures for p in lecture.passages)
 
@@ -157,13 +158,9 @@ class Library:
     def lecture(self, lecture_id: str) -> Lecture | None:
         return next((lec for lec in self.lectures if lec.lecture_id == lecture_id), None)
 
-    @property
+    @cached_property
     def _by_id(self) -> dict[str, Passage]:
-        cache = self.__dict__.get("_passages_by_id")
-        if cache is None:
-            cache = {p.passage_id: p for p in self.passages}
-            object.__setattr__(self, "_passages_by_id", cache)
-        return cache
+        return {p.passage_id: p for p in self.passages}
 
 
 def lecture_of(passage_id: str) -> str:
@@ -289,7 +286,6 @@ class _LectureBuilder:
     sections: list[tuple[int, str, list[str]]] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    closing: list[str] = field(default_factory=list)
 
     def add_line(self, line: str) -> None:
         if self._is_meta(line):
@@ -301,7 +297,7 @@ class _LectureBuilder:
         elif self._is_inner_heading(line):
             pass  # （一）学习 under 一、: a sub-title within the section, not a study passage
         elif _CLOSING_LINE.search(line) and len(line) <= MAX_CLOSING_LINE_CHARS:
-            self.closing.append(line)
+            pass  # 谢谢大家: part of the talk, not a study passage
         else:
             self._current_paragraphs().append(line)
 

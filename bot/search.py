@@ -134,7 +134,6 @@ class _Postings:
             weights[in_field] = (field_weight * idf[term_ids[in_field]]
                                  * tf * (BM25_K1 + 1) / (tf + BM25_K1 * norm))
         self.weights = weights
-        self.idf = idf
 
     def score(self, term_ids: Sequence[tuple[int, float]]) -> np.ndarray:
         """BM25 scores of every document for weighted query terms; one bincount in all."""

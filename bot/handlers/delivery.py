@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
@@ -36,14 +35,6 @@ CATCH_UP_DONE_KEY = "catch_up_done"
 DAILY_MISFIRE_GRACE_SECONDS = 3600
 _AS_SOON_AS_STARTED = datetime(2000, 1, 1, tzinfo=UTC)
 RESTART_DATA, STOP_DATA = "e:restart", "e:stop"
-
-
-class PushResult(StrEnum):
-    SENT = "sent"
-    ALREADY_SENT = "already_sent"
-    FINISHED = "finished"
-    CHAT_GONE = "chat_gone"
-    FAILED = "failed"
 
 
 def now_of(app: Application) -> datetime:
@@ -129,7 +120,7 @@ async def catch_up(app: Application) -> None:
             log.exception("catch-up push for chat %s failed", plan.chat_id)
 
 
-async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
+async def push_next(app: Application, plan: Plan, kind: str) -> None:
     """Sends the plan's next passage.
 
     The plan is read again first: a catch-up of many chats takes a while, and an admin may
@@ -139,24 +130,25 @@ async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
     store = store_of(app)
     plan = await store.plan(plan.chat_id)
     if plan is None or (kind == "scheduled" and not plan.active):
-        return PushResult.CHAT_GONE
+        return
     if library.lecture(plan.lecture_id) is None:
-        return await _lecture_gone(app, plan)
+        await _lecture_gone(app, plan)
+        return
     progress = next_passage(library, plan)
     if progress.passage is None:
-        return PushResult.FINISHED
+        return
     moved = plan.last_passage_id is not None and library.passage(plan.last_passage_id) is None
     local_date = now_of(app).astimezone(zone(plan.timezone)).date()
     push = await store.claim_push(plan.chat_id, local_date, progress.passage.passage_id, kind)
     if push is None:
-        return PushResult.ALREADY_SENT
+        return
     header = texts.PUSH_HEADER.format(number=progress.number, total=progress.total,
                                       citation=progress.passage.citation)
     text = passage_message(header, progress.passage)
     message = await _send(app, plan.chat_id, text, checkin_keyboard(push.push_id, 0),
                           ParseMode.HTML)
     if message is None:
-        return PushResult.CHAT_GONE
+        return
     await store.complete_push(push.push_id, message.message_id, message.chat_id,
                               progress.passage.passage_id)
     if moved:
@@ -167,14 +159,12 @@ async def push_next(app: Application, plan: Plan, kind: str) -> PushResult:
                     finished_keyboard())
     elif kind == "manual":
         await _send(app, message.chat_id, texts.PUSH_MANUAL_NOTE, None)
-    return PushResult.SENT
 
 
-async def _lecture_gone(app: Application, plan: Plan) -> PushResult:
+async def _lecture_gone(app: Application, plan: Plan) -> None:
     """The plan's lecture was retired: pause the plan and tell the chat once."""
     await pause_plan(app, plan.chat_id)
     await _send(app, plan.chat_id, texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id), None)
-    return PushResult.FINISHED
 
 
 async def _send(app: Application, chat_id: int, text: str,
