@@ -161,7 +161,10 @@ class Tokenizer:
             if not word.isascii():
                 self._jieba.add_word(word, DEFAULT_USER_WORD_FREQ)
         self._total_freq = self._jieba.total
-        inner = sorted((w for w in lexicon.aliases if len(w) >= 2 and not w.isascii()),
+        # Canonical words are matched too, so that the alias 处分条例 is not replaced inside
+        # its own canonical word 纪律处分条例 (which would give 纪律纪律处分条例).
+        self._inner_words = {**{c: c for c in lexicon.aliases.values()}, **lexicon.aliases}
+        inner = sorted((w for w in self._inner_words if len(w) >= 2 and not w.isascii()),
                        key=len, reverse=True)
         self._inner_alias = re.compile("|".join(map(re.escape, inner))) if inner else None
 
@@ -181,7 +184,7 @@ class Tokenizer:
             return canonical
         if self._inner_alias is None or len(token) < 3:
             return token
-        return self._inner_alias.sub(lambda m: self.lexicon.aliases[m.group(0)], token)
+        return self._inner_alias.sub(lambda m: self._inner_words[m.group(0)], token)
 
     def analyze(self, text: str) -> Analysis:
         words = self.words(text)

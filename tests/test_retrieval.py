@@ -31,6 +31,12 @@ def test_aliases_map_to_one_word(tokenizer):
     assert tokenizer.words("网上") == tokenizer.words("互联网")
 
 
+def test_alias_inside_its_own_canonical_word_is_left_alone(tokenizer):
+    # 处分条例 is an alias of 纪律处分条例; the canonical word must not be rewritten around it.
+    assert tokenizer.words("纪律处分条例") == ["纪律处分条例"]
+    assert tokenizer.words("处分条例") == ["纪律处分条例"]
+
+
 def test_tokenizer_does_not_touch_jiebas_global_dictionary(tokenizer):
     import jieba
 
