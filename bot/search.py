@@ -16,6 +16,8 @@ informative each word is in Chinese at large) that the passage contains.
 
 from __future__ import annotations
 
+import bisect
+import functools
 from array import array
 from collections import Counter
 from collections.abc import Sequence
@@ -70,6 +72,8 @@ PARTIAL_DEGREE = 0.6
 # A one-character word found only inside a longer word: 管 in 管理 (the same sense) or 条 in
 # 条例 (not); half credit, and not enough to count as matched.
 CHARACTER_IN_WORD_DEGREE = 0.5
+# A word found only across a word boundary of the passage; see Index._match_degree.
+STRADDLING_DEGREE = 0.5
 # A word counts as matched (reported; an answer needs one) from this degree on: a homophone
 # or a synonym does, a character found only inside a longer word does not.
 MATCHED_TERM_DEGREE = 0.6
@@ -181,6 +185,7 @@ class Index:
         passage_terms: list[Counter[str]] = []
         self._sentence_start = np.zeros(len(self.passages) + 1, dtype=np.int64)
         self._folded: list[str] = []
+        self._word_bounds: list[tuple[int, ...]] = []
         for i, passage in enumerate(self.passages):
             total: Counter[str] = Counter()
             words = []
@@ -193,6 +198,7 @@ class Index:
             passage_terms.append(total)
             self._sentence_start[i + 1] = len(sentence_terms)
             self._folded.append("".join(words))
+            self._word_bounds.append(_word_bounds(words))
         self._pinyin_cache: dict[int, str] = {}
         self._vocabulary: dict[str, int] = {}
         self._passage_index = _Postings(passage_terms, self._vocabulary)
@@ -254,23 +260,53 @@ class Index:
 
     def _match_degree(self, i: int, word: _QuestionWord) -> float:
         """How surely passage i contains the word: verbatim 1, a homophone, or partly (typo)."""
-        folded = self._folded[i]
-        if len(word.text) == 1 and word.text in folded:
+        holds = functools.partial(self._holds, i)
+        if len(word.text) == 1 and word.text in self._folded[i]:
             # A character inside a longer word may be that word's sense (管 in 管理) or not
             # (条 in 条例): full credit only where it stands as a word of its own.
             if self._passage_index.contains(WORD_PREFIX + word.text, i):
                 return 1.0
             return CHARACTER_IN_WORD_DEGREE
-        if word.text in folded:
+        if holds(word.text):
             return 1.0
-        if any(synonym in folded for synonym in word.synonyms):
+        if any(holds(synonym) for synonym in word.synonyms):
             return SYNONYM_DEGREE
-        if word.pinyin and word.pinyin in self._pinyin(i):
+        if word.pinyin and self._holds_sound(i, word.pinyin):
             return HOMOPHONE_DEGREE
         if len(word.bigrams) >= 2:
-            found = sum(gram in folded for gram in word.bigrams)
+            found = sum(gram in self._folded[i] for gram in word.bigrams)
             return PARTIAL_DEGREE * found / len(word.bigrams)
+        if word.text in self._folded[i]:
+            # Across a word boundary: chance (明天 in 文明|天津) or jieba cutting a term the
+            # lexicon lacks (会商 in 联席会|商); half credit, like a character in a word.
+            return STRADDLING_DEGREE
         return 0.0
+
+    def _holds(self, i: int, text: str) -> bool:
+        """Does passage i hold the text as a word, inside one word, or as a run of words?
+
+        Not across a word boundary: 明天 is not in 文明|天津, nor 下雨 in 天下|雨水.
+        """
+        folded = self._folded[i]
+        start = folded.find(text)
+        while start >= 0:
+            if _respects_bounds(self._word_bounds[i], start, start + len(text)):
+                return True
+            start = folded.find(text, start + 1)
+        return False
+
+    def _holds_sound(self, i: int, pinyin: str) -> bool:
+        """`_holds` by sound: the syllables of a word, aligned with the passage's words."""
+        sounds = self._pinyin(i)
+        start = sounds.find(pinyin)
+        while start >= 0:
+            # One space before each syllable: the count of spaces gives character positions.
+            first = sounds.count(" ", 0, start + 1) - 1
+            length = pinyin.count(" ") - 1
+            if _respects_bounds(self._word_bounds[i], first, first + length):
+                return True
+            start = sounds.find(pinyin, start + 1)
+        return False
 
     def _pinyin(self, i: int) -> str:
         # Filled lazily: only passages that reach the top of some question need their pinyin.
@@ -294,6 +330,24 @@ class _QuestionWord:
         cjk = len(word) >= 2 and not any(ch.isascii() for ch in word)
         return cls(word, tokenizer.word_weight(word), _pinyin_text(word) if cjk else "",
                    tuple(char_bigrams(word)) if cjk and len(word) >= 3 else (), synonyms)
+
+
+def _word_bounds(words: Sequence[str]) -> tuple[int, ...]:
+    """Character offsets where the words of a folded text start and end, ascending."""
+    bounds, offset = [0], 0
+    for word in words:
+        offset += len(word)
+        bounds.append(offset)
+    return tuple(bounds)
+
+
+def _respects_bounds(bounds: tuple[int, ...], start: int, end: int) -> bool:
+    """Is [start, end) inside one word, or from a word's start to a word's end?"""
+    inner = bisect.bisect_right(bounds, start)
+    if inner >= len(bounds) or bounds[inner] >= end:
+        return True
+    last = bisect.bisect_left(bounds, end)
+    return bounds[inner - 1] == start and last < len(bounds) and bounds[last] == end
 
 
 def _top_indices(scores: np.ndarray, k: int) -> np.ndarray:

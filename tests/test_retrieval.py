@@ -140,3 +140,12 @@ def test_thesaurus_matches_a_paraphrase_the_lecture_words_differently(tokenizer,
 def test_a_character_inside_a_longer_word_is_only_partly_matched(knowledge):
     hit = knowledge.index.search("规定一共有多少条", 1)[0]
     assert "条" not in hit.matched_terms  # the lecture only has 条例
+
+
+def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
+    # 明天 occurs in the text only as 文明|天津 (《共建网络文明天津宣言》).
+    hit = knowledge.index.search("网络文明天津宣言", 1)[0]
+    assert hit.coverage == 1.0
+    answer = knowledge.answer("明天会下雨不")
+    assert not answer.answered
+    assert all("明天" not in h.matched_terms for h in answer.hits)
