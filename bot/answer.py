@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from bot.lectures import OPENING_SECTION_NO, Gap, Lecture, Library, Section, chinese_numeral
 from bot.search import Hit, Index
-from bot.text import has_word_chars, normalize
+from bot.text import Tokenizer, has_word_chars, normalize
 
 # The best passage must contain at least this share of the question's information (content
 # words weighted by their IDF in Chinese at large; see Hit.coverage). Relative by design, so
@@ -35,18 +35,52 @@ _SECTION_REFERENCE = re.compile(
 )
 _OPENING_REFERENCE = re.compile(r"开头|开篇|开场|导语|引言|前言")
 _LAST_REFERENCE = re.compile(r"最后一(个)?(部分|节|章|点|块|大部分)|结尾部分|末尾部分")
-# Answer types: a question asking for an article number, a date or a quantity is only
-# answered by a passage whose matching sentences hold one. "反间谍法什么时候实施的" must not be
-# answered with a sentence that merely names the law. Checked in this order; the first
-# question pattern that matches decides.
+# Answer types: a question that asks for a particular kind of fact is only answered by a
+# passage whose matching sentences hold one. "反间谍法什么时候实施的" must not be answered with
+# a sentence that merely names the law, nor "大会在哪开的" with one that merely names the
+# conference. The first type whose question pattern matches decides.
 _NUMERAL_CHARS = r"[\d〇零一二三四五六七八九十百千万亿.]"
-ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
-    (re.compile(r"第几条|几条|多少条"), re.compile(rf"{_NUMERAL_CHARS}+条")),
-    (re.compile(r"哪一?年|什么时候|啥时候|何时|几时|哪天|几月|几号|哪个月"),
-     re.compile(r"\d{4}年|\d{1,2}月|[一二三四五六七八九十]+月|年底|年初|年中")),
-    (re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是"),
-     re.compile(rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d")),
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    name: str
+    asks: re.Pattern[str]
+    answered_by: re.Pattern[str]
+
+
+ANSWER_TYPES: tuple[AnswerType, ...] = (
+    AnswerType("article", re.compile(r"第几条|几条|多少条"),
+               re.compile(rf"{_NUMERAL_CHARS}+条")),
+    AnswerType("day", re.compile(r"哪天|哪一天|几号|几日|具体日期|具体时间"),
+               re.compile(r"\d{1,2}[日号]|[一二三四五六七八九十]+[日号]")),
+    AnswerType("date", re.compile(r"哪一?年|什么时候|啥时候|何时|几时|几月|哪个月"),
+               re.compile(r"\d{4}年|\d{1,2}月|[一二三四五六七八九十]+月|年底|年初|年中")),
+    AnswerType("quantity", re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是"),
+               re.compile(rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d")),
+    # Where something happens or can be done (在哪开的, 去哪举报), not where the lecture says
+    # something (这句话在哪说的).
+    AnswerType("place", re.compile(
+        r"(在|去|到)?(哪里?|哪儿|什么地方|啥地方|哪个(地方|城市|网站))(能|可以|去)?"
+        r"(开|办|举办|举行|召开|看|查|找|举报|投诉|反映|下载)|哪次会"),
+        re.compile(r"在[^,。;]{1,20}(会议|大会|座谈会)上|[省市县]|北京|上海|网站|网址|"
+                   r"热线|电话|邮箱|信箱")),
+    AnswerType("agent", re.compile(r"谁|哪个(部门|单位|机构|组织)|什么(部门|单位|机构|人)|哪位"),
+               re.compile(r"中央|办公厅|国务院|总书记|委员会|党委|党组|部门|机关|单位|组织|企业")),
+    AnswerType("comparison", re.compile(
+        r"区别|差别|有(啥|什么)(不同|变化)|不同之处|哪个.{0,4}(高|大|强|重要|管用|好)|比.{0,10}(高|低|多|少|强|好)"),
+        re.compile(r"区别|不同于|相比|相较|比起|变化")),
+    AnswerType("classification", re.compile(r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗"),
+               re.compile(r"属于|算作|视为|是指|指的是|包括")),
+    AnswerType("penalty", re.compile(
+        r"会(受|被).{0,6}(开除|处分|处理|判|罚)|判几年|罚多少|(咋|怎么|如何|什么|啥)(处分|处罚)|"
+        r"(什么|啥)后果|开除党籍"),
+        re.compile(r"开除|警告|撤职|撤销.{0,4}职务|留党察看|罚款|徒刑|拘留|判处")),
 )
+# The share of the best sentence's score from which a sentence counts for an answer type;
+# 0.3, 0.5 and 0.7 tied on the tuning questions, and all beat "any sentence" (+2 refusals).
+ANSWER_SENTENCE_SHARE = 0.5
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MISSING_REFERENCE = re.compile(r"隐藏|缺失|缺了|缺少|省略|删掉|被删|看不到|下载后查看|没有的部分")
 
 
@@ -104,7 +138,7 @@ class Answerer:
             about_part = self._about_part(query, lecture, kind_args)
             if about_part is not None:
                 return about_part
-        answering = _answering_hits(query, hits)
+        answering = _answering_hits(query, hits, self.index.tokenizer)
         if answering:
             return Answer(kind=AnswerKind.ANSWERED,
                           lecture=_lecture_of(self.library, answering[0]),
@@ -152,13 +186,15 @@ def _lecture_of(library: Library, hit: Hit) -> Lecture | None:
     return library.lecture(hit.passage.lecture_id)
 
 
-def _answering_hits(query: str, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
+def _answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> tuple[Hit, ...]:
     """The hits reordered so the first one answers, or () if none is confident enough."""
     confident = [hit for hit in hits
                  if hit.coverage >= COVERAGE_THRESHOLD and hit.matched_terms]
-    required = next((answer for question, answer in ANSWER_TYPES if question.search(query)), None)
-    if required is not None:
-        confident = [hit for hit in confident if _has_where_matched(hit, required)]
+    for asked in (t for t in ANSWER_TYPES if t.asks.search(query)):
+        confident = [hit for hit in confident if _has_where_matched(hit, asked.answered_by)]
+    numbers = _NUMBER.findall(normalize(query))
+    if numbers:
+        confident = [hit for hit in confident if _numbers_in_context(hit, numbers, tokenizer)]
     if not confident:
         return ()
     first = confident[0]
@@ -166,10 +202,31 @@ def _answering_hits(query: str, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
 
 
 def _has_where_matched(hit: Hit, pattern: re.Pattern[str]) -> bool:
-    """Does a sentence of the hit that matches the question hold what the pattern asks?"""
+    """Does a sentence that matches the question well hold what the pattern asks?
+
+    "Well" is at least half the best sentence's score: a passage's other sentences often
+    share a word or two with the question, and the fact must be where the question points.
+    """
     sentences = hit.passage.sentences
-    return any(score > 0 and pattern.search(sentences[i])
+    floor = ANSWER_SENTENCE_SHARE * max(hit.sentence_scores, default=0.0)
+    return any(score > 0 and score >= floor and pattern.search(sentences[i])
                for i, score in enumerate(hit.sentence_scores))
+
+
+def _numbers_in_context(hit: Hit, numbers: list[str], tokenizer: Tokenizer) -> bool:
+    """Does each number of the question stand in a sentence with the question's other words?
+
+    A number is a premise: "2022年的网民规模" is not answered by a passage that has 2022 in
+    one sentence (a conference) and 网民规模 in another (of 2023).
+    """
+    others = [term for term in hit.matched_terms if not _NUMBER.fullmatch(term)]
+    if not others:
+        return True
+    for number in numbers:
+        sentences = (s for s in hit.passage.sentences if number in normalize(s))
+        if not any(set(others) & set(tokenizer.words(s)) for s in sentences):
+            return False
+    return True
 
 
 def _section_number(query: str, lecture: Lecture) -> int | None:

@@ -157,9 +157,13 @@ class Tokenizer:
         self._jieba.initialize()
         for word, freq in lexicon.user_words.items():
             self._jieba.add_word(word, freq)
-        # Every word of an alias group is a word, the canonical one too (网下 in 网上网下).
-        for word in {*lexicon.aliases, *lexicon.aliases.values()}:
-            if not word.isascii() and word not in self._jieba.FREQ:
+        # Every word of an alias group is a word; a canonical one jieba already knows keeps
+        # its own frequency (网下 in 网上网下 is cut by an entry like 网上网 otherwise).
+        for word in lexicon.aliases:
+            if not word.isascii():
+                self._jieba.add_word(word, DEFAULT_USER_WORD_FREQ)
+        for word in set(lexicon.aliases.values()):
+            if not word.isascii() and not self._jieba.FREQ.get(word):
                 self._jieba.add_word(word, DEFAULT_USER_WORD_FREQ)
         self._total_freq = self._jieba.total
         # Canonical words are matched too, so that the alias 处分条例 is not replaced inside

@@ -149,3 +149,18 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
     answer = knowledge.answer("明天会下雨不")
     assert not answer.answered
     assert all("明天" not in h.matched_terms for h in answer.hits)
+
+
+@pytest.mark.parametrize("asked, answered_elsewhere", [
+    # (what the lecture does not say, a question of the same type that it does answer)
+    ("党员网络行为规定是哪天印发的", "党员网络行为规定是哪年印发的"),
+    ("中国网络文明大会是谁主办的", "党员网络行为规定是谁印发的"),
+    ("网络安全法和国家安全法有什么区别", "管理党员上网以哪些法律为支撑"),
+    ("党员晒名牌包算不算炫富", "党员要自觉抵制哪些不良网络文化"),
+    ("党员泄露国家秘密会被开除党籍吗", "少数党员干部在网上有哪些不当行为"),
+    ("2022年网民规模多大", "截至2023年12月网民规模多大"),
+    ("发现党员造谣该去哪举报", "这句话在哪说的 像爱护绿水青山一样爱护网络生态"),
+])
+def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
+    assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
+    assert knowledge.answer(answered_elsewhere).kind == AnswerKind.ANSWERED
