@@ -164,3 +164,13 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
 def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
     assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
     assert knowledge.answer(answered_elsewhere).kind == AnswerKind.ANSWERED
+
+
+@pytest.mark.parametrize("narrowed, plain", [
+    ("党员总数里少数民族党员有多少", "党员总数有多少"),
+    ("网民里老年人有多少", "网民规模是多少"),
+    ("直播乱象具体有哪些整治办法", "直播乱象会造成什么问题"),
+])
+def test_an_exacting_question_needs_every_informative_word(knowledge, narrowed, plain):
+    assert knowledge.answer(narrowed).kind == AnswerKind.NOT_COVERED
+    assert knowledge.answer(plain).kind == AnswerKind.ANSWERED
