@@ -58,6 +58,10 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
                re.compile(r"\d{1,2}[日号]|[一二三四五六七八九十]+[日号]")),
     AnswerType("date", re.compile(r"哪一?年|什么时候|啥时候|何时|几时|几月|哪个月"),
                re.compile(r"\d{4}年|\d{1,2}月|[一二三四五六七八九十]+月|年底|年初|年中")),
+    # When a rule takes effect is another date than when it was issued (印发).
+    AnswerType("effective date", re.compile(
+        r"(什么时候|啥时候|何时|哪天|哪年|几月|几号|开始).{0,6}(施行|实施|生效)|(施行|生效)(时间|日期)"),
+        re.compile(r"施行|实施|生效")),
     AnswerType("quantity", re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是"),
                re.compile(rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d")),
     # Where something happens or can be done (在哪开的, 去哪举报), not where the lecture says
@@ -74,6 +78,9 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
         re.compile(r"区别|不同于|相比|相较|比起|变化")),
     AnswerType("classification", re.compile(r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗"),
                re.compile(r"属于|算作|视为|是指|指的是|包括")),
+    # Whether something is allowed is answered by a passage that allows, forbids or condemns.
+    AnswerType("permission", re.compile(r"能不能|可不可以|可以不可以|能否|允不允许|让不让|准不准"),
+               re.compile(r"不得|禁止|严禁|不准|不许|允许|可以|不能|不要|抵制|杜绝|妄议|违规|违法|不当|能否")),
     AnswerType("penalty", re.compile(
         r"会(受|被).{0,6}(开除|处分|处理|判|罚)|判几年|罚多少|(咋|怎么|如何|什么|啥)(处分|处罚)|"
         r"(什么|啥)后果|开除党籍"),
@@ -198,10 +205,12 @@ def _lecture_of(library: Library, hit: Hit) -> Lecture | None:
 def _answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> tuple[Hit, ...]:
     """The hits reordered so the first one answers, or () if none is confident enough."""
     checks = _checks_for(query, tokenizer)
-    confident = [hit for hit in hits
-                 if hit.coverage >= COVERAGE_THRESHOLD and hit.matched_terms
-                 and all(check(hit) for check in checks)]
-    if not confident:
+    covering = [hit for hit in hits if hit.coverage >= COVERAGE_THRESHOLD and hit.matched_terms]
+    confident = [hit for hit in covering if all(check(hit) for check in checks)]
+    # A lower-ranked passage that holds the kind of fact asked for may answer instead of the
+    # first, but not with less of the question: "平台管理办法啥时候出台" is about 平台管理办法,
+    # not about the date of the other document that a passage with a date mentions.
+    if not confident or confident[0].coverage < covering[0].coverage:
         return ()
     first = confident[0]
     return (first,) + tuple(hit for hit in hits if hit is not first)
