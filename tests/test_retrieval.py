@@ -188,3 +188,8 @@ def test_a_permission_question_is_answered_where_the_lecture_condemns(knowledge)
     answer = knowledge.answer("党员能不能在网上炫富")
     assert answer.kind == AnswerKind.ANSWERED
     assert answer.best.passage.passage_id == f"{LECTURE_ID}:3.1"
+
+
+def test_how_many_points_is_answered_by_an_enumeration_not_a_documents_articles(knowledge):
+    assert knowledge.answer("加快法治建设那块说了几条").kind == AnswerKind.ANSWERED
+    assert knowledge.answer("纪律处分条例一共有几条").kind == AnswerKind.NOT_COVERED
