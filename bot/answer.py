@@ -41,7 +41,7 @@ _LAST_REFERENCE = re.compile(r"最后一(个)?(部分|节|章|点|块|大部分)
 # passage whose matching sentences hold one. "反间谍法什么时候实施的" must not be answered with
 # a sentence that merely names the law, nor "大会在哪开的" with one that merely names the
 # conference. The first type whose question pattern matches decides.
-_DOCUMENT = r"(法|规定|条例|办法|宣言|准则|章程|意见|通知)"
+_DOCUMENT = r"(法(?![治制律官院理])|规定|条例|办法|宣言|准则|章程|意见|通知)"
 _NUMERAL_CHARS = r"[\d〇零一二三四五六七八九十百千万亿.]"
 
 
