@@ -14,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.lectures import OPENING_SECTION_NO, Gap, Lecture, Library, Section, chinese_numeral
+from bot.lectures import (
+    OPENING_SECTION_NO,
+    Gap,
+    Lecture,
+    Library,
+    Section,
+    chinese_numeral,
+    heading_lead,
+)
 from bot.search import Hit, Index
 from bot.text import Tokenizer, has_word_chars, normalize
 
@@ -36,6 +44,9 @@ _SECTION_REFERENCE = re.compile(
     rf"|(?<![第\d一二三四五六七八九十])(?P<m>[一二三四五六七八九十]{{1,2}})、"
 )
 _OPENING_REFERENCE = re.compile(r"开头|开篇|开场|导语|引言|前言")
+# "统一思想那部分": a part named by its heading's first words, with a word for a part.
+_PART_WORD = re.compile(r"部分|那块|这块|板块|那节|这节|章节")
+MIN_HEADING_LEAD_CHARS = 2
 _LAST_REFERENCE = re.compile(r"最后一(个)?(部分|节|章|点|块|大部分)|结尾部分|末尾部分")
 # Answer types: a question that asks for a particular kind of fact is only answered by a
 # passage whose matching sentences hold one. "反间谍法什么时候实施的" must not be answered with
@@ -285,6 +296,18 @@ def _section_number(query: str, lecture: Lecture) -> int | None:
         return lecture.sections[-1].number
     if _OPENING_REFERENCE.search(query):
         return OPENING_SECTION_NO
+    if _PART_WORD.search(query):
+        return _section_named_in(query, lecture)
+    return None
+
+
+def _section_named_in(query: str, lecture: Lecture) -> int | None:
+    """The section whose heading's first words the question names (统一思想那部分)."""
+    folded = normalize(query)
+    for section in lecture.sections:
+        lead = normalize(heading_lead(section.heading))
+        if len(lead) >= MIN_HEADING_LEAD_CHARS and lead in folded:
+            return section.number
     return None
 
 

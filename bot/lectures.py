@@ -178,6 +178,16 @@ def short_heading(heading: str) -> str:
     return head if head == heading else head + "…"
 
 
+def heading_lead(heading: str) -> str:
+    """一、统一思想,深刻领会… → 统一思想: the first clause, without the heading's number."""
+    for _, pattern in HEADING_STYLES:
+        match = pattern.match(heading)
+        if match:
+            heading = heading[match.end():]
+            break
+    return re.split(r"[,，;；:：。]", heading, maxsplit=1)[0].strip()
+
+
 def chinese_numeral(text: str) -> int | None:
     """一 → 1, 十二 → 12, 二十 → 20, 3 → 3; None if it is not a numeral."""
     if text.isdigit():

@@ -9,6 +9,7 @@ import pytest
 from bot.lectures import (
     LectureError,
     chinese_numeral,
+    heading_lead,
     load_library,
     parse_lecture,
     read_lecture,
@@ -113,3 +114,13 @@ def test_library_lookup(knowledge):
     library = knowledge.library
     assert library.passage(f"{LECTURE_ID}:3.2").paragraph_no == 2
     assert library.passage("nope:1.1") is None
+
+
+@pytest.mark.parametrize("heading, lead", [
+    ("一、统一思想,深刻领会新时代的重要意义", "统一思想"),
+    ("第二部分 压实责任:层层传导压力", "压实责任"),
+    ("（三）加强网上网下联动", "加强网上网下联动"),
+    ("开篇", "开篇"),
+])
+def test_heading_lead_is_the_first_clause_without_its_number(heading, lead):
+    assert heading_lead(heading) == lead

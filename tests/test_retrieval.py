@@ -193,3 +193,11 @@ def test_a_permission_question_is_answered_where_the_lecture_condemns(knowledge)
 def test_how_many_points_is_answered_by_an_enumeration_not_a_documents_articles(knowledge):
     assert knowledge.answer("加快法治建设那块说了几条").kind == AnswerKind.ANSWERED
     assert knowledge.answer("纪律处分条例一共有几条").kind == AnswerKind.NOT_COVERED
+
+
+def test_a_part_named_by_its_heading_is_a_question_about_that_part(knowledge):
+    answer = knowledge.answer("聚力攻坚那部分讲了啥")
+    assert answer.kind == AnswerKind.SECTION
+    assert answer.section.number == 3
+    # Without a word for a part it is an ordinary question.
+    assert knowledge.answer("聚力攻坚是什么意思").kind != AnswerKind.SECTION
