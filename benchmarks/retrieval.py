@@ -68,7 +68,7 @@ from bot.text import Lexicon, Tokenizer
 
 DEFAULT_CMRC = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmrc2018_dev.json"
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
-GOLD_PATH = REPO_ROOT / "tests" / "gold" / "lecture_questions.jsonl"
+GOLD_DIR = REPO_ROOT / "tests" / "gold"
 
 OURS = "lecture-bot"
 TOP_K = 5  # what the bot asks its index for
@@ -339,7 +339,7 @@ def scale_benchmark(builders: dict[str, Builder], passages: list[Passage],
 def gold_benchmark(words: Words) -> dict:
     progress("gold set")
     knowledge = KnowledgeBase.load(KNOWLEDGE_DIR)
-    gold = evaluation.load_gold(GOLD_PATH)
+    gold = gold_questions()
     answerer = evaluation.report(evaluation.evaluate(knowledge, gold))
     passages = knowledge.library.passages
     searches = {f"{OURS} (index only)": index_search(knowledge.index)}
@@ -355,6 +355,15 @@ def gold_benchmark(words: Words) -> dict:
             counts[1] += 1
     return {"questions": len(gold), "lectures": len(knowledge.library.lectures),
             "passages": len(passages), "answerer": answerer, "top1_answerable": top1}
+
+
+def gold_questions() -> list[evaluation.GoldQuestion]:
+    """Every gold file's questions, each split named after its file: extra:tune, main:test …"""
+    questions = []
+    for path in sorted(GOLD_DIR.glob("*.jsonl")):
+        name = path.stem.removeprefix("lecture_questions").lstrip("_") or "main"
+        questions += [replace(q, split=f"{name}:{q.split}") for q in evaluation.load_gold(path)]
+    return questions
 
 
 def setup_info(cmrc: Path, quick: bool) -> dict:
@@ -418,20 +427,21 @@ def print_scale(say: Report, result: dict) -> None:
 
 
 def print_gold(say: Report, result: dict) -> None:
-    say(f"Gold set ({GOLD_PATH.relative_to(REPO_ROOT)}): {result['questions']} questions over "
+    say(f"Gold sets ({GOLD_DIR.relative_to(REPO_ROOT)}/*.jsonl, split main:test is held out from"
+        f" tuning): {result['questions']} questions over "
         f"{result['lectures']} lecture(s), {result['passages']} passages")
     rows = {f"{OURS} (answerer)": {split: (kinds["answerable"], kinds.get("refusal"))
                                    for split, kinds in result["answerer"].items()}}
     for name, splits in result["top1_answerable"].items():
         rows[name] = {split: (tuple(counts), None) for split, counts in splits.items()}
     width = max(map(len, rows)) + 2
-    say("system".ljust(width) + f"{'split':<7}{'answerable top-1':<22}refusal accuracy")
+    say("system".ljust(width) + f"{'split':<18}{'answerable top-1':<22}refusal accuracy")
     for name, splits in rows.items():
         refusal_na = "n/a (index alone)" if name.startswith(OURS) else "n/a (no refusal)"
         for split in sorted(splits):
             answerable, refusal = splits[split]
             refusal_text = _fraction(refusal) if refusal else refusal_na
-            say(name.ljust(width) + f"{split:<7}{_fraction(answerable):<22}{refusal_text}")
+            say(name.ljust(width) + f"{split:<18}{_fraction(answerable):<22}{refusal_text}")
     say("  answerer top-1 counts a question right only if the bot answers and cites an expected")
     say("  passage first; the other rows rank the lecture's passages and never decline.")
 

@@ -17,8 +17,18 @@ GOLD = ROOT / "tests" / "gold" / "lecture_questions.jsonl"
 # Floors on the gold set's held-out test half. The issue asks for 0.95 / 0.90; what the
 # retriever reaches today is recorded in the README and the closing note, and these floors
 # sit just under it so that any regression fails the suite.
-ANSWERABLE_TOP1_FLOOR = 0.85
-REFUSAL_FLOOR = 0.75
+ANSWERABLE_TOP1_FLOOR = 0.88
+REFUSAL_FLOOR = 0.83
+
+# The other gold files (written independently, for tuning, or only watched: holdout), each
+# with floors just under today's (answerable top-1, refusal), so a change that helps one
+# kind of question at another's expense shows up.
+OTHER_GOLD_FLOORS = {
+    "lecture_questions_extra.jsonl": (0.89, 0.86),
+    "lecture_questions_refusal.jsonl": (1.0, 0.89),
+    "lecture_questions_answerable.jsonl": (0.92, None),
+    "lecture_questions_holdout.jsonl": (0.94, 0.87),
+}
 
 
 def test_normalize_folds_width_case_and_traditional():
@@ -128,6 +138,19 @@ def test_gold_test_half_meets_the_floors(knowledge):
     table = report(outcomes)["test"]
     assert accuracy(answerable) >= ANSWERABLE_TOP1_FLOOR, table
     assert accuracy(refusals) >= REFUSAL_FLOOR, table
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_GOLD_FLOORS))
+def test_other_gold_sets_meet_their_floors(knowledge, name):
+    outcomes = evaluate(knowledge, load_gold(GOLD.parent / name))
+    answerable_floor, refusal_floor = OTHER_GOLD_FLOORS[name]
+    answerable = [o for o in outcomes if o.gold.answerable]
+    refusals = [o for o in outcomes if not o.gold.answerable]
+    assert accuracy(answerable) >= answerable_floor, report(outcomes)
+    if refusal_floor is not None:
+        assert accuracy(refusals) >= refusal_floor, report(outcomes)
+    else:
+        assert not refusals
 
 
 def test_thesaurus_matches_a_paraphrase_the_lecture_words_differently(tokenizer, knowledge):
