@@ -58,47 +58,47 @@ _NUMERAL_CHARS = r"[\d〇零一二三四五六七八九十百千万亿.]"
 
 @dataclass(frozen=True)
 class AnswerType:
-    name: str
+    name: str  # what is asked for, as `lecture-bot inspect` names it
     asks: re.Pattern[str]
     answered_by: re.Pattern[str]
     whole_passage: bool = False  # else only in a sentence that matches the question well
 
 
 ANSWER_TYPES: tuple[AnswerType, ...] = (
-    AnswerType("article", re.compile(rf"第几条|多少条|{_DOCUMENT}.{{0,8}}几条"),
+    AnswerType("条款号", re.compile(rf"第几条|多少条|{_DOCUMENT}.{{0,8}}几条"),
                re.compile(rf"{_NUMERAL_CHARS}+条")),
     # "体制建设说了几条" counts points, not a document's articles: a passage that enumerates
     # (一是…二是…) answers it as a whole.
-    AnswerType("points", re.compile(rf"^(?!.*{_DOCUMENT}.{{0,8}}几条).*(?<!第)几条"),
+    AnswerType("条数", re.compile(rf"^(?!.*{_DOCUMENT}.{{0,8}}几条).*(?<!第)几条"),
                re.compile(rf"{_NUMERAL_CHARS}+条|[一二三四五六七八九十]是"), whole_passage=True),
-    AnswerType("day", re.compile(r"哪天|哪一天|几号|几日|具体日期|具体时间"),
+    AnswerType("具体日期", re.compile(r"哪天|哪一天|几号|几日|具体日期|具体时间"),
                re.compile(r"\d{1,2}[日号]|[一二三四五六七八九十]+[日号]")),
-    AnswerType("date", re.compile(r"哪一?年|什么时候|啥时候|何时|几时|几月|哪个月"),
+    AnswerType("日期", re.compile(r"哪一?年|什么时候|啥时候|何时|几时|几月|哪个月"),
                re.compile(r"\d{4}年|\d{1,2}月|[一二三四五六七八九十]+月|年底|年初|年中")),
     # When a rule takes effect is another date than when it was issued (印发).
-    AnswerType("effective date", re.compile(
+    AnswerType("施行日期", re.compile(
         r"(什么时候|啥时候|何时|哪天|哪年|几月|几号|开始).{0,6}(施行|实施|生效)|(施行|生效)(时间|日期)"),
         re.compile(r"施行|实施|生效")),
-    AnswerType("quantity", re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是"),
+    AnswerType("数量", re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是"),
                re.compile(rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d")),
     # Where something happens or can be done (在哪开的, 去哪举报), not where the lecture says
     # something (这句话在哪说的).
-    AnswerType("place", re.compile(
+    AnswerType("地点", re.compile(
         r"(在|去|到)?(哪里?|哪儿|什么地方|啥地方|哪个(地方|城市|网站))(能|可以|去)?"
         r"(开|办|举办|举行|召开|看|查|找|举报|投诉|反映|下载)|哪次会"),
         re.compile(r"在[^,。;]{1,20}(会议|大会|座谈会)上|[省市县]|北京|上海|网站|网址|"
                    r"热线|电话|邮箱|信箱")),
-    AnswerType("agent", re.compile(r"谁|哪个(部门|单位|机构|组织)|什么(部门|单位|机构|人)|哪位"),
+    AnswerType("主体(谁)", re.compile(r"谁|哪个(部门|单位|机构|组织)|什么(部门|单位|机构|人)|哪位"),
                re.compile(r"中央|办公厅|国务院|总书记|委员会|党委|党组|部门|机关|单位|组织|企业")),
-    AnswerType("comparison", re.compile(
+    AnswerType("比较", re.compile(
         r"区别|差别|有(啥|什么)(不同|变化)|不同之处|哪个.{0,4}(高|大|强|重要|管用|好)|比.{0,10}(高|低|多|少|强|好)"),
         re.compile(r"区别|不同于|相比|相较|比起|变化")),
-    AnswerType("classification", re.compile(r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗"),
+    AnswerType("归类", re.compile(r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗"),
                re.compile(r"属于|算作|视为|是指|指的是|包括")),
     # Whether something is allowed is answered by a passage that allows, forbids or condemns.
-    AnswerType("permission", re.compile(r"能不能|可不可以|可以不可以|能否|允不允许|让不让|准不准"),
+    AnswerType("是否允许", re.compile(r"能不能|可不可以|可以不可以|能否|允不允许|让不让|准不准"),
                re.compile(r"不得|禁止|严禁|不准|不许|允许|可以|不能|不要|抵制|杜绝|妄议|违规|违法|不当|能否")),
-    AnswerType("penalty", re.compile(
+    AnswerType("处分", re.compile(
         r"会(受|被).{0,6}(开除|处分|处理|判|罚)|判几年|罚多少|(咋|怎么|如何|什么|啥)(处分|处罚)|"
         r"(什么|啥)后果|开除党籍"),
         re.compile(r"开除|警告|撤职|撤销.{0,4}职务|留党察看|罚款|徒刑|拘留|判处")),
@@ -224,8 +224,8 @@ def _lecture_of(library: Library, hit: Hit) -> Lecture | None:
 def _answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> tuple[Hit, ...]:
     """The hits reordered so the first one answers, or () if none is confident enough."""
     checks = _checks_for(query, tokenizer)
-    covering = [hit for hit in hits if hit.coverage >= COVERAGE_THRESHOLD and hit.matched_terms]
-    confident = [hit for hit in covering if all(check(hit) for check in checks)]
+    covering = [hit for hit in hits if _covers(hit)]
+    confident = [hit for hit in covering if all(check.passes(hit) for check in checks)]
     # A lower-ranked passage that holds the kind of fact asked for may answer instead of the
     # first, but not with less of the question: "平台管理办法啥时候出台" is about 平台管理办法,
     # not about the date of the other document that a passage with a date mentions.
@@ -235,11 +235,27 @@ def _answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> 
     return (first,) + tuple(hit for hit in hits if hit is not first)
 
 
-def _checks_for(query: str, tokenizer: Tokenizer) -> list[Callable[[Hit], bool]]:
+def unmet_checks(query: str, hit: Hit, tokenizer: Tokenizer) -> list[str]:
+    """Why this hit cannot answer the question (empty if it can): for hit testing."""
+    unmet = [] if _covers(hit) else [f"覆盖率低于 {COVERAGE_THRESHOLD:.0%} 或无命中词"]
+    return unmet + [c.reason for c in _checks_for(query, tokenizer) if not c.passes(hit)]
+
+
+def _covers(hit: Hit) -> bool:
+    return hit.coverage >= COVERAGE_THRESHOLD and bool(hit.matched_terms)
+
+
+@dataclass(frozen=True)
+class _Check:
+    reason: str  # shown by `lecture-bot inspect` when a hit fails the check
+    passes: Callable[[Hit], bool]
+
+
+def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
     """What a confident hit must also pass to answer this question."""
-    checks: list[Callable[[Hit], bool]] = [
-        functools.partial(_holds_answer_type, asked=asked)
-        for asked in ANSWER_TYPES if asked.asks.search(query)]
+    checks = [_Check(f"问的是{asked.name},相关句子里没有",
+                     functools.partial(_holds_answer_type, asked=asked))
+              for asked in ANSWER_TYPES if asked.asks.search(query)]
     if _EXACTING_QUESTION.search(query):
         # English words are mostly the member's filler ("党员 total 有多少 million"); a lone
         # character is often what is left of a typo (普及律 → 普及 / 律).
@@ -247,10 +263,13 @@ def _checks_for(query: str, tokenizer: Tokenizer) -> list[Callable[[Hit], bool]]
         informative = {word for word in tokenizer.analyze(query).content_words
                        if len(word) > 1 and not word.isascii()
                        and weight(word) >= EXACTING_WORD_WEIGHT}
-        checks.append(lambda hit: informative <= set(hit.matched_terms))
+        checks.append(_Check(f"问得很细,须有全部关键词:{'、'.join(sorted(informative))}",
+                             lambda hit: informative <= set(hit.matched_terms)))
     numbers = _NUMBER.findall(normalize(query))
     if numbers:
-        checks.append(functools.partial(_numbers_in_context, numbers=numbers, tokenizer=tokenizer))
+        checks.append(_Check(
+            f"问题中的数字({'、'.join(numbers)})不与其他关键词同在一句",
+            functools.partial(_numbers_in_context, numbers=numbers, tokenizer=tokenizer)))
     return checks
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import texts
-from bot.answer import Answer
+from bot.answer import Answer, unmet_checks
 from bot.config import SettingsError, environment, token_is_valid
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.navigation import find_passage, neighbours
@@ -240,6 +240,8 @@ def _print_scoring(knowledge: KnowledgeBase, question: str) -> None:
     for rank, hit in enumerate(knowledge.index.search(question, top_k=10), start=1):
         print(f"{rank:2d}. {hit_summary(hit)}")
         print(f"    命中词:{'、'.join(hit.matched_terms) or '无'}")
+        for reason in unmet_checks(question, hit, tokenizer):
+            print(f"    不能作答:{reason}")
         for sentence in hit.sentences:
             print(f"    命中句:{sentence}")
 

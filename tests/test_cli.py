@@ -63,6 +63,14 @@ def test_inspect_question_shows_scoring(capsys):
     assert main(["inspect", "--knowledge", str(KNOWLEDGE_DIR), "--question", "网民规模"]) == 0
     out = capsys.readouterr().out
     assert "分词" in out and "得分" in out and "网民" in out
+    assert "不能作答" not in out.split("\n 2.")[0], "the answering passage passes every check"
+
+
+def test_inspect_question_says_why_a_passage_cannot_answer(capsys):
+    main(["inspect", "--knowledge", str(KNOWLEDGE_DIR), "--question", "2022年网民规模多大"])
+    out = capsys.readouterr().out
+    assert "判定:not_covered" in out
+    assert "不能作答:问题中的数字(2022)不与其他关键词同在一句" in out
 
 
 def _run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
