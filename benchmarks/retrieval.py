@@ -508,6 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     jieba.setLogLevel(logging.WARNING)
     progress("loading tokenizers")
     tokenizer, words = Tokenizer(Lexicon.load(None)), plain_jieba()
+    tokenizer.warm_up()
     tokenizer.analyze(WARMUP_TEXT)  # zhconv and the like load their tables on first use
     words(WARMUP_TEXT)
     builders = {OURS: lecture_bot(tokenizer), **baselines(words)}

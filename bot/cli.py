@@ -83,7 +83,8 @@ def _knowledge_dir(args: argparse.Namespace) -> Path:
 
 
 def _load(args: argparse.Namespace) -> KnowledgeBase:
-    knowledge = KnowledgeBase.load(_knowledge_dir(args))
+    # The command line answers a question or a few: the thesaurus waits until one needs it.
+    knowledge = KnowledgeBase.load(_knowledge_dir(args), warm_up=False)
     for failure in knowledge.library.failures:
         print(f"警告:{texts.INSPECT_FAILED} {failure}", file=sys.stderr)
     return knowledge

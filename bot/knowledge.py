@@ -26,9 +26,16 @@ class KnowledgeBase:
     answerer: Answerer
 
     @classmethod
-    def load(cls, folder: Path, tokenizer: Tokenizer | None = None) -> KnowledgeBase:
-        """Loads every lecture in `folder`; pass a tokenizer to reuse a loaded jieba."""
+    def load(cls, folder: Path, tokenizer: Tokenizer | None = None,
+             warm_up: bool = True) -> KnowledgeBase:
+        """Loads every lecture in `folder`; pass a tokenizer to reuse a loaded jieba.
+
+        `warm_up=False` leaves what a question may need to its first use: for a process that
+        answers one question, not for the bot.
+        """
         tokenizer = tokenizer or Tokenizer(Lexicon.load(folder / LEXICON_DIR))
+        if warm_up:
+            tokenizer.warm_up()
         library = load_library(folder)
         index = Index(library.passages, tokenizer)
         return cls(folder, library, index, Answerer(library, index))

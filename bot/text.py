@@ -18,16 +18,31 @@ import importlib.util
 import logging
 import math
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-import jieba
-import zhconv
+from types import ModuleType
 
 from bot.thesaurus import Thesaurus
+
+
+def _import_without_pkg_resources(*names: str) -> list[ModuleType]:
+    """jieba and zhconv import the deprecated pkg_resources (0.13 s of every start) only to
+    open their own data files, and open them directly when that import fails: so it fails."""
+    block = "pkg_resources" not in sys.modules
+    if block:
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]
+    try:
+        return [importlib.import_module(name) for name in names]
+    finally:
+        if block:
+            del sys.modules["pkg_resources"]
+
+
+jieba, zhconv = _import_without_pkg_resources("jieba", "zhconv")
 
 LEXICON_FILES = ("aliases.txt", "userdict.txt", "stopwords.txt", "small_talk.txt")
 WORD_PREFIX, BIGRAM_PREFIX, PINYIN_PREFIX = "w:", "c:", "p:"
@@ -152,7 +167,7 @@ class Tokenizer:
 
     def __init__(self, lexicon: Lexicon, thesaurus: Thesaurus | None = None):
         self.lexicon = lexicon
-        self.thesaurus = thesaurus if thesaurus is not None else Thesaurus.load()
+        self._thesaurus = thesaurus
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
         for word, freq in lexicon.user_words.items():
@@ -172,6 +187,18 @@ class Tokenizer:
         inner = sorted((w for w in self._inner_words if len(w) >= 2 and not w.isascii()),
                        key=len, reverse=True)
         self._inner_alias = re.compile("|".join(map(re.escape, inner))) if inner else None
+
+    @property
+    def thesaurus(self) -> Thesaurus:
+        """Loaded on first use (0.3 s): a one-off `ask` whose words the lectures hold never
+        needs it. A long-running process calls `warm_up` at start-up instead."""
+        if self._thesaurus is None:
+            self._thesaurus = Thesaurus.load()
+        return self._thesaurus
+
+    def warm_up(self) -> None:
+        """Loads what is otherwise loaded on first use, so no question waits for it."""
+        _ = self.thesaurus
 
     def words(self, text: str) -> list[str]:
         """Normalised words with aliases mapped to their canonical form; no punctuation."""
