@@ -8,12 +8,11 @@ best passage must cover enough of the question to count as an answer. Anything e
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.confidence import COVERAGE_THRESHOLD, answering_hits
 from bot.lectures import (
     OPENING_SECTION_NO,
     Gap,
@@ -24,15 +23,7 @@ from bot.lectures import (
     heading_lead,
 )
 from bot.search import Hit, Index
-from bot.text import Tokenizer, has_word_chars, normalize
-
-# The best passage must contain at least this share of the question's information (content
-# words weighted by their IDF in Chinese at large; see Hit.coverage). Relative by design, so
-# it holds for a two-paragraph lecture and for a thousand passages alike. Swept from 0.2 to
-# 0.55 on the 160 tuning questions (tests/gold: the tuning half and the extra set): 0.35
-# answers the most answerable questions (104/120) without refusing fewer (36/40); below it
-# refusals drop fast (0.30: 34/40, 0.25: 28/40).
-COVERAGE_THRESHOLD = 0.35
+from bot.text import has_word_chars, normalize
 
 # Only this much of a question is searched: real questions are far shorter, and a pasted
 # 10,000-character text must not cost more than a normal question.
@@ -48,74 +39,6 @@ _OPENING_REFERENCE = re.compile(r"开头|开篇|开场|导语|引言|前言")
 _PART_WORD = re.compile(r"部分|那块|这块|板块|那节|这节|章节")
 MIN_HEADING_LEAD_CHARS = 2
 _LAST_REFERENCE = re.compile(r"最后一(个)?(部分|节|章|点|块|大部分)|结尾部分|末尾部分")
-# Answer types: a question that asks for a particular kind of fact is only answered by a
-# passage whose matching sentences hold one. "反间谍法什么时候实施的" must not be answered with
-# a sentence that merely names the law, nor "大会在哪开的" with one that merely names the
-# conference. The first type whose question pattern matches decides.
-_DOCUMENT = r"(法(?![治制律官院理])|规定|条例|办法|宣言|准则|章程|意见|通知)"
-_NUMERAL_CHARS = r"[\d〇零一二三四五六七八九十百千万亿.]"
-
-
-@dataclass(frozen=True)
-class AnswerType:
-    name: str  # what is asked for, as `lecture-bot inspect` names it
-    asks: re.Pattern[str]
-    answered_by: re.Pattern[str]
-    whole_passage: bool = False  # else only in a sentence that matches the question well
-
-
-ANSWER_TYPES: tuple[AnswerType, ...] = (
-    AnswerType("条款号", re.compile(rf"第几条|多少条|{_DOCUMENT}.{{0,8}}几条"),
-               re.compile(rf"{_NUMERAL_CHARS}+条")),
-    # "体制建设说了几条" counts points, not a document's articles: a passage that enumerates
-    # (一是…二是…) answers it as a whole.
-    AnswerType("条数", re.compile(rf"^(?!.*{_DOCUMENT}.{{0,8}}几条).*(?<!第)几条"),
-               re.compile(rf"{_NUMERAL_CHARS}+条|[一二三四五六七八九十]是"), whole_passage=True),
-    AnswerType("具体日期", re.compile(r"哪天|哪一天|几号|几日|具体日期|具体时间"),
-               re.compile(r"\d{1,2}[日号]|[一二三四五六七八九十]+[日号]")),
-    AnswerType("日期", re.compile(r"哪一?年|什么时候|啥时候|何时|几时|几月|哪个月"),
-               re.compile(r"\d{4}年|\d{1,2}月|[一二三四五六七八九十]+月|年底|年初|年中")),
-    # When a rule takes effect is another date than when it was issued (印发).
-    AnswerType("施行日期", re.compile(
-        r"(什么时候|啥时候|何时|哪天|哪年|几月|几号|开始).{0,6}(施行|实施|生效)|(施行|生效)(时间|日期)"),
-        re.compile(r"施行|实施|生效")),
-    AnswerType("数量", re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是"),
-               re.compile(rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d")),
-    # Where something happens or can be done (在哪开的, 去哪举报), not where the lecture says
-    # something (这句话在哪说的).
-    AnswerType("地点", re.compile(
-        r"(在|去|到)?(哪里?|哪儿|什么地方|啥地方|哪个(地方|城市|网站))(能|可以|去)?"
-        r"(开|办|举办|举行|召开|看|查|找|举报|投诉|反映|下载)|哪次会"),
-        re.compile(r"在[^,。;]{1,20}(会议|大会|座谈会)上|[省市县]|北京|上海|网站|网址|"
-                   r"热线|电话|邮箱|信箱")),
-    AnswerType("主体(谁)", re.compile(r"谁|哪个(部门|单位|机构|组织)|什么(部门|单位|机构|人)|哪位"),
-               re.compile(r"中央|办公厅|国务院|总书记|委员会|党委|党组|部门|机关|单位|组织|企业")),
-    AnswerType("比较", re.compile(
-        r"区别|差别|有(啥|什么)(不同|变化)|不同之处|哪个.{0,4}(高|大|强|重要|管用|好)|比.{0,10}(高|低|多|少|强|好)"),
-        re.compile(r"区别|不同于|相比|相较|比起|变化")),
-    AnswerType("归类", re.compile(r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗"),
-               re.compile(r"属于|算作|视为|是指|指的是|包括")),
-    # Whether something is allowed is answered by a passage that allows, forbids or condemns.
-    AnswerType("是否允许", re.compile(r"能不能|可不可以|可以不可以|能否|允不允许|让不让|准不准"),
-               re.compile(r"不得|禁止|严禁|不准|不许|允许|可以|不能|不要|抵制|杜绝|妄议|违规|违法|不当|能否")),
-    AnswerType("处分", re.compile(
-        r"会(受|被).{0,6}(开除|处分|处理|判|罚)|判几年|罚多少|(咋|怎么|如何|什么|啥)(处分|处罚)|"
-        r"(什么|啥)后果|开除党籍"),
-        re.compile(r"开除|警告|撤职|撤销.{0,4}职务|留党察看|罚款|徒刑|拘留|判处")),
-)
-# The share of the best sentence's score from which a sentence counts for an answer type.
-# On the 360 tuning questions 0.3 and 0.4 did best: "any sentence" (0) answered 3 more
-# out-of-scope questions, 0.5 and up lost an answerable one whose typos (网络为规定, 印法)
-# weaken its date sentence.
-ANSWER_SENTENCE_SHARE = 0.3
-# Questions after an exact quantity or after specifics ("女党员有多少", "具体措施有哪些"): every
-# informative word of theirs must be in the passage, since any one may narrow the question
-# to what the lecture does not say (女 in 女党员). "Informative" is a weight from 8 on (a word
-# about 1 in 3,000 in jieba's dictionary): 6, 7 and 8 were swept on the 260 tuning
-# questions; 8 refused as many (+9) and lost one answerable question fewer (1).
-_EXACTING_QUESTION = re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例|具体")
-EXACTING_WORD_WEIGHT = 8.0
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MISSING_REFERENCE = re.compile(r"隐藏|缺失|缺了|缺少|省略|删掉|被删|看不到|下载后查看|没有的部分")
 
 
@@ -173,7 +96,7 @@ class Answerer:
             about_part = self._about_part(query, lecture, kind_args)
             if about_part is not None:
                 return about_part
-        answering = _answering_hits(query, hits, self.index.tokenizer)
+        answering = answering_hits(query, hits, self.index.tokenizer)
         if answering:
             return Answer(kind=AnswerKind.ANSWERED,
                           lecture=_lecture_of(self.library, answering[0]),
@@ -219,92 +142,6 @@ class Answerer:
 
 def _lecture_of(library: Library, hit: Hit) -> Lecture | None:
     return library.lecture(hit.passage.lecture_id)
-
-
-def _answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> tuple[Hit, ...]:
-    """The hits reordered so the first one answers, or () if none is confident enough."""
-    checks = _checks_for(query, tokenizer)
-    covering = [hit for hit in hits if _covers(hit)]
-    confident = [hit for hit in covering if all(check.passes(hit) for check in checks)]
-    # A lower-ranked passage that holds the kind of fact asked for may answer instead of the
-    # first, but not with less of the question: "平台管理办法啥时候出台" is about 平台管理办法,
-    # not about the date of the other document that a passage with a date mentions.
-    if not confident or confident[0].coverage < covering[0].coverage:
-        return ()
-    first = confident[0]
-    return (first,) + tuple(hit for hit in hits if hit is not first)
-
-
-def unmet_checks(query: str, hit: Hit, tokenizer: Tokenizer) -> list[str]:
-    """Why this hit cannot answer the question (empty if it can): for hit testing."""
-    unmet = [] if _covers(hit) else [f"覆盖率低于 {COVERAGE_THRESHOLD:.0%} 或无命中词"]
-    return unmet + [c.reason for c in _checks_for(query, tokenizer) if not c.passes(hit)]
-
-
-def _covers(hit: Hit) -> bool:
-    return hit.coverage >= COVERAGE_THRESHOLD and bool(hit.matched_terms)
-
-
-@dataclass(frozen=True)
-class _Check:
-    reason: str  # shown by `lecture-bot inspect` when a hit fails the check
-    passes: Callable[[Hit], bool]
-
-
-def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
-    """What a confident hit must also pass to answer this question."""
-    checks = [_Check(f"问的是{asked.name},相关句子里没有",
-                     functools.partial(_holds_answer_type, asked=asked))
-              for asked in ANSWER_TYPES if asked.asks.search(query)]
-    if _EXACTING_QUESTION.search(query):
-        # English words are mostly the member's filler ("党员 total 有多少 million"); a lone
-        # character is often what is left of a typo (普及律 → 普及 / 律).
-        weight = tokenizer.word_weight
-        informative = {word for word in tokenizer.analyze(query).content_words
-                       if len(word) > 1 and not word.isascii()
-                       and weight(word) >= EXACTING_WORD_WEIGHT}
-        checks.append(_Check(f"问得很细,须有全部关键词:{'、'.join(sorted(informative))}",
-                             lambda hit: informative <= set(hit.matched_terms)))
-    numbers = _NUMBER.findall(normalize(query))
-    if numbers:
-        checks.append(_Check(
-            f"问题中的数字({'、'.join(numbers)})不与其他关键词同在一句",
-            functools.partial(_numbers_in_context, numbers=numbers, tokenizer=tokenizer)))
-    return checks
-
-
-def _holds_answer_type(hit: Hit, asked: AnswerType) -> bool:
-    if asked.whole_passage:
-        return asked.answered_by.search(hit.passage.text) is not None
-    return _has_where_matched(hit, asked.answered_by)
-
-
-def _has_where_matched(hit: Hit, pattern: re.Pattern[str]) -> bool:
-    """Does a sentence that matches the question well hold what the pattern asks?
-
-    "Well" is a share of the best sentence's score: a passage's other sentences often share
-    a word or two with the question, and the fact must be where the question points.
-    """
-    sentences = hit.passage.sentences
-    floor = ANSWER_SENTENCE_SHARE * max(hit.sentence_scores, default=0.0)
-    return any(score > 0 and score >= floor and pattern.search(sentences[i])
-               for i, score in enumerate(hit.sentence_scores))
-
-
-def _numbers_in_context(hit: Hit, numbers: list[str], tokenizer: Tokenizer) -> bool:
-    """Does each number of the question stand in a sentence with the question's other words?
-
-    A number is a premise: "2022年的网民规模" is not answered by a passage that has 2022 in
-    one sentence (a conference) and 网民规模 in another (of 2023).
-    """
-    others = [term for term in hit.matched_terms if not _NUMBER.fullmatch(term)]
-    if not others:
-        return True
-    for number in numbers:
-        sentences = (s for s in hit.passage.sentences if number in normalize(s))
-        if not any(set(others) & set(tokenizer.words(s)) for s in sentences):
-            return False
-    return True
 
 
 def _section_number(query: str, lecture: Lecture) -> int | None:

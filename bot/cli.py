@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import texts
-from bot.answer import Answer, unmet_checks
+from bot.answer import Answer
+from bot.confidence import unmet_checks
 from bot.config import SettingsError, environment, token_is_valid
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.navigation import find_passage, neighbours

@@ -12,7 +12,8 @@ import html
 from collections.abc import Iterable, Sequence
 
 from bot import texts
-from bot.answer import COVERAGE_THRESHOLD, MAX_QUESTION_CHARS, Answer, AnswerKind
+from bot.answer import MAX_QUESTION_CHARS, Answer, AnswerKind
+from bot.confidence import COVERAGE_THRESHOLD
 from bot.lectures import OPENING_SECTION_NO, Library, Passage, Section
 from bot.search import Hit
 

@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 CORE_MODULES = ("lectures", "text", "search", "answer", "render", "knowledge", "navigation",
                 "evaluation", "texts", "config", "store", "study", "publishing", "docx_reader",
-                "thesaurus")
+                "thesaurus", "confidence")
 
 
 def _imports(path) -> set[str]:
