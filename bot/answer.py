@@ -9,7 +9,7 @@ best passage must cover enough of the question to count as an answer. Anything e
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot.confidence import COVERAGE_THRESHOLD, answering_hits
@@ -39,6 +39,10 @@ _OPENING_REFERENCE = re.compile(r"开头|开篇|开场|导语|引言|前言")
 _PART_WORD = re.compile(r"部分|那块|这块|板块|那节|这节|章节")
 MIN_HEADING_LEAD_CHARS = 2
 _LAST_REFERENCE = re.compile(r"最后一(个)?(部分|节|章|点|块|大部分)|结尾部分|末尾部分")
+# Where one question ends and another begins: a question mark, or 另外/还有/顺便问下 after a
+# pause ("事后追责怎么搞 另外第二部分讲了啥"; not the 还有 of "网上还有哪些乱象").
+_QUESTION_BREAK = re.compile(
+    r"(?:[？?]+|^|[\s,，。;；!！])\s*(?:另外|还有|顺便问一?下|再问一?下)|[？?]+")
 _MISSING_REFERENCE = re.compile(r"隐藏|缺失|缺了|缺少|省略|删掉|被删|看不到|下载后查看|没有的部分")
 
 
@@ -64,6 +68,7 @@ class Answer:
     missing_section_no: int | None = None
     truncated: bool = False
     suggestions: tuple[Section, ...] = ()
+    also_asked: tuple[str, ...] = ()  # the message's other questions, not answered here
 
     @property
     def answered(self) -> bool:
@@ -87,6 +92,19 @@ class Answerer:
         query = question[:MAX_QUESTION_CHARS]
         if not has_word_chars(query):
             return Answer(question, AnswerKind.NO_QUESTION, truncated=truncated)
+        parts = [p.strip() for p in _QUESTION_BREAK.split(query) if has_word_chars(p)]
+        if len(parts) > 1:
+            # Several questions in one message ("三地是啥？还有网民多少"): the first that the
+            # lectures answer is answered, and the member is asked to send the others apart.
+            for i, part in enumerate(parts):
+                answer = self._answer(part, question, truncated, top_k)
+                if answer.answered:
+                    others = [p for p in parts[:i] + parts[i + 1:]
+                              if not self.index.tokenizer.is_small_talk(p)]
+                    return replace(answer, also_asked=tuple(others))
+        return self._answer(query, question, truncated, top_k)
+
+    def _answer(self, query: str, question: str, truncated: bool, top_k: int) -> Answer:
         hits = tuple(self.index.search(query, top_k))
         kind_args = {"question": question, "hits": hits, "truncated": truncated}
         if self.index.tokenizer.is_small_talk(query):

@@ -119,6 +119,9 @@ def _blocks(answer: Answer, library: Library) -> list[Block]:
         blocks += _missing_blocks(answer, library)
     else:
         blocks += _not_covered_blocks(answer, library)
+    if answer.also_asked:
+        asked = "、".join(f"“{question}”" for question in answer.also_asked)
+        blocks.append([(texts.ALSO_ASKED.format(questions=asked), False)])
     if answer.truncated:
         blocks.append([(texts.QUESTION_TRUNCATED.format(limit=MAX_QUESTION_CHARS), False)])
     return blocks

@@ -54,6 +54,7 @@ NO_QUESTION = "没有看到问题。请用文字把问题发给我,例如:{examp
 TEXT_ONLY = "请用文字提问。"
 UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看怎么用,或者直接把问题发给我。"
 QUESTION_TRUNCATED = "(问题太长,只按前 {limit} 个字查找。)"
+ALSO_ASKED = "你还问了:{questions}。请分开发送,我逐个回答。"
 
 ANSWER_HEADER = "📖 {citation}"
 SECTION_HEADER = "📚 {section}({count}段)· 先看第1段:"

@@ -87,3 +87,8 @@ def test_toc_marks_missing_section(knowledge):
     toc = toc_text(knowledge.library)
     assert "第二部分:原文缺失(约2,928字)" in toc
     assert "三、聚力攻坚…(3段)" in toc
+
+
+def test_other_questions_of_the_message_are_named(knowledge):
+    text = plain_text(knowledge.answer("三地是啥？还有网民多少"), knowledge.library)
+    assert text.rstrip().endswith("你还问了:“网民多少”。请分开发送,我逐个回答。")

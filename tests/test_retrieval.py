@@ -224,3 +224,12 @@ def test_a_part_named_by_its_heading_is_a_question_about_that_part(knowledge):
     assert answer.section.number == 3
     # Without a word for a part it is an ordinary question.
     assert knowledge.answer("聚力攻坚是什么意思").kind != AnswerKind.SECTION
+
+
+def test_a_message_with_several_questions_answers_one_and_names_the_others(knowledge):
+    answer = knowledge.answer("老师好？三地是啥？另外党员总数多少")
+    assert answer.kind == AnswerKind.ANSWERED
+    assert answer.best.passage.passage_id == f"{LECTURE_ID}:3.1"
+    assert answer.also_asked == ("党员总数多少",)  # the greeting is not a question
+    # 还有 inside a question does not split it.
+    assert knowledge.answer("网上还有哪些乱象").also_asked == ()
