@@ -74,7 +74,60 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text).lower()
     text = zhconv.convert(text, "zh-hans")
+    text = spoken_numbers_as_digits(text)
     return _WHITESPACE.sub(" ", text).strip()
+
+
+# Numbers as voice input and official documents write them: a year digit by digit (二〇二三年,
+# 二零二三年) and a decimal before a unit (十点九二亿, 百分之七十七点五). Only these forms: 一点一滴
+# and 三点建议 stay words.
+_DIGITS = "〇零一二三四五六七八九"
+_SPOKEN_YEAR = re.compile(rf"[{_DIGITS}]{{4}}(?=年)")
+_SPOKEN_DECIMAL = re.compile(
+    rf"(?P<percent>百分之)?(?P<whole>[{_DIGITS}十百千]+)点(?P<fraction>[{_DIGITS}]+)"
+    rf"(?P<unit>[万亿]|(?(percent)|(?!)))")
+_SPOKEN_PERCENT = re.compile(rf"百分之(?P<whole>[{_DIGITS}十百]+)")
+
+
+def spoken_numbers_as_digits(text: str) -> str:
+    """二零二三年 → 2023年, 十点九二亿 → 10.92亿, 百分之七十七点五 → 77.5%."""
+    text = _SPOKEN_YEAR.sub(lambda m: _digit_by_digit(m.group()), text)
+    text = _SPOKEN_DECIMAL.sub(_decimal, text)
+    return _SPOKEN_PERCENT.sub(_percent, text)
+
+
+def _percent(match: re.Match[str]) -> str:
+    whole = _spoken_integer(match.group("whole"))
+    return match.group() if whole is None else f"{whole}%"
+
+
+def _decimal(match: re.Match[str]) -> str:
+    whole = _spoken_integer(match.group("whole"))
+    if whole is None:
+        return match.group()
+    number = f"{whole}.{_digit_by_digit(match.group('fraction'))}"
+    return number + ("%" if match.group("percent") else match.group("unit"))
+
+
+def _digit_by_digit(text: str) -> str:
+    return "".join(str(_DIGITS.index(ch) - 1 if ch != "〇" else 0) for ch in text)
+
+
+def _spoken_integer(text: str) -> int | None:
+    """七十七 → 77, 九千九百一十八 → 9918, 十 → 10; None if it is not a plain number."""
+    units = {"十": 10, "百": 100, "千": 1000}
+    total, digit = 0, None
+    for ch in text:
+        if ch in units:
+            total += (1 if digit is None else digit) * units[ch]
+            digit = None
+        elif ch in "〇零":
+            digit = None  # a gap in the places: 一百零五
+        else:
+            if digit is not None:
+                return None  # 九九 is not a number written with units
+            digit = _DIGITS.index(ch) - 1
+    return total + (digit or 0)
 
 
 def is_cjk(char: str) -> bool:

@@ -35,6 +35,23 @@ def test_normalize_folds_width_case_and_traditional():
     assert normalize("黨員ＧＣＤ　網絡") == "党员gcd 网络"
 
 
+@pytest.mark.parametrize("spoken, written", [
+    ("截止二零二三年底", "截止2023年底"), ("二〇二四年一月", "2024年一月"),
+    ("网民十点九二亿", "网民10.92亿"), ("九千九百一十八点五万名", "9918.5万名"),
+    ("普及率百分之七十七点五", "普及率77.5%"), ("一百零五点三亿", "105.3亿"),
+    # Words that only look like numbers stay words.
+    ("一点一滴", "一点一滴"), ("三点建议", "三点建议"), ("十点开会", "十点开会"),
+])
+def test_numbers_as_voice_input_writes_them_are_digits(spoken, written):
+    assert normalize(spoken) == written
+
+
+def test_a_question_by_voice_input_finds_the_figure(knowledge):
+    answer = knowledge.answer("截止二零二三年底全国党员总数是多少万名")
+    assert answer.kind == AnswerKind.ANSWERED
+    assert answer.best.passage.passage_id == f"{LECTURE_ID}:1.1"
+
+
 def test_aliases_map_to_one_word(tokenizer):
     assert "共产党" in tokenizer.words("中国GCD")
     assert "共产党" in tokenizer.words("中共")
