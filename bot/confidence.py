@@ -74,8 +74,9 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
     AnswerType("归类", re.compile(r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗"),
                re.compile(r"属于|算作|视为|是指|指的是|包括")),
     # Whether something is allowed is answered by a passage that allows, forbids or condemns.
-    AnswerType("是否允许", re.compile(r"能不能|可不可以|可以不可以|能否|允不允许|让不让|准不准"),
-               re.compile(r"不得|禁止|严禁|不准|不许|允许|可以|不能|不要|抵制|杜绝|妄议|违规|违法|不当|能否")),
+    AnswerType("是否允许", re.compile(
+        r"能不能|可不可以|可以不可以|能否|允不允许|让不让|准不准|可以.{1,15}吗"),
+        re.compile(r"不得|禁止|严禁|不准|不许|允许|可以|不能|不要|抵制|杜绝|妄议|违规|违法|不当|能否")),
     AnswerType("处分", re.compile(
         r"会(受|被).{0,6}(开除|处分|处理|判|罚)|判几年|罚多少|(咋|怎么|如何|什么|啥)(处分|处罚)|"
         r"(什么|啥)后果|开除党籍"),
@@ -143,7 +144,8 @@ def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
     if numbers:
         checks.append(_Check(
             f"问题中的数字({'、'.join(numbers)})不与其他关键词同在一句",
-            functools.partial(_numbers_in_context, numbers=numbers, tokenizer=tokenizer)))
+            functools.partial(_numbers_in_context, numbers=numbers, query=query,
+                              tokenizer=tokenizer)))
     return checks
 
 
@@ -165,7 +167,7 @@ def _has_where_matched(hit: Hit, pattern: re.Pattern[str]) -> bool:
                for i, score in enumerate(hit.sentence_scores))
 
 
-def _numbers_in_context(hit: Hit, numbers: list[str], tokenizer: Tokenizer) -> bool:
+def _numbers_in_context(hit: Hit, numbers: list[str], query: str, tokenizer: Tokenizer) -> bool:
     """Does each number of the question stand in a sentence with the question's other words?
 
     A number is a premise: "2022年的网民规模" is not answered by a passage that has 2022 in
@@ -173,7 +175,10 @@ def _numbers_in_context(hit: Hit, numbers: list[str], tokenizer: Tokenizer) -> b
     """
     others = [term for term in hit.matched_terms if not _NUMBER.fullmatch(term)]
     if not others:
-        return True
+        # Only the number matched: an answer if the question is about the number itself
+        # (9918.5万是什么), not if its other words are missing (规定是2023年出的对吧).
+        return not any(len(word) > 1 and not _NUMBER.fullmatch(word)
+                       for word in tokenizer.analyze(query).content_words)
     for number in numbers:
         sentences = (s for s in hit.passage.sentences if number in normalize(s))
         if not any(set(others) & set(tokenizer.words(s)) for s in sentences):

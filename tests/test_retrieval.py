@@ -250,3 +250,10 @@ def test_a_message_with_several_questions_answers_one_and_names_the_others(knowl
     assert answer.also_asked == ("党员总数多少",)  # the greeting is not a question
     # 还有 inside a question does not split it.
     assert knowledge.answer("网上还有哪些乱象").also_asked == ()
+
+
+def test_a_number_alone_does_not_answer_a_question_about_something_else(knowledge):
+    # 2023 is in 1.1 (党员总数), but the question is about when the 规定 came out.
+    answer = knowledge.answer("规定是2023年出的对吧")
+    assert not (answer.answered and answer.best.passage.passage_id == f"{LECTURE_ID}:1.1")
+    assert knowledge.answer("9918.5万是什么数").best.passage.passage_id == f"{LECTURE_ID}:1.1"
