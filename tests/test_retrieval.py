@@ -17,16 +17,17 @@ GOLD = ROOT / "tests" / "gold" / "lecture_questions.jsonl"
 # Floors on the gold set's held-out test half. The issue asks for 0.95 / 0.90; what the
 # retriever reaches today is recorded in the README and the closing note, and these floors
 # sit just under it so that any regression fails the suite.
-ANSWERABLE_TOP1_FLOOR = 0.88
+ANSWERABLE_TOP1_FLOOR = 0.92
 REFUSAL_FLOOR = 0.83
 
 # The other gold files (written independently, for tuning, or only watched: holdout), each
 # with floors just under today's (answerable top-1, refusal), so a change that helps one
 # kind of question at another's expense shows up.
 OTHER_GOLD_FLOORS = {
-    "lecture_questions_extra.jsonl": (0.89, 0.86),
+    "lecture_questions_extra.jsonl": (0.91, 0.86),
     "lecture_questions_refusal.jsonl": (1.0, 0.89),
-    "lecture_questions_answerable.jsonl": (0.92, None),
+    "lecture_questions_answerable.jsonl": (0.93, None),
+    "lecture_questions_chat.jsonl": (0.95, 1.0),
     "lecture_questions_holdout.jsonl": (0.94, 0.87),
 }
 
