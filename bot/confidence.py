@@ -94,6 +94,12 @@ ANSWER_SENTENCE_SHARE = 0.3
 # questions; 8 refused as many (+9) and lost one answerable question fewer (1).
 _EXACTING_QUESTION = re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例|具体")
 EXACTING_WORD_WEIGHT = 8.0
+# A question about what a document says (反间谍法规定了哪些…, 公务员法对…有啥规定), not about
+# how the lecture mentions it (这几个法讲稿咋提的).
+_ASKS_CONTENTS = re.compile(
+    r"规定了?(什么|啥|哪些)|(有|作了?|作出)(啥|什么|哪些)(规定|要求)|(怎么|如何|咋)规定|"
+    r"(说|讲|写)了(什么|啥|哪些)|(具体|主要)?内容|全文|条文")
+_DOCUMENT_WORD = re.compile(r"..(法(?![治制律官院理])|条例|规定|办法|宣言|准则)$")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 def answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> tuple[Hit, ...]:
@@ -140,6 +146,13 @@ def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
                        and weight(word) >= EXACTING_WORD_WEIGHT}
         checks.append(_Check(f"问得很细,须有全部关键词:{'、'.join(sorted(informative))}",
                              lambda hit: informative <= set(hit.matched_terms)))
+    if _ASKS_CONTENTS.search(query):
+        documents = [word for word in tokenizer.analyze(query).content_words
+                     if _DOCUMENT_WORD.search(word)]
+        if documents:
+            checks.append(_Check(
+                f"问的是{'、'.join(documents)}的内容,讲稿只在列举中提到它",
+                functools.partial(_more_than_listed, documents=documents)))
     numbers = _NUMBER.findall(normalize(query))
     if numbers:
         checks.append(_Check(
@@ -147,6 +160,26 @@ def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
             functools.partial(_numbers_in_context, numbers=numbers, query=query,
                               tokenizer=tokenizer)))
     return checks
+
+
+def _more_than_listed(hit: Hit, documents: list[str]) -> bool:
+    """Does the passage say something of each document, not only list it among others?
+
+    "网络安全法、国家安全法、反间谍法、公务员法和…等" names four laws; it does not say what
+    any of them rules, so "反间谍法规定了哪些行为算间谍" is not answered by it.
+    """
+    text = normalize(hit.passage.text)
+    for document in documents:
+        places = [m.start() for m in re.finditer(re.escape(document), text)]
+        if places and all(_is_listed(text, start, start + len(document)) for start in places):
+            return False
+    return True
+
+
+def _is_listed(text: str, start: int, end: int) -> bool:
+    """Is text[start:end] an item of a 、-separated list?"""
+    before = text[start - 1] if start > 0 else ""
+    return before == "、" or text[end:end + 1] == "、"
 
 
 def _holds_answer_type(hit: Hit, asked: AnswerType) -> bool:

@@ -258,3 +258,12 @@ def test_a_number_alone_does_not_answer_a_question_about_something_else(knowledg
     answer = knowledge.answer("规定是2023年出的对吧")
     assert not (answer.answered and answer.best.passage.passage_id == f"{LECTURE_ID}:1.1")
     assert knowledge.answer("9918.5万是什么数").best.passage.passage_id == f"{LECTURE_ID}:1.1"
+
+
+def test_a_document_the_lecture_only_lists_is_not_explained_by_it(knowledge):
+    # 3.3 lists 网络安全法、国家安全法、反间谍法、公务员法 as a basis, nothing of what they say.
+    assert knowledge.answer("国家安全法对党员上网作了哪些规定").kind == AnswerKind.NOT_COVERED
+    # The opening says what the 纪律处分条例 does about members' conduct online.
+    answer = knowledge.answer("纪律处分条例对党员网上言行有啥规定")
+    assert answer.kind == AnswerKind.ANSWERED
+    assert answer.best.passage.passage_id == f"{LECTURE_ID}:0.1"
