@@ -57,6 +57,9 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
     AnswerType("施行日期", re.compile(
         r"(什么时候|啥时候|何时|哪天|哪年|几月|几号|开始).{0,6}(施行|实施|生效)|(施行|生效)(时间|日期)"),
         re.compile(r"施行|实施|生效")),
+    AnswerType("频次", re.compile(
+        r"多久|多长时间|隔多长|几次|多少次|频率|(一|每)(年|月|周|季度)几"),
+               re.compile(r"每[年月周天日季]|[\d一二三四五六七八九十两]+次|定期|经常")),
     AnswerType("数量", re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是"),
                re.compile(rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d")),
     # Where something happens or can be done (在哪开的, 去哪举报), not where the lecture says

@@ -203,6 +203,7 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
     ("党员泄露国家秘密会被开除党籍吗", "少数党员干部在网上有哪些不当行为"),
     ("2022年网民规模多大", "截至2023年12月网民规模多大"),
     ("发现党员造谣该去哪举报", "这句话在哪说的 像爱护绿水青山一样爱护网络生态"),
+    ("联席会商多久开一次", "联席会商是什么机制"),
 ])
 def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
     assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
