@@ -30,7 +30,10 @@ async def running_bot(server: FakeBotApi, knowledge: KnowledgeBase | None = None
     """The real Application polling the fake server, started as run_polling would."""
     settings = Settings(token=TOKEN, api_base_url=server.url, knowledge_dir=KNOWLEDGE_DIR,
                         db_path=db_path or Path("bot.sqlite3"), admin_ids=admin_ids)
-    app = build_application(settings, knowledge, rate_limiter=False, clock=clock)
+    # run_bot builds the application before any event loop runs; here one already runs, and
+    # building creates the HTTP clients' TLS contexts (about 0.1 s), so it happens off the loop.
+    app = await asyncio.to_thread(build_application, settings, knowledge, rate_limiter=False,
+                                  clock=clock)
     async with app:
         await prepare(app)  # post_init/post_shutdown run only under run_polling
         await app.start()
