@@ -43,7 +43,7 @@ class AnswerType:
 
 
 ANSWER_TYPES: tuple[AnswerType, ...] = (
-    AnswerType("条款号", re.compile(rf"第几条|多少条|{_DOCUMENT}.{{0,8}}几条"),
+    AnswerType("条款号", re.compile(rf"第几条|多少条|哪一?条|{_DOCUMENT}.{{0,8}}几条"),
                re.compile(rf"{_NUMERAL_CHARS}+条")),
     # "体制建设说了几条" counts points, not a document's articles: a passage that enumerates
     # (一是…二是…) answers it as a whole.
@@ -72,7 +72,8 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
     AnswerType("主体(谁)", re.compile(r"谁|哪个(部门|单位|机构|组织)|什么(部门|单位|机构|人)|哪位"),
                re.compile(r"中央|办公厅|国务院|总书记|委员会|党委|党组|部门|机关|单位|组织|企业")),
     AnswerType("比较", re.compile(
-        r"区别|差别|有(啥|什么)(不同|变化)|不同之处|哪个.{0,4}(高|大|强|重要|管用|好)|比.{0,10}(高|低|多|少|强|好)"),
+        r"区别|差别|有(啥|什么)新?(不同|变化|不一样)|不一样|不同之处|哪个.{0,4}(高|大|强|重要|管用|好)|"
+        r"比.{0,10}(高|低|多|少|强|好)"),
         re.compile(r"区别|不同于|相比|相较|比起|变化")),
     AnswerType("归类", re.compile(r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗"),
                re.compile(r"属于|算作|视为|是指|指的是|包括")),
@@ -81,9 +82,26 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
         r"能不能|可不可以|可以不可以|能否|允不允许|让不让|准不准|可以.{1,15}吗"),
         re.compile(r"不得|禁止|严禁|不准|不许|允许|可以|不能|不要|抵制|杜绝|妄议|违规|违法|不当|能否")),
     AnswerType("处分", re.compile(
-        r"会(受|被).{0,6}(开除|处分|处理|判|罚)|判几年|罚多少|(咋|怎么|如何|什么|啥)(处分|处罚)|"
-        r"(什么|啥)后果|开除党籍"),
-        re.compile(r"开除|警告|撤职|撤销.{0,4}职务|留党察看|罚款|徒刑|拘留|判处")),
+        r"会(受|被).{0,6}(开除|处分|处理|判|罚|问责|追责)|判几年|罚多少|(咋|怎么|如何|什么|啥)(处分|处罚)|"
+        r"开除党籍"),
+        re.compile(r"开除|警告|撤职|撤销.{0,4}职务|留党察看|罚款|徒刑|拘留|判处|追责|问责|惩处")),
+    # Who a rule applies to (预备党员适用吗, 退休党员也归这个管吗).
+    AnswerType("适用范围", re.compile(
+        r"适用|适不适用|归(?!谁).{0,12}管吗|管不管|包不包括|在不在.{0,6}范围"),
+        re.compile(r"适用|范围|包括|全体|所有")),
+    # How something is assessed or scored.
+    AnswerType("考核标准", re.compile(r"考核|考评|打分|评分|什么标准|啥标准|标准是"),
+               re.compile(r"考核|考评|评价|标准|指标")),
+    # What exactly counts as something (什么算妄议, 怎么界定).
+    AnswerType("定义", re.compile(r"什么算|啥算|怎么算|怎么界定|如何界定|界定|定义"),
+               re.compile(r"是指|指的是|所谓|定义|界定|即")),
+    # Cases, model persons, further reading: a lecture rarely names them.
+    AnswerType("案例", re.compile(r"典型|事迹|案例|真实例子"),
+               re.compile(r"典型|事迹|案例|例如|比如")),
+    AnswerType("推荐", re.compile(r"推荐|参考书|学习资料|哪里能学|去哪学"),
+               re.compile(r"推荐|参考|参阅|书目|教材")),
+    # The bot's own opinion: it can only quote the lecture ("讲稿怎么看" is fine).
+    AnswerType("看法", re.compile(r"你(觉得|认为|怎么看|咋看|的看法|的意见)"), re.compile(r"(?!)")),
 )
 # The share of the best sentence's score from which a sentence counts for an answer type.
 # On the 360 tuning questions 0.3 and 0.4 did best: "any sentence" (0) answered 3 more
@@ -103,6 +121,11 @@ _ASKS_CONTENTS = re.compile(
     r"规定了?(什么|啥|哪些)|(有|作了?|作出)(啥|什么|哪些)(规定|要求)|(怎么|如何|咋)规定|"
     r"(说|讲|写)了(什么|啥|哪些)|(具体|主要)?内容|全文|条文")
 _DOCUMENT_WORD = re.compile(r"..(法(?![治制律官院理])|条例|规定|办法|宣言|准则)$")
+# Places are premises like numbers: "美国对公务员发言有啥规定" is not answered by a passage on
+# China's laws, nor "境外哪些势力" by one that does not say 境外.
+_PLACE = re.compile(
+    r"美国|英国|法国|德国|日本|韩国|朝鲜|俄罗斯|新加坡|印度|越南|澳大利亚|加拿大|欧洲|欧盟|非洲|"
+    r"台湾|香港|澳门|境外|国外|外国|海外|西方|全世界|全球|世界各国|国际上?")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 def answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> tuple[Hit, ...]:
@@ -142,10 +165,11 @@ def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
               for asked in ANSWER_TYPES if asked.asks.search(query)]
     if _EXACTING_QUESTION.search(query):
         # English words are mostly the member's filler ("党员 total 有多少 million"); a lone
-        # character is often what is left of a typo (普及律 → 普及 / 律).
+        # character is often what is left of a typo (普及律 → 普及 / 律), and a run that jieba
+        # glued from colloquial characters (干些啥 → 干些) is no word of the question's subject.
         weight = tokenizer.word_weight
         informative = {word for word in tokenizer.analyze(query).content_words
-                       if len(word) > 1 and not word.isascii()
+                       if len(word) > 1 and not word.isascii() and tokenizer.knows(word)
                        and weight(word) >= EXACTING_WORD_WEIGHT}
         checks.append(_Check(f"问得很细,须有全部关键词:{'、'.join(sorted(informative))}",
                              lambda hit: informative <= set(hit.matched_terms)))
@@ -156,6 +180,10 @@ def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
             checks.append(_Check(
                 f"问的是{'、'.join(documents)}的内容,讲稿只在列举中提到它",
                 functools.partial(_more_than_listed, documents=documents)))
+    places = [w for w in tokenizer.analyze(query).content_words if _PLACE.fullmatch(w)]
+    if places:
+        checks.append(_Check(f"问的是{'、'.join(places)}的情况,段落里没有",
+                             functools.partial(_names_every, words=places)))
     numbers = _NUMBER.findall(normalize(query))
     if numbers:
         checks.append(_Check(
@@ -163,6 +191,11 @@ def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
             functools.partial(_numbers_in_context, numbers=numbers, query=query,
                               tokenizer=tokenizer)))
     return checks
+
+
+def _names_every(hit: Hit, words: list[str]) -> bool:
+    text = normalize(hit.passage.text)
+    return all(word in text for word in words)
 
 
 def _more_than_listed(hit: Hit, documents: list[str]) -> bool:

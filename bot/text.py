@@ -299,6 +299,10 @@ class Tokenizer:
             return sum(self.word_weight(ch) for ch in word) / len(word)
         return math.log(self._total_freq / UNKNOWN_WORD_FREQ)
 
+    def knows(self, word: str) -> bool:
+        """Is the word in the dictionary, rather than a run jieba's HMM glued (干些, 哪开)?"""
+        return bool(self._jieba.FREQ.get(word))
+
     def is_small_talk(self, text: str) -> bool:
         bare = "".join(ch for ch in normalize(text) if has_word_chars(ch) or ch in " 👍")
         bare = bare.strip()

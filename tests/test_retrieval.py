@@ -204,6 +204,12 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
     ("2022年网民规模多大", "截至2023年12月网民规模多大"),
     ("发现党员造谣该去哪举报", "这句话在哪说的 像爱护绿水青山一样爱护网络生态"),
     ("联席会商多久开一次", "联席会商是什么机制"),
+    ("入党积极分子适用党员网络行为规定吗", "党员网络行为规定是哪个部门印发的"),
+    ("党员网络行为管理怎么考核打分", "党员网络行为管理要打造哪三地"),
+    ("什么算妄议党中央大政方针", "少数党员干部在网上妄议党中央大政方针会造成什么后果"),
+    ("有没有亮剑发声的先进典型事迹", "对亮剑发声的党员要怎么激励"),
+    ("你觉得党员网络行为管理严不严", "讲稿怎么看党员网络行为管理"),
+    ("英国的网民规模多大", "我国网民规模多大"),
 ])
 def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
     assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
