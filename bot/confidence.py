@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.search import Hit
@@ -160,27 +160,42 @@ class _Check:
 
 def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
     """What a confident hit must also pass to answer this question."""
-    checks = [_Check(f"问的是{asked.name},相关句子里没有",
-                     functools.partial(_holds_answer_type, asked=asked))
-              for asked in ANSWER_TYPES if asked.asks.search(query)]
-    if _EXACTING_QUESTION.search(query):
-        # English words are mostly the member's filler ("党员 total 有多少 million"); a lone
-        # character is often what is left of a typo (普及律 → 普及 / 律), and a run that jieba
-        # glued from colloquial characters (干些啥 → 干些) is no word of the question's subject.
-        weight = tokenizer.word_weight
-        informative = {word for word in tokenizer.analyze(query).content_words
-                       if len(word) > 1 and not word.isascii() and tokenizer.knows(word)
-                       and weight(word) >= EXACTING_WORD_WEIGHT}
-        checks.append(_Check(f"问得很细,须有全部关键词:{'、'.join(sorted(informative))}",
-                             lambda hit: informative <= set(hit.matched_terms)))
-    if _ASKS_CONTENTS.search(query):
-        documents = [word for word in tokenizer.analyze(query).content_words
-                     if _DOCUMENT_WORD.search(word)]
-        if documents:
-            checks.append(_Check(
-                f"问的是{'、'.join(documents)}的内容,讲稿只在列举中提到它",
-                functools.partial(_more_than_listed, documents=documents)))
-    places = [w for w in tokenizer.analyze(query).content_words if _PLACE.fullmatch(w)]
+    words = tokenizer.analyze(query).content_words
+    return (_answer_type_checks(query) + _exacting_checks(query, words, tokenizer)
+            + _listed_document_checks(query, words) + _premise_checks(query, words, tokenizer))
+
+
+def _answer_type_checks(query: str) -> list[_Check]:
+    return [_Check(f"问的是{asked.name},相关句子里没有",
+                   functools.partial(_holds_answer_type, asked=asked))
+            for asked in ANSWER_TYPES if asked.asks.search(query)]
+
+
+def _exacting_checks(query: str, words: Sequence[str], tokenizer: Tokenizer) -> list[_Check]:
+    if not _EXACTING_QUESTION.search(query):
+        return []
+    # English words are mostly the member's filler ("党员 total 有多少 million"); a lone
+    # character is often what is left of a typo (普及律 → 普及 / 律), and a run that jieba
+    # glued from colloquial characters (干些啥 → 干些) is no word of the question's subject.
+    informative = {word for word in words
+                   if len(word) > 1 and not word.isascii() and tokenizer.knows(word)
+                   and tokenizer.word_weight(word) >= EXACTING_WORD_WEIGHT}
+    return [_Check(f"问得很细,须有全部关键词:{'、'.join(sorted(informative))}",
+                   lambda hit: informative <= set(hit.matched_terms))]
+
+
+def _listed_document_checks(query: str, words: Sequence[str]) -> list[_Check]:
+    documents = [word for word in words if _DOCUMENT_WORD.search(word)]
+    if not documents or not _ASKS_CONTENTS.search(query):
+        return []
+    return [_Check(f"问的是{'、'.join(documents)}的内容,讲稿只在列举中提到它",
+                   functools.partial(_more_than_listed, documents=documents))]
+
+
+def _premise_checks(query: str, words: Sequence[str], tokenizer: Tokenizer) -> list[_Check]:
+    """Places and numbers the question takes as given must be where the answer is."""
+    checks = []
+    places = [word for word in words if _PLACE.fullmatch(word)]
     if places:
         checks.append(_Check(f"问的是{'、'.join(places)}的情况,段落里没有",
                              functools.partial(_names_every, words=places)))
@@ -188,7 +203,7 @@ def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
     if numbers:
         checks.append(_Check(
             f"问题中的数字({'、'.join(numbers)})不与其他关键词同在一句",
-            functools.partial(_numbers_in_context, numbers=numbers, query=query,
+            functools.partial(_numbers_in_context, numbers=numbers, words=words,
                               tokenizer=tokenizer)))
     return checks
 
@@ -236,7 +251,8 @@ def _has_where_matched(hit: Hit, pattern: re.Pattern[str]) -> bool:
                for i, score in enumerate(hit.sentence_scores))
 
 
-def _numbers_in_context(hit: Hit, numbers: list[str], query: str, tokenizer: Tokenizer) -> bool:
+def _numbers_in_context(hit: Hit, numbers: list[str], words: Sequence[str],
+                        tokenizer: Tokenizer) -> bool:
     """Does each number of the question stand in a sentence with the question's other words?
 
     A number is a premise: "2022年的网民规模" is not answered by a passage that has 2022 in
@@ -246,8 +262,7 @@ def _numbers_in_context(hit: Hit, numbers: list[str], query: str, tokenizer: Tok
     if not others:
         # Only the number matched: an answer if the question is about the number itself
         # (9918.5万是什么), not if its other words are missing (规定是2023年出的对吧).
-        return not any(len(word) > 1 and not _NUMBER.fullmatch(word)
-                       for word in tokenizer.analyze(query).content_words)
+        return not any(len(word) > 1 and not _NUMBER.fullmatch(word) for word in words)
     for number in numbers:
         sentences = (s for s in hit.passage.sentences if number in normalize(s))
         if not any(set(others) & set(tokenizer.words(s)) for s in sentences):
