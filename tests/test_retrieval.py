@@ -24,11 +24,12 @@ REFUSAL_FLOOR = 0.83
 # with floors just under today's (answerable top-1, refusal), so a change that helps one
 # kind of question at another's expense shows up.
 OTHER_GOLD_FLOORS = {
-    "lecture_questions_extra.jsonl": (0.91, 0.86),
-    "lecture_questions_refusal.jsonl": (1.0, 0.89),
+    "lecture_questions_extra.jsonl": (0.91, 0.90),
+    "lecture_questions_refusal.jsonl": (1.0, 0.95),
+    "lecture_questions_refusal2.jsonl": (0.97, 0.95),
     "lecture_questions_answerable.jsonl": (0.93, None),
     "lecture_questions_chat.jsonl": (0.95, 1.0),
-    "lecture_questions_holdout.jsonl": (0.94, 0.87),
+    "lecture_questions_holdout.jsonl": (0.94, 0.93),
 }
 
 
