@@ -6,7 +6,8 @@ Data
   passage is the paragraph the question belongs to.
 - Scale check: the same passages repeated 10 times with distinct ids (8,480) and 500 sampled
   questions; a hit on any copy of the right passage counts.
-- The gold set (tests/gold/lecture_questions.jsonl) over the lecture(s) in knowledge/.
+- The gold sets (tests/gold/*.jsonl: the held-out main:test split, the tuning files and the
+  holdout) over the lecture(s) in knowledge/.
 
 Systems
 - lecture-bot: `bot.search.Index` with `bot.text.Tokenizer` (built-in lexicon on CMRC, the

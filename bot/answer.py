@@ -39,10 +39,14 @@ _OPENING_REFERENCE = re.compile(r"开头|开篇|开场|导语|引言|前言")
 _PART_WORD = re.compile(r"部分|那块|这块|板块|那节|这节|章节")
 MIN_HEADING_LEAD_CHARS = 2
 _LAST_REFERENCE = re.compile(r"最后一(个)?(部分|节|章|点|块|大部分)|结尾部分|末尾部分")
-# Where one question ends and another begins: a question mark, or 另外/还有/顺便问下 after a
-# pause ("事后追责怎么搞 另外第二部分讲了啥"; not the 还有 of "网上还有哪些乱象").
+# Where one question ends and another begins: a question mark; 另外 or 顺便问下 after a pause
+# ("事后追责怎么搞 另外第二部分讲了啥"); 还有 only after a sentence's end, since "网上,还有哪些
+# 乱象" is one question.
 _QUESTION_BREAK = re.compile(
-    r"(?:[？?]+|^|[\s,，。;；!！])\s*(?:另外|还有|顺便问一?下|再问一?下)|[？?]+")
+    r"(?:[？?。!！;；]+|^|[\s,，])\s*(?:另外|顺便问一?下|再问一?下)"
+    r"|[？?。!！;；]+\s*还有|[？?]+")
+# A message is answered from at most this many of its questions.
+MAX_QUESTIONS_TRIED = 3
 _MISSING_REFERENCE = re.compile(r"隐藏|缺失|缺了|缺少|省略|删掉|被删|看不到|下载后查看|没有的部分")
 
 
@@ -95,13 +99,13 @@ class Answerer:
         parts = [p.strip() for p in _QUESTION_BREAK.split(query) if has_word_chars(p)]
         if len(parts) > 1:
             # Several questions in one message ("三地是啥？还有网民多少"): the first that the
-            # lectures answer is answered, and the member is asked to send the others apart.
-            for i, part in enumerate(parts):
+            # lectures answer is answered, and the member is asked to send the later ones
+            # apart (earlier ones were tried: the lectures do not answer them).
+            for i, part in enumerate(parts[:MAX_QUESTIONS_TRIED]):
                 answer = self._answer(part, question, truncated, top_k)
                 if answer.answered:
-                    others = [p for p in parts[:i] + parts[i + 1:]
-                              if not self.index.tokenizer.is_small_talk(p)]
-                    return replace(answer, also_asked=tuple(others))
+                    later = [p for p in parts[i + 1:] if not self.index.tokenizer.is_small_talk(p)]
+                    return replace(answer, also_asked=tuple(later))
         return self._answer(query, question, truncated, top_k)
 
     def _answer(self, query: str, question: str, truncated: bool, top_k: int) -> Answer:

@@ -30,7 +30,10 @@ COVERAGE_THRESHOLD = 0.35
 # passage whose matching sentences hold one. "反间谍法什么时候实施的" must not be answered with
 # a sentence that merely names the law, nor "大会在哪开的" with one that merely names the
 # conference. Every type whose question pattern matches must be satisfied.
-_DOCUMENT = r"(法(?![治制律官院理])|规定|条例|办法|宣言|准则|章程|意见|通知)"
+# A document's name ends like these; 法 not in 方法, 做法, 违法, 法治, 法律 …
+_DOCUMENT = r"((?<![方做看想说违合])法(?![治制律官院理规])|规定|条例|办法|宣言|准则|章程|意见|通知)"
+# "可以告诉我…吗", "能不能讲讲…" ask the bot for something, not whether something is allowed.
+_REQUEST = r"告诉|说说|讲讲|讲一下|说一下|介绍|解释|帮"
 _NUMERAL_CHARS = r"[\d〇零一二三四五六七八九十百千万亿.]"
 
 
@@ -73,13 +76,14 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
                re.compile(r"中央|办公厅|国务院|总书记|委员会|党委|党组|部门|机关|单位|组织|企业")),
     AnswerType("比较", re.compile(
         r"区别|差别|有(啥|什么)新?(不同|变化|不一样)|不一样|不同之处|哪个.{0,4}(高|大|强|重要|管用|好)|"
-        r"比.{0,10}(高|低|多|少|强|好)"),
+        r"比(?![例如较方重率喻])[^,，。？?]{0,10}(高|低|多|少|强|好)"),
         re.compile(r"区别|不同于|相比|相较|比起|变化")),
     AnswerType("归类", re.compile(r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗"),
                re.compile(r"属于|算作|视为|是指|指的是|包括")),
     # Whether something is allowed is answered by a passage that allows, forbids or condemns.
     AnswerType("是否允许", re.compile(
-        r"能不能|可不可以|可以不可以|能否|允不允许|让不让|准不准|可以.{1,15}吗"),
+        rf"(能不能|可不可以|可以不可以|能否)(?!{_REQUEST})|允不允许|让不让|准不准|"
+        rf"可以(?!{_REQUEST}).{{1,15}}吗"),
         re.compile(r"不得|禁止|严禁|不准|不许|允许|可以|不能|不要|抵制|杜绝|妄议|违规|违法|不当|能否")),
     AnswerType("处分", re.compile(
         r"会(受|被).{0,6}(开除|处分|处理|判|罚|问责|追责)|判几年|罚多少|(咋|怎么|如何|什么|啥)(处分|处罚)|"
@@ -120,13 +124,14 @@ EXACTING_WORD_WEIGHT = 8.0
 _ASKS_CONTENTS = re.compile(
     r"规定了?(什么|啥|哪些)|(有|作了?|作出)(啥|什么|哪些)(规定|要求)|(怎么|如何|咋)规定|"
     r"(说|讲|写)了(什么|啥|哪些)|(具体|主要)?内容|全文|条文")
-_DOCUMENT_WORD = re.compile(r"..(法(?![治制律官院理])|条例|规定|办法|宣言|准则)$")
+_DOCUMENT_WORD = re.compile(rf".{{2}}{_DOCUMENT}$")
 # Places are premises like numbers: "美国对公务员发言有啥规定" is not answered by a passage on
 # China's laws, nor "境外哪些势力" by one that does not say 境外.
 _PLACE = re.compile(
     r"美国|英国|法国|德国|日本|韩国|朝鲜|俄罗斯|新加坡|印度|越南|澳大利亚|加拿大|欧洲|欧盟|非洲|"
     r"台湾|香港|澳门|境外|国外|外国|海外|西方|全世界|全球|世界各国|国际上?")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
 
 def answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> tuple[Hit, ...]:
     """The hits reordered so the first one answers, or () if none is confident enough."""
@@ -143,7 +148,7 @@ def answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> t
 
 
 def unmet_checks(query: str, hit: Hit, tokenizer: Tokenizer) -> list[str]:
-    """Why this hit cannot answer the question (empty if it can): for hit testing."""
+    """Why this hit cannot answer the question (empty if it can), for `lecture-bot inspect`."""
     unmet = [] if _covers(hit) else [f"覆盖率低于 {COVERAGE_THRESHOLD:.0%} 或无命中词"]
     return unmet + [c.reason for c in _checks_for(query, tokenizer) if not c.passes(hit)]
 
@@ -233,6 +238,15 @@ def _is_listed(text: str, start: int, end: int) -> bool:
     return before == "、" or text[end:end + 1] == "、"
 
 
+def _number_in_text(number: str) -> re.Pattern[str]:
+    """The number where a text gives it: itself, or more exactly (10 or 10.9 → 10.92), or a
+    year in full (23年 → 2023年); not as a part of another (2 in 2023, 92 in 10.92)."""
+    if "." in number:
+        return re.compile(rf"(?<![\d.]){re.escape(number)}")
+    century = "(?:19|20)?" if len(number) == 2 else ""
+    return re.compile(rf"(?<![\d.]){century}{re.escape(number)}(?!\d)")
+
+
 def _holds_answer_type(hit: Hit, asked: AnswerType) -> bool:
     if asked.whole_passage:
         return asked.answered_by.search(hit.passage.text) is not None
@@ -264,7 +278,8 @@ def _numbers_in_context(hit: Hit, numbers: list[str], words: Sequence[str],
         # (9918.5万是什么), not if its other words are missing (规定是2023年出的对吧).
         return not any(len(word) > 1 and not _NUMBER.fullmatch(word) for word in words)
     for number in numbers:
-        sentences = (s for s in hit.passage.sentences if number in normalize(s))
+        alone = _number_in_text(number)
+        sentences = (s for s in hit.passage.sentences if alone.search(normalize(s)))
         if not any(set(others) & set(tokenizer.words(s)) for s in sentences):
             return False
     return True

@@ -275,13 +275,13 @@ class Index:
             return SYNONYM_DEGREE
         if word.pinyin and self._holds_sound(i, word.pinyin):
             return HOMOPHONE_DEGREE
-        if len(word.bigrams) >= 2:
-            found = sum(gram in self._folded[i] for gram in word.bigrams)
-            return PARTIAL_DEGREE * found / len(word.bigrams)
         if word.text in self._folded[i]:
             # Across a word boundary: chance (明天 in 文明|天津) or jieba cutting a term the
             # lexicon lacks (会商 in 联席会|商); half credit, like a character in a word.
             return STRADDLING_DEGREE
+        if len(word.bigrams) >= 2:
+            found = sum(gram in self._folded[i] for gram in word.bigrams)
+            return PARTIAL_DEGREE * found / len(word.bigrams)
         return 0.0
 
     def _holds(self, i: int, text: str) -> bool:

@@ -263,8 +263,7 @@ def test_a_message_with_several_questions_answers_one_and_names_the_others(knowl
 
 def test_a_number_alone_does_not_answer_a_question_about_something_else(knowledge):
     # 2023 is in 1.1 (党员总数), but the question is about when the 规定 came out.
-    answer = knowledge.answer("规定是2023年出的对吧")
-    assert not (answer.answered and answer.best.passage.passage_id == f"{LECTURE_ID}:1.1")
+    assert knowledge.answer("规定是2023年出的对吧").kind == AnswerKind.NOT_COVERED
     assert knowledge.answer("9918.5万是什么数").best.passage.passage_id == f"{LECTURE_ID}:1.1"
 
 
@@ -275,3 +274,40 @@ def test_a_document_the_lecture_only_lists_is_not_explained_by_it(knowledge):
     answer = knowledge.answer("纪律处分条例对党员网上言行有啥规定")
     assert answer.kind == AnswerKind.ANSWERED
     assert answer.best.passage.passage_id == f"{LECTURE_ID}:0.1"
+
+
+@pytest.mark.parametrize("question", [
+    "互联网普及率比例是多少",        # 比例 is no comparison
+    "可以告诉我网民规模是多少吗",    # a polite request, not "is it allowed"
+    "能不能讲讲三地是什么",
+    "加强法治建设的做法有几条",      # 做法 is no law
+])
+def test_words_that_only_look_like_a_question_type_do_not_decline(knowledge, question):
+    assert knowledge.answer(question).answered
+
+
+def test_还有_after_a_comma_stays_in_the_question(knowledge):
+    answer = knowledge.answer("网上,还有哪些乱象")
+    assert answer.also_asked == ()
+    assert answer.best.passage.passage_id == f"{LECTURE_ID}:1.2"
+
+
+def test_unanswered_earlier_questions_are_not_sent_back(knowledge):
+    answer = knowledge.answer("明天下雨吗？网民规模多大")
+    assert answer.kind == AnswerKind.ANSWERED and answer.also_asked == ()
+
+
+def test_a_long_word_across_a_word_boundary_is_not_matched(knowledge):
+    hit = knowledge.index.search("文明天宣言", 1)[0]
+    assert "文明天" not in hit.matched_terms
+
+
+@pytest.mark.parametrize("number, text, found", [
+    ("2023", "截至2023年底", True), ("23", "截至2023年底", True),   # 23年 is 2023年
+    ("10", "10.92亿", True), ("10.9", "10.92亿", True),             # rounded figures
+    ("2", "2023年", False), ("92", "10.92亿", False),                # parts of other numbers
+])
+def test_a_number_of_the_question_is_found_as_a_number(number, text, found):
+    from bot.confidence import _number_in_text
+
+    assert bool(_number_in_text(number).search(text)) is found
