@@ -54,7 +54,7 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
                re.compile(rf"{_NUMERAL_CHARS}+条|[一二三四五六七八九十]是"), whole_passage=True),
     AnswerType("具体日期", re.compile(r"哪天|哪一天|几号|几日|具体日期|具体时间"),
                re.compile(r"\d{1,2}[日号]|[一二三四五六七八九十]+[日号]")),
-    AnswerType("日期", re.compile(r"哪一?年|什么时候|啥时候|何时|几时|几月|哪个月"),
+    AnswerType("日期", re.compile(r"哪一?年|什么时候|啥时候|何时|几时|几月|哪个月|同一年"),
                re.compile(r"\d{4}年|\d{1,2}月|[一二三四五六七八九十]+月|年底|年初|年中")),
     # When a rule takes effect is another date than when it was issued (印发).
     AnswerType("施行日期", re.compile(
@@ -63,7 +63,8 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
     AnswerType("频次", re.compile(
         r"多久|多长时间|隔多长|几次|多少次|频率|(一|每)(年|月|周|季度)几"),
                re.compile(r"每[年月周天日季]|[\d一二三四五六七八九十两]+次|定期|经常")),
-    AnswerType("数量", re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是"),
+    AnswerType("数量", re.compile(
+        r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是|多[大高长远重久]"),
                re.compile(rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d")),
     # Where something happens or can be done (在哪开的, 去哪举报), not where the lecture says
     # something (这句话在哪说的).
@@ -94,11 +95,12 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
         r"适用|适不适用|归(?!谁).{0,12}管吗|管不管|包不包括|在不在.{0,6}范围"),
         re.compile(r"适用|范围|包括|全体|所有")),
     # How something is assessed or scored.
-    AnswerType("考核标准", re.compile(r"考核|考评|打分|评分|什么标准|啥标准|标准是"),
+    AnswerType("考核标准", re.compile(r"考核|考评|打分|评分|什么标准|啥标准|标准是|合格|达标|及格"),
                re.compile(r"考核|考评|评价|标准|指标")),
     # What exactly counts as something (什么算妄议, 怎么界定).
-    AnswerType("定义", re.compile(r"什么算|啥算|怎么算|怎么界定|如何界定|界定|定义"),
-               re.compile(r"是指|指的是|所谓|定义|界定|即")),
+    AnswerType("定义", re.compile(
+        r"什么算|啥算|怎么算|界定|定义|(怎么|如何|咋)(判断|识别|区分|辨别)"),
+        re.compile(r"是指|指的是|所谓|定义|界定|即|识别|辨别")),
     # Cases, model persons, further reading: a lecture rarely names them.
     AnswerType("案例", re.compile(r"典型|事迹|案例|真实例子"),
                re.compile(r"典型|事迹|案例|例如|比如")),
@@ -119,6 +121,10 @@ ANSWER_SENTENCE_SHARE = 0.3
 # questions; 8 refused as many (+9) and lost one answerable question fewer (1).
 _EXACTING_QUESTION = re.compile(r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例|具体")
 EXACTING_WORD_WEIGHT = 8.0
+# Counts whose unit the answer must give (人, 名 and 个 are left out: 党员有多少人 is answered by
+# 9918.5万名; 哪几部法律 asks which, not how many).
+_COUNTED_UNIT = re.compile(
+    r"(多少|(?<!哪)几)(个)?(?P<unit>字|章|节|款|页|元|块钱|岁|天|周|小时|分钟|公里|篇|届)")
 # A question about what a document says (反间谍法规定了哪些…, 公务员法对…有啥规定), not about
 # how the lecture mentions it (这几个法讲稿咋提的).
 _ASKS_CONTENTS = re.compile(
@@ -166,7 +172,8 @@ class _Check:
 def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
     """What a confident hit must also pass to answer this question."""
     words = tokenizer.analyze(query).content_words
-    return (_answer_type_checks(query) + _exacting_checks(query, words, tokenizer)
+    return (_answer_type_checks(query) + _unit_checks(query)
+            + _exacting_checks(query, words, tokenizer)
             + _listed_document_checks(query, words) + _premise_checks(query, words, tokenizer))
 
 
@@ -174,6 +181,16 @@ def _answer_type_checks(query: str) -> list[_Check]:
     return [_Check(f"问的是{asked.name},相关句子里没有",
                    functools.partial(_holds_answer_type, asked=asked))
             for asked in ANSWER_TYPES if asked.asks.search(query)]
+
+
+def _unit_checks(query: str) -> list[_Check]:
+    """"天津宣言多少字" asks for a count of 字: a sentence must count 字, not just hold a year."""
+    units = sorted({m.group("unit") for m in _COUNTED_UNIT.finditer(query)})
+    if not units:
+        return []
+    counted = re.compile(rf"{_NUMERAL_CHARS}+\s*(?:{'|'.join(map(re.escape, units))})")
+    return [_Check(f"问的是多少{'、'.join(units)},相关句子里没有",
+                   functools.partial(_has_where_matched, pattern=counted))]
 
 
 def _exacting_checks(query: str, words: Sequence[str], tokenizer: Tokenizer) -> list[_Check]:

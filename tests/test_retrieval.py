@@ -211,6 +211,10 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
     ("有没有亮剑发声的先进典型事迹", "对亮剑发声的党员要怎么激励"),
     ("你觉得党员网络行为管理严不严", "讲稿怎么看党员网络行为管理"),
     ("英国的网民规模多大", "我国网民规模多大"),
+    ("天津宣言一共多少字", "天津宣言是哪一年发布的"),
+    ("党员网络行为规定有几章", "党员网络行为规定是哪年印发的"),
+    ("正能量形成大流量要多大流量", "互联网普及率多高"),
+    ("怎么判断一个消息是不是谣言", "少数党员干部在网上造谣传谣会造成什么危害"),
 ])
 def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
     assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
