@@ -29,7 +29,7 @@ OTHER_GOLD_FLOORS = {
     "lecture_questions_refusal2.jsonl": (0.97, 0.95),
     "lecture_questions_answerable.jsonl": (0.93, None),
     "lecture_questions_chat.jsonl": (0.95, 1.0),
-    "lecture_questions_holdout.jsonl": (0.94, 0.93),
+    "lecture_questions_holdout.jsonl": (0.95, 0.93),
 }
 
 
