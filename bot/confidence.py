@@ -136,6 +136,11 @@ _DOCUMENT_WORD = re.compile(rf".{{2}}{_DOCUMENT}$")
 _PLACE = re.compile(
     r"美国|英国|法国|德国|日本|韩国|朝鲜|俄罗斯|新加坡|印度|越南|澳大利亚|加拿大|欧洲|欧盟|非洲|"
     r"台湾|香港|澳门|境外|国外|外国|海外|西方|全世界|全球|世界各国|国际上?")
+# "中央办公厅主任是谁" asks for a person in a role: the role must be in the passage, not only
+# the body (中央办公厅) it belongs to.
+_ASKS_WHO = re.compile(r"谁|哪位|什么人")
+_ROLE = re.compile(
+    r"(主任|部长|书记|主席|负责人|局长|厅长|作者|主讲人?|讲课人|发言人|群主|领导人)$")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -215,8 +220,12 @@ def _listed_document_checks(query: str, words: Sequence[str]) -> list[_Check]:
 
 
 def _premise_checks(query: str, words: Sequence[str], tokenizer: Tokenizer) -> list[_Check]:
-    """Places and numbers the question takes as given must be where the answer is."""
+    """Roles, places and numbers the question takes as given must be where the answer is."""
     checks = []
+    roles = [word for word in words if _ROLE.search(word)] if _ASKS_WHO.search(query) else []
+    if roles:
+        checks.append(_Check(f"问的是{'、'.join(roles)}是谁,段落里没有",
+                             functools.partial(_names_every, words=roles)))
     places = [word for word in words if _PLACE.fullmatch(word)]
     if places:
         checks.append(_Check(f"问的是{'、'.join(places)}的情况,段落里没有",

@@ -215,6 +215,7 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
     ("党员网络行为规定有几章", "党员网络行为规定是哪年印发的"),
     ("正能量形成大流量要多大流量", "互联网普及率多高"),
     ("怎么判断一个消息是不是谣言", "少数党员干部在网上造谣传谣会造成什么危害"),
+    ("中央办公厅主任是谁", "党员网络行为规定是谁印发的"),
 ])
 def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
     assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
