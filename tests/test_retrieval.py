@@ -18,14 +18,14 @@ GOLD = ROOT / "tests" / "gold" / "lecture_questions.jsonl"
 # met; the refusal floor sits just under what the retriever reaches today (see the README),
 # so that any regression fails the suite.
 ANSWERABLE_TOP1_FLOOR = 0.95
-REFUSAL_FLOOR = 0.83
+REFUSAL_FLOOR = 0.88
 
 # The other gold files (written independently, for tuning, or only watched: holdout), each
 # with floors just under today's (answerable top-1, refusal), so a change that helps one
 # kind of question at another's expense shows up.
 OTHER_GOLD_FLOORS = {
-    "lecture_questions_extra.jsonl": (0.91, 0.90),
-    "lecture_questions_refusal.jsonl": (1.0, 0.95),
+    "lecture_questions_extra.jsonl": (0.91, 0.95),
+    "lecture_questions_refusal.jsonl": (1.0, 0.96),
     "lecture_questions_refusal2.jsonl": (0.97, 0.95),
     "lecture_questions_answerable.jsonl": (0.93, None),
     "lecture_questions_chat.jsonl": (0.95, 1.0),
@@ -216,6 +216,12 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
     ("正能量形成大流量要多大流量", "互联网普及率多高"),
     ("怎么判断一个消息是不是谣言", "少数党员干部在网上造谣传谣会造成什么危害"),
     ("中央办公厅主任是谁", "党员网络行为规定是谁印发的"),
+    ("党员开公众号需要审批吗", "平台要加强哪些方面的审核"),
+    ("网上群众路线最早是什么时候提出的", "党员网络行为规定是什么时候印发的"),
+    ("网络安全法第一条是什么", "讲稿提到了哪些法律"),
+    ("党员网络行为规定对入党积极分子有效吗", "党员网络行为规定要求党员干部做什么"),
+    ("党员能不能在网上匿名发帖", "党员能不能在网上炫富斗阔"),
+    ("国家安全法是哪一年颁布的", "党员网络行为规定是哪一年颁布的"),
 ])
 def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
     assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
