@@ -222,6 +222,8 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
     ("党员网络行为规定对入党积极分子有效吗", "党员网络行为规定要求党员干部做什么"),
     ("党员能不能在网上匿名发帖", "党员能不能在网上炫富斗阔"),
     ("国家安全法是哪一年颁布的", "党员网络行为规定是哪一年颁布的"),
+    ("网络文明大会每年都开吗", "网络文明大会是哪一年开的"),
+    ("转发谣言要承担什么法律责任", "各级党委要承担什么责任"),
 ])
 def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
     assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
