@@ -80,7 +80,8 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
     AnswerType("主体(谁)", re.compile(r"谁|哪个(部门|单位|机构|组织)|什么(部门|单位|机构|人)|哪位"),
                re.compile(r"中央|办公厅|国务院|总书记|委员会|党委|党组|部门|机关|单位|组织|企业")),
     AnswerType("比较", re.compile(
-        r"区别|差别|有(啥|什么)新?(不同|变化|不一样)|不一样|不同之处|哪个.{0,4}(高|大|强|重要|管用|好)|"
+        r"区别|差别|有(啥|什么)新?(不同|变化|不一样)|不一样|不同之处|一回事|一样吗|相同吗|"
+        r"哪个.{0,4}(高|大|强|重要|管用|好)|"
         r"比(?![例如较方重率喻])[^,，。？?]{0,10}(高|低|多|少|强|好)"),
         re.compile(r"区别|不同于|相比|相较|比起|变化")),
     AnswerType("归类", re.compile(r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗"),
@@ -149,12 +150,14 @@ _DOCUMENT_WORD = re.compile(rf".{{2}}{_DOCUMENT}$")
 # China's laws, nor "境外哪些势力" by one that does not say 境外.
 _PLACE = re.compile(
     r"美国|英国|法国|德国|日本|韩国|朝鲜|俄罗斯|新加坡|印度|越南|澳大利亚|加拿大|欧洲|欧盟|非洲|"
-    r"台湾|香港|澳门|境外|国外|外国|海外|西方|全世界|全球|世界各国|国际上?")
+    r"台湾|香港|澳门|境外|国外|外国|海外|西方|全世界|全球|世界各国|世界|国际上?")
 # "中央办公厅主任是谁" asks for a person in a role: the role must be in the passage, not only
 # the body (中央办公厅) it belongs to.
 _ASKS_WHO = re.compile(r"谁|哪位|什么人")
 _ROLE = re.compile(
     r"(主任|部长|书记|主席|负责人|局长|厅长|作者|主讲人?|讲课人|发言人|群主|领导人)$")
+# A named penalty ("会被开除党籍吗") is a premise too: 惩处 in general does not answer it.
+_PENALTY = re.compile(r"开除党籍|开除|撤职|警告|留党察看|判刑|坐牢|罚款|拘留|记过")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -243,6 +246,10 @@ def _premise_checks(query: str, words: Sequence[str], tokenizer: Tokenizer) -> l
     if roles:
         checks.append(_Check(f"问的是{'、'.join(roles)}是谁,段落里没有",
                              functools.partial(_names_every, words=roles)))
+    penalties = [word for word in words if _PENALTY.fullmatch(word)]
+    if penalties:
+        checks.append(_Check(f"问的是{'、'.join(penalties)},段落里没有",
+                             functools.partial(_names_every, words=penalties)))
     places = [word for word in words if _PLACE.fullmatch(word)]
     if places:
         checks.append(_Check(f"问的是{'、'.join(places)}的情况,段落里没有",

@@ -224,6 +224,9 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
     ("国家安全法是哪一年颁布的", "党员网络行为规定是哪一年颁布的"),
     ("网络文明大会每年都开吗", "网络文明大会是哪一年开的"),
     ("转发谣言要承担什么法律责任", "各级党委要承担什么责任"),
+    ("意识形态安全和政治安全是一回事吗", "意识形态安全和政权安全有什么关系"),
+    ("党员在网上炫富会被开除党籍吗", "党员在网上泄露国家秘密会有什么危害"),
+    ("我国网民规模排世界第几", "我国网民规模多大"),
 ])
 def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
     assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
