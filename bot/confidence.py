@@ -26,11 +26,8 @@ from bot.text import Tokenizer, normalize
 # refuses two more and answers eight fewer.
 COVERAGE_THRESHOLD = 0.35
 
-# Answer types: a question that asks for a particular kind of fact is only answered by a
-# passage whose matching sentences hold one. "反间谍法什么时候实施的" must not be answered with
-# a sentence that merely names the law, nor "大会在哪开的" with one that merely names the
-# conference. Every type whose question pattern matches must be satisfied.
-# A document's name ends like these; 法 not in 方法, 做法, 违法, 法治, 法律 …
+# Pieces of the patterns below. A document's name ends like these; 法 not in 方法, 做法, 违法,
+# 法治, 法律 …
 _DOCUMENT = r"((?<![方做看想说违合])法(?![治制律官院理规])|规定|条例|办法|宣言|准则|章程|意见|通知)"
 # "可以告诉我…吗", "能不能讲讲…" ask the bot for something, not whether something is allowed.
 _REQUEST = r"告诉|说说|讲讲|讲一下|说一下|介绍|解释|帮"
@@ -40,6 +37,10 @@ _ASKS_PERMISSION = (rf"(能不能|可不可以|可以不可以)(?!{_REQUEST})|�
 _NUMERAL_CHARS = r"[\d〇零一二三四五六七八九十百千万亿.]"
 
 
+# Answer types: a question that asks for a particular kind of fact is only answered by a
+# passage whose matching sentences hold one. "反间谍法什么时候实施的" must not be answered with
+# a sentence that merely names the law, nor "大会在哪开的" with one that merely names the
+# conference. Every type whose question pattern matches must be satisfied.
 @dataclass(frozen=True)
 class AnswerType:
     name: str  # what is asked for, as `lecture-bot inspect` names it
