@@ -114,8 +114,8 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
     AnswerType("推荐", re.compile(r"推荐|参考书|学习资料|哪里能学|去哪学"),
                re.compile(r"推荐|参考|参阅|书目|教材")),
     # Procedures: approvals, filings, forms.
-    AnswerType("手续", re.compile(r"审批|报备|报批|批准|登记|备案|手续|流程"),
-               re.compile(r"审批|报备|报批|批准|登记|备案|手续|流程")),
+    AnswerType("手续", re.compile(r"审批|报备|报批|批准|登记|备案|手续|流程|报警|报案|投诉"),
+               re.compile(r"审批|报备|报批|批准|登记|备案|手续|流程|报警|报案|投诉")),
     # Origins and durations: when something was first said, how long something took.
     AnswerType("由来", re.compile(r"最早|首次|第一次|起源|由来|来历|(用了|花了|经过了?)多少年"),
                re.compile(r"最早|首次|第一次|起源|由来|来历|\d+年(来|间)")),
@@ -144,7 +144,7 @@ _COUNTED_UNIT = re.compile(
 # A question about what a document says (反间谍法规定了哪些…, 公务员法对…有啥规定), not about
 # how the lecture mentions it (这几个法讲稿咋提的).
 _ASKS_CONTENTS = re.compile(
-    r"规定了?(什么|啥|哪些)|(有|作了?|作出)(啥|什么|哪些)(规定|要求)|(怎么|如何|咋)规定|"
+    r"规定了?(什么|啥|哪些)|(有|作了?|作出)(啥|什么|哪些)(具体)?(规定|要求)|(怎么|如何|咋)规定|"
     r"(说|讲|写)了(什么|啥|哪些)|(具体|主要)?内容|全文|条文")
 _DOCUMENT_WORD = re.compile(rf".{{2}}{_DOCUMENT}$")
 # Places are premises like numbers: "美国对公务员发言有啥规定" is not answered by a passage on

@@ -30,6 +30,7 @@ OTHER_GOLD_FLOORS = {
     "lecture_questions_answerable.jsonl": (0.93, None),
     "lecture_questions_chat.jsonl": (0.95, 1.0),
     "lecture_questions_holdout.jsonl": (0.95, 0.93),
+    "lecture_questions_unseen2.jsonl": (0.90, 0.95),
 }
 
 
@@ -227,6 +228,8 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
     ("意识形态安全和政治安全是一回事吗", "意识形态安全和政权安全有什么关系"),
     ("党员在网上炫富会被开除党籍吗", "党员在网上泄露国家秘密会有什么危害"),
     ("我国网民规模排世界第几", "我国网民规模多大"),
+    ("遭遇网络暴力怎么报警", "网络暴力有什么危害"),
+    ("公务员法对公务员发朋友圈有啥具体要求", "党员网络行为规定对党员干部有啥要求"),
 ])
 def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
     assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
