@@ -69,7 +69,7 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
         r"多久|多长时间|隔多长|几次|多少次|频率|(一|每)(年|月|周|季度)几|每[年月周天]都"),
                re.compile(r"每[年月周天日季]|[\d一二三四五六七八九十两]+次|定期|经常")),
     AnswerType("数量", re.compile(
-        r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是|多[大高长远重久]"),
+        r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是|多[大高长远重]"),
                re.compile(rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d")),
     # Where something happens or can be done (在哪开的, 去哪举报), not where the lecture says
     # something (这句话在哪说的).
@@ -79,7 +79,9 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
         re.compile(r"在[^,。;]{1,20}(会议|大会|座谈会)上|[省市县]|北京|上海|网站|网址|"
                    r"热线|电话|邮箱|信箱")),
     AnswerType("主体(谁)", re.compile(r"谁|哪个(部门|单位|机构|组织)|什么(部门|单位|机构|人)|哪位"),
-               re.compile(r"中央|办公厅|国务院|总书记|委员会|党委|党组|部门|机关|单位|组织|企业")),
+               # With the words before it: 网信部门 answers "哪个部门", a bare 部门 would not.
+               re.compile(r"[\u4e00-\u9fff]{0,4}"
+                          r"(中央|办公厅|国务院|总书记|委员会|党委|党组|部门|机关|单位|组织|企业|大会)")),
     AnswerType("比较", re.compile(
         r"区别|差别|有(啥|什么)新?(不同|变化|不一样)|不一样|不同之处|一回事|一样吗|相同吗|"
         r"哪个.{0,4}(高|大|强|重要|管用|好)|"
@@ -114,8 +116,8 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
     AnswerType("推荐", re.compile(r"推荐|参考书|学习资料|哪里能学|去哪学"),
                re.compile(r"推荐|参考|参阅|书目|教材")),
     # Procedures: approvals, filings, forms.
-    AnswerType("手续", re.compile(r"审批|报备|报批|批准|登记|备案|手续|流程|报警|报案|投诉"),
-               re.compile(r"审批|报备|报批|批准|登记|备案|手续|流程|报警|报案|投诉")),
+    AnswerType("手续", re.compile(r"审批|报备|报批|批准|登记|备案|手续|流程|报警|报案|投诉|举报"),
+               re.compile(r"审批|报备|报批|批准|登记|备案|手续|流程|报警|报案|投诉|举报")),
     # Origins and durations: when something was first said, how long something took.
     AnswerType("由来", re.compile(r"最早|首次|第一次|起源|由来|来历|(用了|花了|经过了?)多少年"),
                re.compile(r"最早|首次|第一次|起源|由来|来历|\d+年(来|间)")),
@@ -140,7 +142,7 @@ EXACTING_WORD_WEIGHT = 8.0
 # Counts whose unit the answer must give (人, 名 and 个 are left out: 党员有多少人 is answered by
 # 9918.5万名; 哪几部法律 asks which, not how many).
 _COUNTED_UNIT = re.compile(
-    r"(多少|(?<!哪)几)(个)?(?P<unit>字|章|节|款|页|元|块钱|岁|天|周|小时|分钟|公里|篇|届)")
+    r"(多少|(?<!哪)几)(个)?(?P<unit>字|章|节|款|页|元|块钱|岁|天|周|小时|分钟|公里|篇|届|部分)")
 # A question about what a document says (反间谍法规定了哪些…, 公务员法对…有啥规定), not about
 # how the lecture mentions it (这几个法讲稿咋提的).
 _ASKS_CONTENTS = re.compile(
@@ -205,7 +207,7 @@ def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
 
 def _answer_type_checks(query: str) -> list[_Check]:
     return [_Check(f"问的是{asked.name},相关句子里没有",
-                   functools.partial(_holds_answer_type, asked=asked))
+                   functools.partial(_holds_answer_type, asked=asked, query=query))
             for asked in ANSWER_TYPES if asked.asks.search(query)]
 
 
@@ -298,21 +300,24 @@ def _number_in_text(number: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\d.]){century}{re.escape(number)}(?!\d)")
 
 
-def _holds_answer_type(hit: Hit, asked: AnswerType) -> bool:
+def _holds_answer_type(hit: Hit, asked: AnswerType, query: str = "") -> bool:
     if asked.whole_passage:
         return asked.answered_by.search(hit.passage.text) is not None
-    return _has_where_matched(hit, asked.answered_by)
+    return _has_where_matched(hit, asked.answered_by, query)
 
 
-def _has_where_matched(hit: Hit, pattern: re.Pattern[str]) -> bool:
-    """Does a sentence that matches the question well hold what the pattern asks?
+def _has_where_matched(hit: Hit, pattern: re.Pattern[str], query: str = "") -> bool:
+    """Does a sentence that matches the question well hold what the pattern asks, beyond
+    what the question itself says? ("大会是谁主办的" is not answered by the 大会 it names.)
 
     "Well" is a share of the best sentence's score: a passage's other sentences often share
     a word or two with the question, and the fact must be where the question points.
     """
     sentences = hit.passage.sentences
     floor = ANSWER_SENTENCE_SHARE * max(hit.sentence_scores, default=0.0)
-    return any(score > 0 and score >= floor and pattern.search(sentences[i])
+    asked = normalize(query)
+    return any(score > 0 and score >= floor
+               and any(m.group() not in asked for m in pattern.finditer(normalize(sentences[i])))
                for i, score in enumerate(hit.sentence_scores))
 
 

@@ -14,11 +14,10 @@ from tests.conftest import LECTURE_ID, ROOT, write_lecture
 
 GOLD = ROOT / "tests" / "gold" / "lecture_questions.jsonl"
 
-# Floors on the gold set's held-out test half. The issue asks for 0.95 / 0.90: the first is
-# met; the refusal floor sits just under what the retriever reaches today (see the README),
-# so that any regression fails the suite.
+# Floors on the gold set's held-out test half: the issue's 0.95 / 0.90 (today: 40/42 and
+# 17/18, see the README), so that any regression below them fails the suite.
 ANSWERABLE_TOP1_FLOOR = 0.95
-REFUSAL_FLOOR = 0.88
+REFUSAL_FLOOR = 0.90
 
 # The other gold files (written independently, for tuning, or only watched: holdout), each
 # with floors just under today's (answerable top-1, refusal), so a change that helps one
@@ -230,6 +229,9 @@ def test_a_word_across_a_word_boundary_is_not_matched(knowledge):
     ("我国网民规模排世界第几", "我国网民规模多大"),
     ("遭遇网络暴力怎么报警", "网络暴力有什么危害"),
     ("公务员法对公务员发朋友圈有啥具体要求", "党员网络行为规定对党员干部有啥要求"),
+    ("中国网络文明大会是谁主办的", "天津宣言是谁发布的"),   # 大会 answers only who it names
+    ("怎么举报网上的谣言", "谣言在网上造成了什么问题"),
+    ("党员网络行为规定一共几个部分", "全过程监管包括哪几个环节"),
 ])
 def test_a_passage_must_hold_the_kind_of_fact_asked_for(knowledge, asked, answered_elsewhere):
     assert knowledge.answer(asked).kind == AnswerKind.NOT_COVERED
