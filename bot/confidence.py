@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.lectures import Passage
 from bot.search import Hit
 from bot.text import Tokenizer, normalize
 
@@ -267,7 +268,7 @@ def _premise_checks(query: str, words: Sequence[str], tokenizer: Tokenizer) -> l
 
 
 def _names_every(hit: Hit, words: list[str]) -> bool:
-    text = normalize(hit.passage.text)
+    text = _folded_text(hit.passage)
     return all(word in text for word in words)
 
 
@@ -277,7 +278,7 @@ def _more_than_listed(hit: Hit, documents: list[str]) -> bool:
     "网络安全法、国家安全法、反间谍法、公务员法和…等" names four laws; it does not say what
     any of them rules, so "反间谍法规定了哪些行为算间谍" is not answered by it.
     """
-    text = normalize(hit.passage.text)
+    text = _folded_text(hit.passage)
     for document in documents:
         places = [m.start() for m in re.finditer(re.escape(document), text)]
         if places and all(_is_listed(text, start, start + len(document)) for start in places):
@@ -300,6 +301,18 @@ def _number_in_text(number: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\d.]){century}{re.escape(number)}(?!\d)")
 
 
+# A passage's normalised text is asked for again and again (each question, each check); a
+# few thousand passages is far more than one knowledge base holds.
+@functools.lru_cache(maxsize=4096)
+def _folded_sentences(passage: Passage) -> tuple[str, ...]:
+    return tuple(normalize(sentence) for sentence in passage.sentences)
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded_text(passage: Passage) -> str:
+    return normalize(passage.text)
+
+
 def _holds_answer_type(hit: Hit, asked: AnswerType, query: str = "") -> bool:
     if asked.whole_passage:
         return asked.answered_by.search(hit.passage.text) is not None
@@ -313,11 +326,11 @@ def _has_where_matched(hit: Hit, pattern: re.Pattern[str], query: str = "") -> b
     "Well" is a share of the best sentence's score: a passage's other sentences often share
     a word or two with the question, and the fact must be where the question points.
     """
-    sentences = hit.passage.sentences
+    sentences = _folded_sentences(hit.passage)
     floor = ANSWER_SENTENCE_SHARE * max(hit.sentence_scores, default=0.0)
     asked = normalize(query)
     return any(score > 0 and score >= floor
-               and any(m.group() not in asked for m in pattern.finditer(normalize(sentences[i])))
+               and any(m.group() not in asked for m in pattern.finditer(sentences[i]))
                for i, score in enumerate(hit.sentence_scores))
 
 
@@ -335,7 +348,8 @@ def _numbers_in_context(hit: Hit, numbers: list[str], words: Sequence[str],
         return not any(len(word) > 1 and not _NUMBER.fullmatch(word) for word in words)
     for number in numbers:
         alone = _number_in_text(number)
-        sentences = (s for s in hit.passage.sentences if alone.search(normalize(s)))
+        sentences = (s for s, folded in zip(hit.passage.sentences, _folded_sentences(hit.passage),
+                                            strict=True) if alone.search(folded))
         if not any(set(others) & set(tokenizer.words(s)) for s in sentences):
             return False
     return True
