@@ -35,6 +35,7 @@ _REQUEST = r"告诉|说说|讲讲|讲一下|说一下|介绍|解释|帮"
 # 能否 is left out: members say 能不能; 能否 is the written word of quotes ("我们能否顶得住").
 _ASKS_PERMISSION = (rf"(能不能|可不可以|可以不可以)(?!{_REQUEST})|允不允许|让不让|准不准|"
                     rf"可以(?!{_REQUEST}).{{1,15}}吗")
+_PROCEDURE = r"审批|报备|报批|批准|登记|备案|手续|流程|报警|报案|投诉|举报"
 _NUMERAL_CHARS = r"[\d〇零一二三四五六七八九十百千万亿.]"
 
 
@@ -50,80 +51,75 @@ class AnswerType:
     whole_passage: bool = False  # else only in a sentence that matches the question well
 
 
+def _type(name: str, asks: str, answered_by: str, whole_passage: bool = False) -> AnswerType:
+    return AnswerType(name, re.compile(asks), re.compile(answered_by), whole_passage)
+
+
 ANSWER_TYPES: tuple[AnswerType, ...] = (
-    AnswerType("条款号", re.compile(
-        rf"第几条|多少条|哪一?条|{_DOCUMENT}.{{0,8}}几条|{_DOCUMENT}第[一二三四五六七八九十百\d]+条"),
-               re.compile(rf"{_NUMERAL_CHARS}+条")),
+    _type("条款号",
+          rf"第几条|多少条|哪一?条|{_DOCUMENT}.{{0,8}}几条|{_DOCUMENT}第[一二三四五六七八九十百\d]+条",
+          rf"{_NUMERAL_CHARS}+条"),
     # "体制建设说了几条" counts points, not a document's articles: a passage that enumerates
     # (一是…二是…) answers it as a whole.
-    AnswerType("条数", re.compile(rf"^(?!.*{_DOCUMENT}.{{0,8}}几条).*(?<!第)几条"),
-               re.compile(rf"{_NUMERAL_CHARS}+条|[一二三四五六七八九十]是"), whole_passage=True),
-    AnswerType("具体日期", re.compile(r"哪天|哪一天|几号|几日|具体日期|具体时间"),
-               re.compile(r"\d{1,2}[日号]|[一二三四五六七八九十]+[日号]")),
-    AnswerType("日期", re.compile(r"哪一?年|什么时候|啥时候|何时|几时|几月|哪个月|同一年"),
-               re.compile(r"\d{4}年|\d{1,2}月|[一二三四五六七八九十]+月|年底|年初|年中")),
+    _type("条数", rf"^(?!.*{_DOCUMENT}.{{0,8}}几条).*(?<!第)几条",
+          rf"{_NUMERAL_CHARS}+条|[一二三四五六七八九十]是", whole_passage=True),
+    _type("具体日期", r"哪天|哪一天|几号|几日|具体日期|具体时间",
+          r"\d{1,2}[日号]|[一二三四五六七八九十]+[日号]"),
+    _type("日期", r"哪一?年|什么时候|啥时候|何时|几时|几月|哪个月|同一年",
+          r"\d{4}年|\d{1,2}月|[一二三四五六七八九十]+月|年底|年初|年中"),
     # When a rule takes effect is another date than when it was issued (印发).
-    AnswerType("施行日期", re.compile(
-        r"(什么时候|啥时候|何时|哪天|哪年|几月|几号|开始).{0,6}(施行|实施|生效)|(施行|生效)(时间|日期)"),
-        re.compile(r"施行|实施|生效")),
-    AnswerType("频次", re.compile(
-        r"多久|多长时间|隔多长|几次|多少次|频率|(一|每)(年|月|周|季度)几|每[年月周天]都"),
-               re.compile(r"每[年月周天日季]|[\d一二三四五六七八九十两]+次|定期|经常")),
-    AnswerType("数量", re.compile(
-        r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是|多[大高长远重]"),
-               re.compile(rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d")),
+    _type("施行日期",
+          r"(什么时候|啥时候|何时|哪天|哪年|几月|几号|开始).{0,6}(施行|实施|生效)|(施行|生效)(时间|日期)",
+          r"施行|实施|生效"),
+    _type("频次", r"多久|多长时间|隔多长|几次|多少次|频率|(一|每)(年|月|周|季度)几|每[年月周天]都",
+          r"每[年月周天日季]|[\d一二三四五六七八九十两]+次|定期|经常"),
+    _type("数量", r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是|多[大高长远重]",
+          rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d"),
     # Where something happens or can be done (在哪开的, 去哪举报), not where the lecture says
     # something (这句话在哪说的).
-    AnswerType("地点", re.compile(
-        r"(在|去|到)?(哪里?|哪儿|什么地方|啥地方|哪个(地方|城市|网站))(能|可以|去)?"
-        r"(开|办|举办|举行|召开|看|查|找|举报|投诉|反映|下载)|哪次会"),
-        re.compile(r"在[^,。;]{1,20}(会议|大会|座谈会)上|[省市县]|北京|上海|网站|网址|"
-                   r"热线|电话|邮箱|信箱")),
-    AnswerType("主体(谁)", re.compile(r"谁|哪个(部门|单位|机构|组织)|什么(部门|单位|机构|人)|哪位"),
-               # With the words before it: 网信部门 answers "哪个部门", a bare 部门 would not.
-               re.compile(r"[\u4e00-\u9fff]{0,4}"
-                          r"(中央|办公厅|国务院|总书记|委员会|党委|党组|部门|机关|单位|组织|企业|大会)")),
-    AnswerType("比较", re.compile(
-        r"区别|差别|有(啥|什么)新?(不同|变化|不一样)|不一样|不同之处|一回事|一样吗|相同吗|"
-        r"哪个.{0,4}(高|大|强|重要|管用|好)|"
-        r"比(?![例如较方重率喻])[^,，。？?]{0,10}(高|低|多|少|强|好)"),
-        re.compile(r"区别|不同于|相比|相较|比起|变化")),
-    AnswerType("归类", re.compile(r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗"),
-               re.compile(r"属于|算作|视为|是指|指的是|包括")),
+    _type("地点",
+          r"(在|去|到)?(哪里?|哪儿|什么地方|啥地方|哪个(地方|城市|网站))(能|可以|去)?"
+          r"(开|办|举办|举行|召开|看|查|找|举报|投诉|反映|下载)|哪次会",
+          r"在[^,。;]{1,20}(会议|大会|座谈会)上|[省市县]|北京|上海|网站|网址|热线|电话|邮箱|信箱"),
+    # With the words before it: 网信部门 answers "哪个部门", a bare 部门 would not.
+    _type("主体(谁)", r"谁|哪个(部门|单位|机构|组织)|什么(部门|单位|机构|人)|哪位",
+          r"[\u4e00-\u9fff]{0,4}"
+          r"(中央|办公厅|国务院|总书记|委员会|党委|党组|部门|机关|单位|组织|企业|大会)"),
+    _type("比较",
+          r"区别|差别|有(啥|什么)新?(不同|变化|不一样)|不一样|不同之处|一回事|一样吗|相同吗|"
+          r"哪个.{0,4}(高|大|强|重要|管用|好)|"
+          r"比(?![例如较方重率喻])[^,，。？?]{0,10}(高|低|多|少|强|好)",
+          r"区别|不同于|相比|相较|比起|变化"),
+    _type("归类", r"算不算|算是|就算|属不属于|属于不属于|算.{1,8}吗",
+          r"属于|算作|视为|是指|指的是|包括"),
     # Whether something is allowed is answered by a passage that allows, forbids or condemns
     # (or asks it itself: "我们能否顶得住、打得赢" answers a member's 能不能顶得住).
-    AnswerType("是否允许", re.compile(_ASKS_PERMISSION),
-        re.compile(r"不得|禁止|严禁|不准|不许|允许|可以|不能|不要|抵制|杜绝|妄议|违规|违法|不当|能否")),
-    AnswerType("处分", re.compile(
-        r"会(受|被).{0,6}(开除|处分|处理|判|罚|问责|追责)|判几年|罚多少|(咋|怎么|如何|什么|啥)(处分|处罚)|"
-        r"法律责任|"
-        r"开除党籍"),
-        re.compile(r"开除|警告|撤职|撤销.{0,4}职务|留党察看|罚款|徒刑|拘留|判处|追责|问责|惩处")),
+    _type("是否允许", _ASKS_PERMISSION,
+          r"不得|禁止|严禁|不准|不许|允许|可以|不能|不要|抵制|杜绝|妄议|违规|违法|不当|能否"),
+    _type("处分",
+          r"会(受|被).{0,6}(开除|处分|处理|判|罚|问责|追责)|判几年|罚多少|(咋|怎么|如何|什么|啥)(处分|处罚)|"
+          r"法律责任|开除党籍",
+          r"开除|警告|撤职|撤销.{0,4}职务|留党察看|罚款|徒刑|拘留|判处|追责|问责|惩处"),
     # Who a rule applies to (预备党员适用吗, 退休党员也归这个管吗).
-    AnswerType("适用范围", re.compile(
-        r"适用|适不适用|归(?!谁).{0,12}管吗|管不管|包不包括|在不在.{0,6}范围|对.{1,10}有效吗"),
-        re.compile(r"适用|范围|包括|全体|所有")),
+    _type("适用范围",
+          r"适用|适不适用|归(?!谁).{0,12}管吗|管不管|包不包括|在不在.{0,6}范围|对.{1,10}有效吗",
+          r"适用|范围|包括|全体|所有"),
     # How something is assessed or scored.
-    AnswerType("考核标准", re.compile(
-        r"考核|考评|打分|评分|评估|什么标准|啥标准|标准是|合格|达标|及格"),
-               re.compile(r"考核|考评|评价|标准|指标")),
+    _type("考核标准", r"考核|考评|打分|评分|评估|什么标准|啥标准|标准是|合格|达标|及格",
+          r"考核|考评|评价|标准|指标"),
     # What exactly counts as something (什么算妄议, 怎么界定).
-    AnswerType("定义", re.compile(
-        r"什么算|啥算|怎么算|界定|定义|(怎么|如何|咋)(判断|识别|区分|辨别)"),
-        re.compile(r"是指|指的是|所谓|定义|界定|即|识别|辨别")),
+    _type("定义", r"什么算|啥算|怎么算|界定|定义|(怎么|如何|咋)(判断|识别|区分|辨别)",
+          r"是指|指的是|所谓|定义|界定|即|识别|辨别"),
     # Cases, model persons, further reading: a lecture rarely names them.
-    AnswerType("案例", re.compile(r"典型|事迹|案例|真实例子"),
-               re.compile(r"典型|事迹|案例|例如|比如")),
-    AnswerType("推荐", re.compile(r"推荐|参考书|学习资料|哪里能学|去哪学"),
-               re.compile(r"推荐|参考|参阅|书目|教材")),
+    _type("案例", r"典型|事迹|案例|真实例子", r"典型|事迹|案例|例如|比如"),
+    _type("推荐", r"推荐|参考书|学习资料|哪里能学|去哪学", r"推荐|参考|参阅|书目|教材"),
     # Procedures: approvals, filings, forms.
-    AnswerType("手续", re.compile(r"审批|报备|报批|批准|登记|备案|手续|流程|报警|报案|投诉|举报"),
-               re.compile(r"审批|报备|报批|批准|登记|备案|手续|流程|报警|报案|投诉|举报")),
+    _type("手续", _PROCEDURE, _PROCEDURE),
     # Origins and durations: when something was first said, how long something took.
-    AnswerType("由来", re.compile(r"最早|首次|第一次|起源|由来|来历|(用了|花了|经过了?)多少年"),
-               re.compile(r"最早|首次|第一次|起源|由来|来历|\d+年(来|间)")),
+    _type("由来", r"最早|首次|第一次|起源|由来|来历|(用了|花了|经过了?)多少年",
+          r"最早|首次|第一次|起源|由来|来历|\d+年(来|间)"),
     # The bot's own opinion: it can only quote the lecture ("讲稿怎么看" is fine).
-    AnswerType("看法", re.compile(r"你(觉得|认为|怎么看|咋看|的看法|的意见)"), re.compile(r"(?!)")),
+    _type("看法", r"你(觉得|认为|怎么看|咋看|的看法|的意见)", r"(?!)"),
 )
 # The share of the best sentence's score from which a sentence counts for an answer type.
 # On the 360 tuning questions 0.3 and 0.4 did best: "any sentence" (0) answered 3 more
