@@ -239,10 +239,12 @@ def _print_scoring(knowledge: KnowledgeBase, question: str) -> None:
     print(f"关键词(权重):{weights}")
     answer = knowledge.answer(question, top_k=10)
     print(f"判定:{answer.kind.value}")
-    for rank, hit in enumerate(knowledge.index.search(question, top_k=10), start=1):
+    hits = knowledge.index.search(question, top_k=10)
+    unmet = unmet_checks(question, hits, tokenizer)
+    for rank, (hit, reasons) in enumerate(zip(hits, unmet, strict=True), start=1):
         print(f"{rank:2d}. {hit_summary(hit)}")
         print(f"    命中词:{'、'.join(hit.matched_terms) or '无'}")
-        for reason in unmet_checks(question, hit, tokenizer):
+        for reason in reasons:
             print(f"    不能作答:{reason}")
         for sentence in hit.sentences:
             print(f"    命中句:{sentence}")

@@ -178,10 +178,12 @@ def answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> t
     return (first,) + tuple(hit for hit in hits if hit is not first)
 
 
-def unmet_checks(query: str, hit: Hit, tokenizer: Tokenizer) -> list[str]:
-    """Why this hit cannot answer the question (empty if it can), for `lecture-bot inspect`."""
-    unmet = [] if _covers(hit) else [f"覆盖率低于 {COVERAGE_THRESHOLD:.0%} 或无命中词"]
-    return unmet + [c.reason for c in _checks_for(query, tokenizer) if not c.passes(hit)]
+def unmet_checks(query: str, hits: Sequence[Hit], tokenizer: Tokenizer) -> list[list[str]]:
+    """Why each hit cannot answer the question (empty if it can), for `lecture-bot inspect`."""
+    checks = _checks_for(query, tokenizer)
+    return [([] if _covers(hit) else [f"覆盖率低于 {COVERAGE_THRESHOLD:.0%} 或无命中词"])
+            + [check.reason for check in checks if not check.passes(hit)]
+            for hit in hits]
 
 
 def _covers(hit: Hit) -> bool:
