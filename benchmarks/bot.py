@@ -26,7 +26,7 @@ Measures
 - Echo baseline p50/p95: the same for the echo application: the floor that PTB and one HTTP
   request to the fake server set for any bot.
 - Retrieval p50/p95: in process, `time.perf_counter()` around `knowledge.answer(q)` plus
-  `bot.render.html_chunks`, exactly what the handler computes before it sends.
+  `bot.core.render.html_chunks`, exactly what the handler computes before it sends.
 - Overheads at p50, from delivery: bot − retrieval (the Telegram layer; target < 5 ms),
   bot − echo (what the bot adds over a trivial handler, retrieval included) and
   bot − echo − retrieval (the bot's own Telegram-side work beyond the floor).
@@ -62,9 +62,9 @@ from benchmarks import REPO_ROOT, Report, positive_int, write_result
 from benchmarks.harness import Env, environment, quiet_logging
 from bot.app import build_application, cleanup, prepare
 from bot.config import Settings
+from bot.core.knowledge import KnowledgeBase
+from bot.core.render import html_chunks
 from bot.handlers.ask import MORE_RESULTS
-from bot.knowledge import KnowledgeBase
-from bot.render import html_chunks
 from tests.fakebotapi import Call, FakeBotApi
 
 GOLD_PATH = REPO_ROOT / "tests" / "gold" / "lecture_questions.jsonl"

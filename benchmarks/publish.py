@@ -55,12 +55,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from benchmarks import REPO_ROOT, Report, load_average, write_result
-from bot import publishing
-from bot.handlers.common import KNOWLEDGE_KEY
+from bot.core.knowledge import LEXICON_DIR, KnowledgeBase
+from bot.core.lectures import load_library
+from bot.core.text import Lexicon, Tokenizer
 from bot.handlers.lectures import preview_text, rebuild
-from bot.knowledge import LEXICON_DIR, KnowledgeBase
-from bot.lectures import load_library
-from bot.text import Lexicon, Tokenizer
+from bot.publishing import files as publishing
+from bot.services import KNOWLEDGE_KEY
 
 SHARED_LECTURE = (Path(__file__).resolve().parents[2] / "shared" / "lectures"
                   / "party-lecture-online-conduct.txt")

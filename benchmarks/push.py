@@ -3,7 +3,7 @@
 Setup
 - `--chats N` (default 1,000) private chats (ids 1,000,001 …, positive, so only Telegram's
   global limit applies, not the per-group one) are subscribed by writing their plans straight
-  into a fresh SQLite database with `bot.store.Store` in a temporary folder: the shipped
+  into a fresh SQLite database with `bot.stores.Stores` in a temporary folder: the shipped
   lecture from its first passage, 08:00 Asia/Shanghai, every day, schedule set the evening
   before. Nothing has been pushed yet.
 - The bot: `bot.app.build_application(settings, knowledge, rate_limiter=…, clock=…)` with the
@@ -55,10 +55,11 @@ from benchmarks import REPO_ROOT, Report, positive_int, write_result
 from benchmarks.harness import Env, environment, quiet_logging
 from bot.app import build_application, cleanup, prepare
 from bot.config import Settings
-from bot.handlers.delivery import CATCH_UP_DONE_KEY
-from bot.knowledge import KnowledgeBase
-from bot.store import Plan, Store
-from bot.study import EVERY_DAY
+from bot.core.knowledge import KnowledgeBase
+from bot.stores import Stores
+from bot.study.delivery import CATCH_UP_DONE_KEY
+from bot.study.rules import EVERY_DAY
+from bot.study.store import Plan
 from tests.fakebotapi import Call, FakeBotApi
 
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
@@ -118,15 +119,15 @@ def chat_ids(count: int) -> range:
 async def subscribe(db_path: Path, chats: int, lecture_id: str) -> float:
     """Writes the plans as /subscribe would have; returns the seconds it took."""
     started = time.perf_counter()
-    store = await Store(db_path).open()
+    stores = await Stores.open(db_path)
     try:
         for chat_id in chat_ids(chats):
-            await store.save_plan(Plan(chat_id=chat_id, lecture_id=lecture_id,
-                                       last_passage_id=None, time_of_day=PUSH_TIME,
-                                       weekdays=EVERY_DAY, timezone=TIMEZONE,
-                                       schedule_set_at=SUBSCRIBED_AT, active=True))
+            await stores.study.save_plan(Plan(chat_id=chat_id, lecture_id=lecture_id,
+                                              last_passage_id=None, time_of_day=PUSH_TIME,
+                                              weekdays=EVERY_DAY, timezone=TIMEZONE,
+                                              schedule_set_at=SUBSCRIBED_AT, active=True))
     finally:
-        await store.close()
+        await stores.close()
     return time.perf_counter() - started
 
 

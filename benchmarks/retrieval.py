@@ -10,7 +10,7 @@ Data
   holdout) over the lecture(s) in knowledge/.
 
 Systems
-- lecture-bot: `bot.search.Index` with `bot.text.Tokenizer` (built-in lexicon on CMRC, the
+- lecture-bot: `bot.core.search.Index` with `bot.core.text.Tokenizer` (built-in lexicon on CMRC, the
   knowledge folder's lexicon on the gold set).
 - rank_bm25: `BM25Okapi` (defaults k1 1.5, b 0.75, epsilon 0.25) over plain `jieba.lcut`
   tokens from a private `jieba.Tokenizer()`: no normalisation, stop words kept, punctuation
@@ -29,7 +29,7 @@ Measures
   dictionary loading excluded (each tokenizer is loaded and warmed up before).
 - Build peak memory (MB): `tracemalloc` peak during a second, separate build of each system.
   It counts Python allocations, numpy arrays included, not the process's RSS.
-- Gold set: lecture-bot's answerer through `bot.evaluation` (answerable top-1 and refusal
+- Gold set: lecture-bot's answerer through `bot.core.evaluation` (answerable top-1 and refusal
   accuracy per split); lecture-bot's index alone and the baselines as top-1 on answerable
   questions only, since the baselines cannot refuse.
 
@@ -61,11 +61,11 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from benchmarks import REPO_ROOT, Report, load_average, write_result
-from bot import evaluation
-from bot.knowledge import KnowledgeBase
-from bot.lectures import Passage, split_sentences
-from bot.search import Index
-from bot.text import Lexicon, Tokenizer
+from bot.core import evaluation
+from bot.core.knowledge import KnowledgeBase
+from bot.core.lectures import Passage, split_sentences
+from bot.core.search import Index
+from bot.core.text import Lexicon, Tokenizer
 
 DEFAULT_CMRC = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmrc2018_dev.json"
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"

@@ -23,13 +23,13 @@ from telegram import (
 )
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
-from bot import texts
+from bot import services, texts
 from bot.config import Settings
+from bot.core.knowledge import KnowledgeBase
 from bot.handlers import ask, errors, lectures, reading, study
-from bot.handlers.common import CLOCK_KEY, KNOWLEDGE_KEY, SETTINGS_KEY, STORE_KEY, soft_call
-from bot.handlers.delivery import restore_jobs
-from bot.knowledge import KnowledgeBase
-from bot.store import Store
+from bot.handlers.common import soft_call
+from bot.stores import Stores
+from bot.study.delivery import restore_jobs
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,10 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
     app = builder.build()
-    app.bot_data[SETTINGS_KEY] = settings
-    app.bot_data[CLOCK_KEY] = clock
+    app.bot_data[services.SETTINGS_KEY] = settings
+    app.bot_data[services.CLOCK_KEY] = clock
     if knowledge is not None:
-        app.bot_data[KNOWLEDGE_KEY] = knowledge
+        app.bot_data[services.KNOWLEDGE_KEY] = knowledge
     # Order matters: uploads before the media hint, every command before ask's catch-all.
     for feature in (reading, study, lectures, ask, errors):
         feature.register(app)
@@ -67,16 +67,16 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
 
 async def prepare(app: Application) -> None:
     """Start-up: knowledge (off the event loop), database, jobs, command menu."""
-    if KNOWLEDGE_KEY not in app.bot_data:
-        settings: Settings = app.bot_data[SETTINGS_KEY]
-        app.bot_data[KNOWLEDGE_KEY] = await asyncio.to_thread(KnowledgeBase.load,
+    if services.KNOWLEDGE_KEY not in app.bot_data:
+        settings: Settings = app.bot_data[services.SETTINGS_KEY]
+        app.bot_data[services.KNOWLEDGE_KEY] = await asyncio.to_thread(KnowledgeBase.load,
                                                               settings.knowledge_dir)
-    knowledge: KnowledgeBase = app.bot_data[KNOWLEDGE_KEY]
+    knowledge: KnowledgeBase = app.bot_data[services.KNOWLEDGE_KEY]
     for failure in knowledge.library.failures:
         log.warning("lecture file not loaded: %s", failure)
     log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
              len(knowledge.library.passages))
-    app.bot_data[STORE_KEY] = await Store(app.bot_data[SETTINGS_KEY].db_path).open()
+    app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
     await restore_jobs(app)
     lectures.install_reload_signal(app)
     await register_command_menus(app)
@@ -87,7 +87,7 @@ async def prepare(app: Application) -> None:
 
 async def register_command_menus(app: Application) -> None:
     """Each kind of user sees the commands they may use (Telegram picks the closest scope)."""
-    settings: Settings = app.bot_data[SETTINGS_KEY]
+    settings: Settings = app.bot_data[services.SETTINGS_KEY]
     managing = texts.MEMBER_COMMANDS + texts.CHAT_ADMIN_COMMANDS
     menus = [(texts.MEMBER_COMMANDS, BotCommandScopeDefault()),
              (managing, BotCommandScopeAllPrivateChats()),
@@ -101,9 +101,9 @@ async def register_command_menus(app: Application) -> None:
 
 async def cleanup(app: Application) -> None:
     """Shutdown: close the database (every write was already committed)."""
-    store = app.bot_data.pop(STORE_KEY, None)
-    if store is not None:
-        await store.close()
+    stores = app.bot_data.pop(services.STORES_KEY, None)
+    if stores is not None:
+        await stores.close()
 
 
 def run_bot(env: Mapping[str, str]) -> int:

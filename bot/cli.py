@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import texts
-from bot.answer import Answer
-from bot.confidence import unmet_checks
 from bot.config import SettingsError, environment, token_is_valid
-from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
-from bot.navigation import find_passage, neighbours
-from bot.render import help_text, hit_summary, plain_text, toc_text
+from bot.core.answer import Answer
+from bot.core.confidence import unmet_checks
+from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
+from bot.core.navigation import find_passage, neighbours
+from bot.core.render import help_text, hit_summary, plain_text, toc_text
 
 EXIT_USAGE = 2
 QUIT_COMMANDS = {"/quit", "/exit", "quit", "exit", "退出"}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
+from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR
 
 _TOKEN_FORM = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 _WEBHOOK_SECRET_FORM = re.compile(r"^[A-Za-z0-9_-]{1,256}$")

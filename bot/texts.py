@@ -1,7 +1,7 @@
 """Every Chinese text users see, in one place, so wording is reviewed and changed here.
 
 Templates use str.format fields. Texts are sent as plain text unless a renderer in
-bot.render builds HTML from them, and then it escapes every value it fills in.
+bot.core.render builds HTML from them, and then it escapes every value it fills in.
 """
 
 # Where a reply repeats what the user typed (an unknown lecture name, a /read selector), at

@@ -12,8 +12,8 @@ from telegram import Update
 
 from bot.app import build_application, cleanup, prepare
 from bot.config import Settings
-from bot.handlers.delivery import CATCH_UP_DONE_KEY
-from bot.knowledge import KnowledgeBase
+from bot.core.knowledge import KnowledgeBase
+from bot.study.delivery import CATCH_UP_DONE_KEY
 from tests.conftest import KNOWLEDGE_DIR
 from tests.fakebotapi import FakeBotApi
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeBase
-from bot.text import Lexicon, Tokenizer
+from bot.core.knowledge import KnowledgeBase
+from bot.core.text import Lexicon, Tokenizer
 from tests.fakebotapi import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ import logging
 
 import pytest
 
+from bot.core.knowledge import KnowledgeBase
 from bot.handlers.ask import MORE_PREFIX, SHOW_PREFIX
-from bot.knowledge import KnowledgeBase
 from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, ask, running_bot
 from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID
 

@@ -18,7 +18,7 @@ import docx
 import pytest
 
 from bot.cli import main
-from bot.lectures import LectureError, lecture_from_bytes, load_library, parse_lecture
+from bot.core.lectures import LectureError, lecture_from_bytes, load_library, parse_lecture
 from tests.conftest import KNOWLEDGE_DIR, SHARED_LECTURE
 
 TITLE = "党课:学习新党章"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.lectures import (
+from bot.core.lectures import (
     LectureError,
     chinese_numeral,
     heading_lead,

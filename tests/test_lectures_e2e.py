@@ -18,9 +18,9 @@ from pathlib import Path
 import docx
 import pytest
 
-from bot.handlers.common import KNOWLEDGE_KEY
-from bot.knowledge import KnowledgeBase
-from bot.lectures import read_lecture
+from bot.core.knowledge import KnowledgeBase
+from bot.core.lectures import read_lecture
+from bot.services import KNOWLEDGE_KEY
 from tests.botharness import PRIVATE_CHAT, ask, running_bot
 from tests.conftest import KNOWLEDGE_DIR
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.lectures import Library, load_library
-from bot.navigation import find_passage, neighbours, passage_ref, resolve_ref
+from bot.core.lectures import Library, load_library
+from bot.core.navigation import find_passage, neighbours, passage_ref, resolve_ref
 from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID, write_lecture
 
 

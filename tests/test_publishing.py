@@ -18,9 +18,9 @@ from pathlib import Path
 import docx
 import pytest
 
-from bot import publishing
-from bot.lectures import Lecture, lecture_files, load_library, read_lecture
-from bot.publishing import (
+from bot.core.lectures import Lecture, lecture_files, load_library, read_lecture
+from bot.publishing import files as publishing
+from bot.publishing.files import (
     MAX_SENDABLE_PASSAGE_CHARS,
     MAX_UPLOAD_BYTES,
     RETIRED_DIR,

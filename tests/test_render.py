@@ -6,9 +6,9 @@ import re
 
 from telegram.constants import MessageLimit
 
-from bot.answer import Answer, AnswerKind
-from bot.lectures import Library, Passage, split_sentences
-from bot.render import (
+from bot.core.answer import Answer, AnswerKind
+from bot.core.lectures import Library, Passage, split_sentences
+from bot.core.render import (
     MAX_MESSAGE_LENGTH,
     highlighted_passage,
     html_chunks,
@@ -17,7 +17,7 @@ from bot.render import (
     telegram_length,
     toc_text,
 )
-from bot.search import Hit
+from bot.core.search import Hit
 
 
 def _passage(text: str) -> Passage:

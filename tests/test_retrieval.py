@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import AnswerKind
-from bot.evaluation import accuracy, evaluate, load_gold, report
-from bot.knowledge import KnowledgeBase
-from bot.text import normalize
+from bot.core.answer import AnswerKind
+from bot.core.evaluation import accuracy, evaluate, load_gold, report
+from bot.core.knowledge import KnowledgeBase
+from bot.core.text import normalize
 from tests.conftest import LECTURE_ID, ROOT, write_lecture
 
 GOLD = ROOT / "tests" / "gold" / "lecture_questions.jsonl"
@@ -329,6 +329,6 @@ def test_a_long_word_across_a_word_boundary_is_not_matched(knowledge):
     ("2", "2023年", False), ("92", "10.92亿", False),                # parts of other numbers
 ])
 def test_a_number_of_the_question_is_found_as_a_number(number, text, found):
-    from bot.confidence import _number_in_text
+    from bot.core.confidence import _number_in_text
 
     assert bool(_number_in_text(number).search(text)) is found

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import texts
-from bot.handlers.delivery import job_name
-from bot.store import Store
+from bot.stores import Stores
+from bot.study.delivery import job_name
 from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, ask, running_bot
 from tests.conftest import LECTURE_ID
 
@@ -40,11 +40,11 @@ def _buttons(call) -> dict[str, str]:
 
 
 async def _stored_plan(db: Path, chat_id: int):
-    store = await Store(db).open()
+    stores = await Stores.open(db)
     try:
-        return await store.plan(chat_id)
+        return await stores.study.plan(chat_id)
     finally:
-        await store.close()
+        await stores.close()
 
 
 async def test_subscribe_push_and_check_in_once_per_member(server, knowledge):

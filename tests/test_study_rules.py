@@ -1,4 +1,4 @@
-"""The daily-study rules in bot/study.py as plain functions: no Telegram, no database.
+"""The daily-study rules in bot/study/rules.py as plain functions: no Telegram, no database.
 
 Except the last test, which runs the real bot to show a bug at start-up (see its docstring).
 """
@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.lectures import Library, load_library, parse_lecture
-from bot.store import Plan
-from bot.study import (
+from bot.core.lectures import Library, load_library, parse_lecture
+from bot.study.rules import (
     EVERY_DAY,
     WORKDAYS,
     find_lecture,
@@ -25,6 +24,7 @@ from bot.study import (
     scheduled_today,
     week_start,
 )
+from bot.study.store import Plan
 from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -259,7 +259,7 @@ async def test_a_push_time_passing_during_start_up_is_still_sent(
 
     import apscheduler.schedulers.base
 
-    from bot.store import Store
+    from bot.stores import Stores
     from tests.botharness import PRIVATE_CHAT, running_bot
 
     clock = {"now": at(MONDAY, 7, 59, 59)}
@@ -273,9 +273,9 @@ async def test_a_push_time_passing_during_start_up_is_still_sent(
 
     monkeypatch.setattr(apscheduler.schedulers.base, "datetime", FrozenDatetime)
     db_path = workdir / "bot.sqlite3"
-    store = await Store(db_path).open()
-    await store.save_plan(plan(chat_id=PRIVATE_CHAT, schedule_set_at=at(SUNDAY, 20)))
-    await store.close()
+    stores = await Stores.open(db_path)
+    await stores.study.save_plan(plan(chat_id=PRIVATE_CHAT, schedule_set_at=at(SUNDAY, 20)))
+    await stores.close()
 
     async with running_bot(server, knowledge, db_path=db_path, clock=lambda: clock["now"]):
         (push,) = await server.wait_for("sendMessage")

@@ -2,7 +2,7 @@
 
 Every answer is one message (split only if Telegram's limit forces it) with a keyboard:
 更多 (the next result), 上一段/下一段 (reading order) and 👍/👎. Buttons carry passage
-references in their callback data (see bot.navigation), so they work after a restart.
+references in their callback data (see bot.core.navigation), so they work after a restart.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
-from bot.answer import Answer, AnswerKind
-from bot.handlers.common import command, knowledge_of, reply_chunks, store_of
-from bot.lectures import Library, Passage
-from bot.navigation import neighbours, passage_ref, resolve_ref
-from bot.render import html_chunks, passage_html
+from bot import services, texts
+from bot.core.answer import Answer, AnswerKind
+from bot.core.lectures import Library, Passage
+from bot.core.navigation import neighbours, passage_ref, resolve_ref
+from bot.core.render import html_chunks, passage_html
+from bot.handlers.common import command, knowledge_of, reply_chunks
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ async def answer_question(message: Message, question: str,
     await reply_chunks(message, chunks, answer_keyboard(answer, knowledge.library))
     if answer.kind not in (AnswerKind.SMALL_TALK, AnswerKind.NO_QUESTION):
         best = answer.best.passage.passage_id if answer.answered and answer.best else None
-        await store_of(context.application).log_question(message.chat_id, question,
+        await services.question_log(context.application).log_question(message.chat_id, question,
                                                          answer.answered, best)
     return answer
 
@@ -203,7 +203,7 @@ async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if passage is None or update.effective_chat is None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
-    await store_of(context.application).add_feedback(update.effective_chat.id,
+    await services.question_log(context.application).add_feedback(update.effective_chat.id,
                                                      passage.passage_id, query.from_user.id,
                                                      1 if data[0] == "+" else -1)
     await query.answer(texts.FEEDBACK_THANKS)

@@ -9,15 +9,10 @@ from typing import Any
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, CommandHandler, ContextTypes, filters
+from telegram.ext import CommandHandler, ContextTypes, filters
 
-from bot.knowledge import KnowledgeBase
-from bot.store import Store
-
-KNOWLEDGE_KEY = "knowledge"
-SETTINGS_KEY = "settings"
-STORE_KEY = "store"
-CLOCK_KEY = "clock"
+from bot import services
+from bot.core.knowledge import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +28,7 @@ def editable_message(query: CallbackQuery) -> Message | None:
 
 
 def knowledge_of(context: ContextTypes.DEFAULT_TYPE) -> KnowledgeBase:
-    return context.application.bot_data[KNOWLEDGE_KEY]
-
-
-def store_of(app: Application) -> Store:
-    return app.bot_data[STORE_KEY]
+    return services.knowledge(context.application)
 
 
 async def soft_call(what: str, call: Awaitable[Any]) -> Any:

@@ -21,14 +21,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot import publishing, texts
-from bot.handlers.common import KNOWLEDGE_KEY, command, knowledge_of
+from bot import services, texts
+from bot.core.knowledge import KnowledgeBase
+from bot.core.lectures import LectureError
+from bot.core.render import numeral
+from bot.handlers.common import command, knowledge_of
 from bot.handlers.permissions import refuse_unless_global_admin
-from bot.knowledge import KnowledgeBase
-from bot.lectures import LectureError
-from bot.publishing import Preview, UploadError
-from bot.render import numeral
-from bot.study import find_lecture
+from bot.publishing import files as publishing
+from bot.publishing.files import Preview, UploadError
+from bot.study.rules import find_lecture
 
 log = logging.getLogger(__name__)
 
@@ -153,14 +154,14 @@ async def rebuild(app: Application, reload_lexicon: bool = False
     """
     lock: asyncio.Lock = app.bot_data.setdefault(_REBUILD_LOCK_KEY, asyncio.Lock())
     async with lock:
-        current: KnowledgeBase = app.bot_data[KNOWLEDGE_KEY]
+        current: KnowledgeBase = app.bot_data[services.KNOWLEDGE_KEY]
         fresh = await asyncio.to_thread(current.reload, reload_lexicon)
         before = {f.path.name for f in current.library.failures}
         broken = [f for f in fresh.library.failures if f.path.name not in before]
         if broken:
             log.error("reload kept the previous index; broken: %s", broken)
             return current, broken
-        app.bot_data[KNOWLEDGE_KEY] = fresh
+        app.bot_data[services.KNOWLEDGE_KEY] = fresh
         log.info("index rebuilt: %d lectures, %d passages", len(fresh.library.lectures),
                  len(fresh.library.passages))
         return fresh, []

@@ -15,8 +15,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.handlers.common import SETTINGS_KEY
+from bot import services, texts
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return False
-    if user.id in context.application.bot_data[SETTINGS_KEY].admin_ids:
+    if user.id in services.settings(context.application).admin_ids:
         return True
     if chat.type == ChatType.PRIVATE:
         return True
@@ -71,7 +70,7 @@ async def refuse_unless_global_admin(update: Update,
                                      context: ContextTypes.DEFAULT_TYPE) -> bool:
     """True for BOT_ADMIN_IDS (who manage what every chat shares); otherwise refuses."""
     user = update.effective_user
-    if user is not None and user.id in context.application.bot_data[SETTINGS_KEY].admin_ids:
+    if user is not None and user.id in services.settings(context.application).admin_ids:
         return True
     await refuse(update, texts.ONLY_GLOBAL_ADMINS)
     return False

@@ -6,12 +6,12 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes
 
 from bot import texts
+from bot.core.lectures import Lecture
+from bot.core.navigation import find_passage
+from bot.core.render import help_text, passage_html, toc_text
 from bot.handlers.ask import passage_keyboard
 from bot.handlers.common import command, knowledge_of
-from bot.lectures import Lecture
-from bot.navigation import find_passage
-from bot.render import help_text, passage_html, toc_text
-from bot.study import find_lecture
+from bot.study.rules import find_lecture
 
 
 def register(app: Application) -> None:

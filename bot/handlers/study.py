@@ -18,9 +18,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
-from bot.handlers.common import SETTINGS_KEY, command, editable_message, knowledge_of, store_of
-from bot.handlers.delivery import (
+from bot import services, texts
+from bot.core.lectures import Lecture, Library
+from bot.core.render import passage_message
+from bot.handlers.common import command, editable_message, knowledge_of
+from bot.handlers.permissions import refuse_unless_admin
+from bot.study.delivery import (
     CHECK_IN_PREFIX,
     RESTART_DATA,
     STOP_DATA,
@@ -31,11 +34,7 @@ from bot.handlers.delivery import (
     push_next,
     schedule_job,
 )
-from bot.handlers.permissions import refuse_unless_admin
-from bot.lectures import Lecture, Library
-from bot.render import passage_message
-from bot.store import Plan
-from bot.study import (
+from bot.study.rules import (
     DEFAULT_TIME,
     EVERY_DAY,
     WORKDAYS,
@@ -50,6 +49,7 @@ from bot.study import (
     week_start,
     zone,
 )
+from bot.study.store import Plan
 
 
 def register(app: Application) -> None:
@@ -74,13 +74,13 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lecture = await _lecture_from_args(update, context, library)
     if lecture is None:
         return
-    store = store_of(context.application)
+    store = services.study_store(context.application)
     plan = await store.plan(chat_id)
     if plan is not None and plan.active and plan.lecture_id == lecture.lecture_id:
         await message.reply_text(texts.ALREADY_SUBSCRIBED.format(lecture=lecture.title))
         return
     keep_position = plan is not None and plan.lecture_id == lecture.lecture_id
-    settings = context.application.bot_data[SETTINGS_KEY]
+    settings = services.settings(context.application)
     new_plan = Plan(chat_id=chat_id, lecture_id=lecture.lecture_id,
                     last_passage_id=plan.last_passage_id if keep_position else None,
                     time_of_day=plan.time_of_day if plan else DEFAULT_TIME,
@@ -113,7 +113,7 @@ async def _lecture_from_args(update: Update, context: ContextTypes.DEFAULT_TYPE,
 
 
 async def _plan_or_hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Plan | None:
-    plan = await store_of(context.application).plan(update.effective_chat.id)
+    plan = await services.study_store(context.application).plan(update.effective_chat.id)
     if plan is None:
         await update.effective_message.reply_text(texts.NO_PLAN)
     return plan
@@ -134,7 +134,7 @@ async def schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     now = now_of(context.application)
     updated = replace(plan, time_of_day=format_time(at), weekdays=weekdays or plan.weekdays,
                       schedule_set_at=now, active=True)
-    await store_of(context.application).save_plan(updated)
+    await services.study_store(context.application).save_plan(updated)
     schedule_job(context.application, updated)
     reply = texts.SCHEDULE_SET.format(days=_days_label(updated.weekdays), time=format_time(at))
     due = scheduled_today(updated, now)
@@ -213,13 +213,13 @@ async def _switch_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     switched = replace(plan, lecture_id=lecture.lecture_id, last_passage_id=None,
                        active=True)
-    await store_of(context.application).save_plan(switched)
+    await services.study_store(context.application).save_plan(switched)
     schedule_job(context.application, switched)
     await update.effective_message.reply_text(texts.PLAN_SWITCHED.format(lecture=lecture.title))
 
 
 async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    store = store_of(context.application)
+    store = services.study_store(context.application)
     push = await store.latest_push(update.effective_chat.id)
     library = knowledge_of(context).library
     passage = library.passage(push.passage_id) if push else None
@@ -237,16 +237,17 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await refuse_unless_admin(update, context):
         return
     chat_id = update.effective_chat.id
-    store = store_of(context.application)
+    store = services.study_store(context.application)
     plan = await store.plan(chat_id)
-    tz = zone(plan.timezone if plan else context.application.bot_data[SETTINGS_KEY].timezone)
+    tz = zone(plan.timezone if plan else services.settings(context.application).timezone)
     local_today = now_of(context.application).astimezone(tz).date()
-    numbers = await store.stats(chat_id, local_today, week_start(local_today))
+    checkins = await store.checkin_stats(chat_id, local_today, week_start(local_today))
+    questions = await services.question_log(context.application).stats(chat_id)
     await update.effective_message.reply_text(texts.STATS.format(
-        today=numbers.checkins_today, week=numbers.checkins_week,
-        members=numbers.members_week, likes=numbers.likes, dislikes=numbers.dislikes,
-        top=_question_list(numbers.top_questions),
-        unanswered=_question_list(numbers.unanswered)))
+        today=checkins.today, week=checkins.week,
+        members=checkins.members_week, likes=questions.likes, dislikes=questions.dislikes,
+        top=_question_list(questions.top_questions),
+        unanswered=_question_list(questions.unanswered)))
 
 
 def _question_list(rows: tuple[tuple[str, int], ...]) -> str:
@@ -259,7 +260,7 @@ def _question_list(rows: tuple[tuple[str, int], ...]) -> str:
 async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     raw = query.data.removeprefix(CHECK_IN_PREFIX)
-    store = store_of(context.application)
+    store = services.study_store(context.application)
     push = await store.push(int(raw)) if raw.isdigit() else None
     if push is None:
         await query.answer(texts.BUTTON_EXPIRED)
@@ -278,7 +279,7 @@ async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not await refuse_unless_admin(update, context):
         return
     query = update.callback_query
-    store = store_of(context.application)
+    store = services.study_store(context.application)
     plan = await store.plan(update.effective_chat.id)
     if plan is None:
         await query.answer(texts.BUTTON_EXPIRED)

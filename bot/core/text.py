@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
-from bot.thesaurus import Thesaurus
+from bot.core.thesaurus import Thesaurus
 
 
 def _import_without_pkg_resources(*names: str) -> list[ModuleType]:
@@ -170,7 +170,7 @@ class Lexicon:
 
 
 def _builtin_text(name: str) -> str:
-    return resources.files("bot").joinpath("data", name).read_text(encoding="utf-8")
+    return resources.files("bot.core").joinpath("data", name).read_text(encoding="utf-8")
 
 
 def _lines(text: str) -> Iterable[str]:

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from bot.confidence import COVERAGE_THRESHOLD, answering_hits
-from bot.lectures import (
+from bot.core.confidence import COVERAGE_THRESHOLD, answering_hits
+from bot.core.lectures import (
     OPENING_SECTION_NO,
     Gap,
     Lecture,
@@ -22,8 +22,8 @@ from bot.lectures import (
     chinese_numeral,
     heading_lead,
 )
-from bot.search import Hit, Index
-from bot.text import has_word_chars, normalize
+from bot.core.search import Hit, Index
+from bot.core.text import has_word_chars, normalize
 
 # Only this much of a question is searched: real questions are far shorter, and a pasted
 # 10,000-character text must not cost more than a normal question.

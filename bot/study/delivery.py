@@ -1,7 +1,7 @@
 """Sending the daily passage: jobs, the push itself, catch-up after downtime.
 
 One JobQueue job per chat, named `daily:{chat_id}`, rebuilt from the database at start-up.
-A push is claimed in the database before it is sent (see Store.claim_push), so a scheduled
+A push is claimed in the database before it is sent (see StudyStore.claim_push), so a scheduled
 push goes out at most once a day however often the bot restarts. A chat that blocked the
 bot is marked inactive; a group that became a supergroup keeps its plan under the new id.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -18,12 +17,11 @@ from telegram.constants import ParseMode
 from telegram.error import ChatMigrated, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot import texts
-from bot.handlers.common import CLOCK_KEY, KNOWLEDGE_KEY, store_of
-from bot.lectures import Library
-from bot.render import passage_message
-from bot.store import Plan
-from bot.study import missed_push_due, next_passage, parse_time, zone
+from bot import services, texts
+from bot.core.lectures import Library
+from bot.core.render import passage_message
+from bot.study.rules import missed_push_due, next_passage, parse_time, zone
+from bot.study.store import Plan
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +36,7 @@ RESTART_DATA, STOP_DATA = "e:restart", "e:stop"
 
 
 def now_of(app: Application) -> datetime:
-    clock: Callable[[], datetime] = app.bot_data.get(CLOCK_KEY) or (lambda: datetime.now(UTC))
-    return clock()
+    return services.now(app)
 
 
 def job_name(chat_id: int) -> str:
@@ -59,7 +56,7 @@ def schedule_job(app: Application, plan: Plan) -> None:
 
 async def pause_plan(app: Application, chat_id: int) -> None:
     """Stops a chat's daily pushes; its plan and progress stay for a later /subscribe."""
-    await store_of(app).set_active(chat_id, False)
+    await services.study_store(app).set_active(chat_id, False)
     unschedule_job(app, chat_id)
 
 
@@ -72,7 +69,7 @@ def unschedule_job(app: Application, chat_id: int) -> None:
 
 async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id = context.job.chat_id
-    plan = await store_of(context.application).plan(chat_id)
+    plan = await services.study_store(context.application).plan(chat_id)
     if plan is None or not plan.active:
         unschedule_job(context.application, chat_id)
         return
@@ -87,7 +84,7 @@ async def restore_jobs(app: Application) -> None:
     that passes while the bot starts is still caught (APScheduler computes a job's first run
     when it starts, so such a push would be neither missed at a check here nor run).
     """
-    for plan in await store_of(app).active_plans():
+    for plan in await services.study_store(app).active_plans():
         schedule_job(app, plan)
     app.bot_data[CATCH_UP_DONE_KEY] = asyncio.Event()
     if app.job_queue is not None:
@@ -105,7 +102,7 @@ async def _catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def catch_up(app: Application) -> None:
     """Sends each active chat's missed push of today; one chat's failure skips only it."""
-    store = store_of(app)
+    store = services.study_store(app)
     now = now_of(app)
     plans = await store.active_plans()
     days = {plan.chat_id: now.astimezone(zone(plan.timezone)).date() for plan in plans}
@@ -126,8 +123,8 @@ async def push_next(app: Application, plan: Plan, kind: str) -> None:
     The plan is read again first: a catch-up of many chats takes a while, and an admin may
     have stopped or switched the plan since the list was read.
     """
-    library: Library = app.bot_data[KNOWLEDGE_KEY].library
-    store = store_of(app)
+    library: Library = services.knowledge(app).library
+    store = services.study_store(app)
     plan = await store.plan(plan.chat_id)
     if plan is None or (kind == "scheduled" and not plan.active):
         return
@@ -193,7 +190,7 @@ async def move_chat(app: Application, old_chat_id: int, new_chat_id: int) -> boo
     Returns False if the supergroup already had a plan, which then wins (the old one is
     paused).
     """
-    store = store_of(app)
+    store = services.study_store(app)
     moved = await store.migrate_chat(old_chat_id, new_chat_id)
     unschedule_job(app, old_chat_id)
     plan = await store.plan(new_chat_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from bot.lectures import Lecture, Library, Passage, chinese_numeral
+from bot.core.lectures import Lecture, Library, Passage, chinese_numeral
 
 LECTURE_KEY_CHARS = 6
 _REF = re.compile(r"^(?P<key>[0-9a-f]{6}):(?P<section>\d+)\.(?P<paragraph>\d+)$")

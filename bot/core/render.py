@@ -12,10 +12,10 @@ import html
 from collections.abc import Iterable, Sequence
 
 from bot import texts
-from bot.answer import MAX_QUESTION_CHARS, Answer, AnswerKind
-from bot.confidence import COVERAGE_THRESHOLD
-from bot.lectures import OPENING_SECTION_NO, Library, Passage, Section
-from bot.search import Hit
+from bot.core.answer import MAX_QUESTION_CHARS, Answer, AnswerKind
+from bot.core.confidence import COVERAGE_THRESHOLD
+from bot.core.lectures import OPENING_SECTION_NO, Library, Passage, Section
+from bot.core.search import Hit
 
 # Telegram's limit (telegram.constants.MessageLimit.MAX_TEXT_LENGTH), repeated here because
 # the core must not import Telegram; a test checks the two agree.

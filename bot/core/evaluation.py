@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.knowledge import KnowledgeBase
+from bot.core.knowledge import KnowledgeBase
 
 
 @dataclass(frozen=True)

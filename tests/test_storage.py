@@ -1,5 +1,6 @@
-"""The SQLite store on throwaway databases: migrations, plans, pushes, check-ins, questions,
-stats, chat migration, durability across a restart or a kill, and a free event loop."""
+"""The SQLite stores on throwaway databases: per-feature migrations, plans, pushes, check-ins,
+questions, stats, chat migration, durability across a restart or a kill, and a free event
+loop."""
 
 from __future__ import annotations
 
@@ -18,9 +19,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import bot.store
-from bot.store import MAX_STORED_QUESTION_CHARS, MIGRATIONS, Plan, Store, migrate
-from bot.study import missed_push_due
+from bot import storage
+from bot.asking.store import MAX_STORED_QUESTION_CHARS
+from bot.storage import Database, Schema, migrate
+from bot.stores import SCHEMAS, Stores
+from bot.study import store as study
+from bot.study.rules import missed_push_due
+from bot.study.store import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -45,17 +50,30 @@ def db_path(tmp_path) -> Path:
 
 
 @pytest.fixture
-async def store(db_path):
-    opened = await Store(db_path).open()
+async def stores(db_path):
+    opened = await Stores.open(db_path)
     try:
         yield opened
     finally:
         await opened.close()
 
 
-def user_version(path: Path) -> int:
+@pytest.fixture
+def store(stores):
+    return stores.study
+
+
+@pytest.fixture
+def questions(stores):
+    return stores.questions
+
+
+LATEST = {schema.name: len(schema.migrations) for schema in SCHEMAS}
+
+
+def versions(path: Path) -> dict[str, int]:
     with contextlib.closing(sqlite3.connect(path)) as connection:
-        return connection.execute("PRAGMA user_version").fetchone()[0]
+        return dict(connection.execute("SELECT name, version FROM schema_versions"))
 
 
 # --------------------------------------------------------------------- migrations
@@ -64,9 +82,8 @@ def user_version(path: Path) -> int:
 async def test_migrations_from_an_empty_file_reach_the_latest_version(db_path):
     db_path.parent.mkdir(parents=True)
     db_path.touch()  # an empty file is an empty database
-    store = await Store(db_path).open()
-    await store.close()
-    assert user_version(db_path) == len(MIGRATIONS)
+    await (await Stores.open(db_path)).close()
+    assert versions(db_path) == LATEST
     with contextlib.closing(sqlite3.connect(db_path)) as connection:
         tables = {row[0] for row in connection.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -75,80 +92,98 @@ async def test_migrations_from_an_empty_file_reach_the_latest_version(db_path):
 
 async def test_opening_twice_is_idempotent(db_path):
     for _ in range(2):
-        store = await Store(db_path).open()
-        await store.save_plan(make_plan())
-        await store.close()
-        assert user_version(db_path) == len(MIGRATIONS)
+        stores = await Stores.open(db_path)
+        await stores.study.save_plan(make_plan())
+        await stores.close()
+        assert versions(db_path) == LATEST
     with contextlib.closing(sqlite3.connect(db_path, isolation_level=None)) as connection:
-        assert migrate(connection) == len(MIGRATIONS)
-        assert migrate(connection) == len(MIGRATIONS)
+        assert migrate(connection, SCHEMAS) == LATEST
+        assert migrate(connection, SCHEMAS) == LATEST
 
 
-async def test_database_at_version_1_reopened_keeps_its_data(db_path):
+async def test_a_database_from_before_per_schema_versions_is_adopted_with_its_data(db_path):
+    """The first release kept one PRAGMA user_version for all tables: at 1, they exist."""
     db_path.parent.mkdir(parents=True)
     with contextlib.closing(sqlite3.connect(db_path, isolation_level=None)) as connection:
         connection.execute("BEGIN")
-        for statement in bot.store._statements(MIGRATIONS[0]):
-            connection.execute(statement)
+        for schema in SCHEMAS:
+            for statement in storage._statements(schema.migrations[0]):
+                connection.execute(statement)
         connection.execute("PRAGMA user_version = 1")
         connection.execute("COMMIT")
         connection.execute(
             "INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (CHAT, LECTURE, f"{LECTURE}:1.1", "07:30", "12345", "Asia/Shanghai",
              "2025-03-01T09:00:00+08:00", 1))
-    store = await Store(db_path).open()
+    stores = await Stores.open(db_path)
     try:
-        plan = await store.plan(CHAT)
+        plan = await stores.study.plan(CHAT)
     finally:
-        await store.close()
-    assert user_version(db_path) == len(MIGRATIONS)
+        await stores.close()
+    assert versions(db_path) == LATEST
     assert plan == make_plan(last_passage_id=f"{LECTURE}:1.1", time_of_day="07:30",
                              schedule_set_at=datetime(2025, 3, 1, 9, tzinfo=SHANGHAI))
 
 
-async def test_a_new_migration_upgrades_a_version_1_database_and_keeps_its_data(
-        db_path, monkeypatch):
-    store = await Store(db_path).open()
-    await store.save_plan(make_plan())
-    await store.close()
-    assert user_version(db_path) == 1
-    monkeypatch.setattr(bot.store, "MIGRATIONS", MIGRATIONS + (
-        "ALTER TABLE plans ADD COLUMN note TEXT NOT NULL DEFAULT '';",))
-    store = await Store(db_path).open()
+def _with_migration(schema: Schema, script: str) -> tuple[Schema, ...]:
+    extended = Schema(schema.name, schema.migrations + (script,), schema.chat_tables)
+    return tuple(extended if s.name == schema.name else s for s in SCHEMAS)
+
+
+async def test_a_new_migration_of_one_schema_upgrades_it_and_keeps_the_data(db_path):
+    stores = await Stores.open(db_path)
+    await stores.study.save_plan(make_plan())
+    await stores.close()
+    schemas = _with_migration(study.SCHEMA,
+                              "ALTER TABLE plans ADD COLUMN note TEXT NOT NULL DEFAULT '';")
+    database = await Database(db_path, schemas).open()
     try:
-        assert await store.plan(CHAT) == make_plan()
+        assert await study.StudyStore(database).plan(CHAT) == make_plan()
     finally:
-        await store.close()
-    assert user_version(db_path) == len(MIGRATIONS) + 1
+        await database.close()
+    assert versions(db_path) == {**LATEST, "study": LATEST["study"] + 1}
 
 
-async def test_a_failing_migration_is_rolled_back_entirely(db_path, monkeypatch):
-    store = await Store(db_path).open()
-    await store.close()
-    monkeypatch.setattr(bot.store, "MIGRATIONS", MIGRATIONS + (
-        "CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);",))
+async def test_a_failing_migration_is_rolled_back_entirely(db_path):
+    await (await Stores.open(db_path)).close()
+    schemas = _with_migration(
+        study.SCHEMA, "CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);")
     with pytest.raises(sqlite3.OperationalError):
-        await Store(db_path).open()
+        await Database(db_path, schemas).open()
+    assert versions(db_path) == LATEST
     with contextlib.closing(sqlite3.connect(db_path)) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert connection.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'"
                                   ).fetchone() is None
 
 
+async def test_a_new_schema_gets_its_tables_beside_the_others(db_path):
+    stores = await Stores.open(db_path)
+    await stores.study.save_plan(make_plan())
+    await stores.close()
+    extra = Schema("extra", ("CREATE TABLE extra_things (chat_id INTEGER);",), ("extra_things",))
+    database = await Database(db_path, SCHEMAS + (extra,)).open()
+    try:
+        assert await study.StudyStore(database).plan(CHAT) == make_plan()
+    finally:
+        await database.close()
+    assert versions(db_path) == {**LATEST, "extra": 1}
+
+
 async def test_wal_mode_is_on(store, db_path):
     def journal_mode() -> str:
-        return store._db().execute("PRAGMA journal_mode").fetchone()[0]
+        return store.database.connection().execute("PRAGMA journal_mode").fetchone()[0]
 
-    assert await store._run(journal_mode) == "wal"
+    assert await store.database.run(journal_mode) == "wal"
     with contextlib.closing(sqlite3.connect(db_path)) as connection:  # persistent in the file
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 async def test_a_closed_store_refuses_calls(db_path):
-    store = Store(db_path)
+    database = Database(db_path, SCHEMAS)
+    store = study.StudyStore(database)
     with pytest.raises(RuntimeError, match="not open"):
-        await store._run(store._plan, CHAT)
-    await store.close()
+        await store.plan(CHAT)
+    await database.close()
 
 
 # --------------------------------------------------------------------- plans
@@ -251,15 +286,16 @@ def _question_rows(path: Path) -> list[tuple]:
         ).fetchall()
 
 
-async def test_log_question_truncates_long_text_and_keeps_the_answered_flag(store, db_path):
-    await store.log_question(CHAT, "问" * 5000, True, f"{LECTURE}:1.1")
-    await store.log_question(CHAT, "  没找到  ", False, None)
+async def test_log_question_truncates_long_text_and_keeps_the_answered_flag(questions,
+                                                                            db_path):
+    await questions.log_question(CHAT, "问" * 5000, True, f"{LECTURE}:1.1")
+    await questions.log_question(CHAT, "  没找到  ", False, None)
     rows = _question_rows(db_path)
     assert rows[0] == (CHAT, "问" * MAX_STORED_QUESTION_CHARS, 1, f"{LECTURE}:1.1")
     assert rows[1] == (CHAT, "没找到", 0, None)
 
 
-async def test_stats_counts_checkins_members_and_groups_questions(store):
+async def test_stats_count_checkins_members_and_group_questions(store, questions):
     pushes = {}
     for day in (TODAY, TODAY - timedelta(days=1), WEEK_START - timedelta(days=1)):
         pushes[day] = await store.claim_push(CHAT, day, f"{LECTURE}:0.1", "scheduled")
@@ -274,35 +310,35 @@ async def test_stats_counts_checkins_members_and_groups_questions(store):
     for text, answered, times in (("党员网络行为规定", True, 3), ("网民规模", False, 2),
                                   ("天气怎么样", False, 1), ("平台责任", True, 1)):
         for _ in range(times):
-            await store.log_question(CHAT, f" {text} ", answered, None)
-    await store.log_question(OTHER_CHAT, "别的群的问题", False, None)
+            await questions.log_question(CHAT, f" {text} ", answered, None)
+    await questions.log_question(OTHER_CHAT, "别的群的问题", False, None)
 
-    stats = await store.stats(CHAT, TODAY, WEEK_START)
-    assert stats.checkins_today == 2
-    assert stats.checkins_week == 4
-    assert stats.members_week == 3
+    checkins = await store.checkin_stats(CHAT, TODAY, WEEK_START)
+    assert (checkins.today, checkins.week, checkins.members_week) == (2, 4, 3)
+    stats = await questions.stats(CHAT)
     assert stats.top_questions[:2] == (("党员网络行为规定", 3), ("网民规模", 2))
     assert set(stats.top_questions[2:]) == {("天气怎么样", 1), ("平台责任", 1)}
     assert stats.unanswered == (("网民规模", 2), ("天气怎么样", 1))
-    assert (await store.stats(CHAT, TODAY, WEEK_START, limit=1)).top_questions == (
-        ("党员网络行为规定", 3),)
+    assert (await questions.stats(CHAT, limit=1)).top_questions == (("党员网络行为规定", 3),)
 
-    empty = await store.stats(12345, TODAY, WEEK_START)
-    assert (empty.checkins_today, empty.checkins_week, empty.members_week) == (0, 0, 0)
-    assert empty.top_questions == () and empty.unanswered == ()
+    empty = await store.checkin_stats(12345, TODAY, WEEK_START)
+    assert (empty.today, empty.week, empty.members_week) == (0, 0, 0)
+    no_questions = await questions.stats(12345)
+    assert no_questions.top_questions == () and no_questions.unanswered == ()
 
 
 # --------------------------------------------------------------------- chat migration
 
 
-async def test_migrate_chat_moves_plan_pushes_checkins_and_questions(store, db_path):
+async def test_migrate_chat_moves_plan_pushes_checkins_and_questions(store, questions,
+                                                                    db_path):
     old, new = -4001, -1004001
     await store.save_plan(make_plan(old))
     push = await store.claim_push(old, TODAY, f"{LECTURE}:0.1", "scheduled")
     await store.complete_push(push.push_id, 3, old, f"{LECTURE}:0.1")
     await store.check_in(push, 5)
-    await store.log_question(old, "问题", True, None)
-    await store.add_feedback(old, f"{LECTURE}:0.1", 7, 1)
+    await questions.log_question(old, "问题", True, None)
+    await questions.add_feedback(old, f"{LECTURE}:0.1", 7, 1)
 
     await store.migrate_chat(old, new)
 
@@ -313,9 +349,9 @@ async def test_migrate_chat_moves_plan_pushes_checkins_and_questions(store, db_p
     assert (await store.latest_push(new)).push_id == push.push_id
     assert (new, TODAY) in await store.chats_with_scheduled_push({TODAY})
     assert (old, TODAY) not in await store.chats_with_scheduled_push({TODAY})
-    assert (await store.stats(new, TODAY, WEEK_START)).checkins_today == 1
-    assert (await store.stats(old, TODAY, WEEK_START)).checkins_today == 0
-    assert (await store.stats(new, TODAY, WEEK_START)).top_questions == (("问题", 1),)
+    assert (await store.checkin_stats(new, TODAY, WEEK_START)).today == 1
+    assert (await store.checkin_stats(old, TODAY, WEEK_START)).today == 0
+    assert (await questions.stats(new)).top_questions == (("问题", 1),)
     assert [row[0] for row in _question_rows(db_path)] == [new]
     with contextlib.closing(sqlite3.connect(db_path)) as connection:
         assert connection.execute("SELECT chat_id FROM feedback").fetchall() == [(new,)]
@@ -332,43 +368,45 @@ async def test_migrate_chat_keeps_a_plan_the_new_chat_already_has(store):
 # --------------------------------------------------------------------- durability
 
 
-async def _write_a_day(store: Store) -> int:
+async def _write_a_day(stores: Stores) -> int:
+    store, questions = stores.study, stores.questions
     await store.save_plan(make_plan())
     push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
     await store.complete_push(push.push_id, 11, CHAT, f"{LECTURE}:0.1")
     await store.check_in(push, 5)
-    await store.log_question(CHAT, "问题", False, None)
+    await questions.log_question(CHAT, "问题", False, None)
     return push.push_id
 
 
-async def _assert_day_is_there(store: Store, push_id: int) -> None:
+async def _assert_day_is_there(stores: Stores, push_id: int) -> None:
+    store = stores.study
     assert await store.plan(CHAT) == make_plan(last_passage_id=f"{LECTURE}:0.1")
     assert (CHAT, TODAY) in await store.chats_with_scheduled_push({TODAY})
     assert (await store.latest_push(CHAT)).push_id == push_id
     assert await store.checkin_count(push_id) == 1
-    assert (await store.stats(CHAT, TODAY, WEEK_START)).unanswered == (("问题", 1),)
+    assert (await stores.questions.stats(CHAT)).unanswered == (("问题", 1),)
 
 
 async def test_confirmed_writes_survive_a_restart(db_path):
-    first = await Store(db_path).open()
+    first = await Stores.open(db_path)
     push_id = await _write_a_day(first)
     await first.close()
-    second = await Store(db_path).open()
+    second = await Stores.open(db_path)
     try:
         await _assert_day_is_there(second, push_id)
-        assert await second.claim_push(CHAT, TODAY, "x", "scheduled") is None
+        assert await second.study.claim_push(CHAT, TODAY, "x", "scheduled") is None
     finally:
         await second.close()
 
 
 async def test_confirmed_writes_are_visible_without_closing_the_writer(db_path):
     """Like a kill: the first store is never closed before a second one reads the file."""
-    first = await Store(db_path).open()
+    first = await Stores.open(db_path)
     push_id = await _write_a_day(first)
-    second = await Store(db_path).open()
+    second = await Stores.open(db_path)
     try:
         await _assert_day_is_there(second, push_id)
-        assert await second.claim_push(CHAT, TODAY, "x", "scheduled") is None
+        assert await second.study.claim_push(CHAT, TODAY, "x", "scheduled") is None
     finally:
         await second.close()
         await first.close()
@@ -381,11 +419,11 @@ async def test_confirmed_writes_survive_sigkill_of_the_writing_process(db_path):
     child = textwrap.dedent(f"""
         import asyncio, os, signal, sys
         from pathlib import Path
-        from bot.store import Store
-        from tests.test_store import _write_a_day
+        from bot.stores import Stores
+        from tests.test_storage import _write_a_day
 
         async def main():
-            store = await Store(Path({str(db_path)!r})).open()
+            store = await Stores.open(Path({str(db_path)!r}))
             push_id = await _write_a_day(store)
             print(push_id, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
@@ -398,7 +436,7 @@ async def test_confirmed_writes_survive_sigkill_of_the_writing_process(db_path):
     assert result.returncode == -signal.SIGKILL, result.stderr
     push_id = int(result.stdout.strip())
     assert Path(f"{db_path}-wal").exists()
-    store = await Store(db_path).open()
+    store = await Stores.open(db_path)
     try:
         await _assert_day_is_there(store, push_id)
     finally:
@@ -408,7 +446,7 @@ async def test_confirmed_writes_survive_sigkill_of_the_writing_process(db_path):
 # --------------------------------------------------------------------- the event loop
 
 
-async def test_writes_do_not_block_the_event_loop(store, caplog):
+async def test_writes_do_not_block_the_event_loop(store, questions, caplog):
     loop = asyncio.get_running_loop()
     caplog.set_level(logging.WARNING, logger="asyncio")
     loop.set_debug(True)
@@ -420,7 +458,7 @@ async def test_writes_do_not_block_the_event_loop(store, caplog):
             elif i % 4 == 1:
                 await store.claim_push(10_000 + i, TODAY, f"{LECTURE}:0.1", "scheduled")
             elif i % 4 == 2:
-                await store.log_question(CHAT, f"问题 {i}", i % 3 == 0, None)
+                await questions.log_question(CHAT, f"问题 {i}", i % 3 == 0, None)
             else:
                 push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "manual")
                 await store.check_in(push, i)
@@ -434,13 +472,13 @@ async def test_writes_do_not_block_the_event_loop(store, caplog):
 
 async def test_the_connection_cannot_be_used_from_the_event_loop_thread(tmp_path):
     """The connection lives on the store's worker thread; sqlite3 refuses any other."""
-    store = await Store(tmp_path / "bot.sqlite3").open()
+    stores = await Stores.open(tmp_path / "bot.sqlite3")
     try:
         with pytest.raises(sqlite3.ProgrammingError):
-            store._plan(1)  # a direct call, bypassing the worker: must not work
-        assert await store.plan(1) is None
+            stores.study._plan(1)  # a direct call, bypassing the worker: must not work
+        assert await stores.study.plan(1) is None
     finally:
-        await store.close()
+        await stores.close()
 
 
 # --------------------------------------------------------------------- atomicity
@@ -453,10 +491,11 @@ async def test_complete_push_is_atomic(store):
     push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
 
     def add_failing_trigger() -> None:
-        store._db().execute("""CREATE TRIGGER fail_plan_update BEFORE UPDATE ON plans
-                               BEGIN SELECT RAISE(ABORT, 'simulated failure'); END""")
+        store.database.connection().execute(
+            """CREATE TRIGGER fail_plan_update BEFORE UPDATE ON plans
+               BEGIN SELECT RAISE(ABORT, 'simulated failure'); END""")
 
-    await store._run(add_failing_trigger)
+    await store.database.run(add_failing_trigger)
     with pytest.raises(sqlite3.IntegrityError, match="simulated failure"):
         await store.complete_push(push.push_id, 99, CHAT, f"{LECTURE}:0.1")
     assert (await store.plan(CHAT)).last_passage_id is None
@@ -511,12 +550,13 @@ async def test_a_failed_chat_migration_during_catch_up_does_not_abort_start_up(
 
     old, new, later = -4001, -1004001, 1001  # restore_jobs goes in chat_id order
     db_path = workdir / "bot.sqlite3"
-    store = await Store(db_path).open()
+    stores = await Stores.open(db_path)
+    store = stores.study
     for chat_id in (old, new, later):
         await store.save_plan(make_plan(chat_id, weekdays=(0, 1, 2, 3, 4, 5, 6)))
     done = await store.claim_push(new, TODAY, f"{LECTURE}:0.1", "scheduled")
     await store.complete_push(done.push_id, 1, new, f"{LECTURE}:0.1")
-    await store.close()
+    await stores.close()
     server.fail_next("sendMessage", 400, migrate_to_chat_id=new)  # the first send: to `old`
 
     async with running_bot(server, knowledge, db_path=db_path,
@@ -525,12 +565,12 @@ async def test_a_failed_chat_migration_during_catch_up_does_not_abort_start_up(
     assert [c.params["chat_id"] for c in server.calls("sendMessage") if c.ok] == [later]
 
 
-async def test_feedback_counts_each_member_once_per_passage(store):
+async def test_feedback_counts_each_member_once_per_passage(questions):
     passage = f"{LECTURE}:1.1"
-    await store.add_feedback(CHAT, passage, 1, 1)
-    await store.add_feedback(CHAT, passage, 1, 1)
-    await store.add_feedback(CHAT, passage, 2, 1)
-    await store.add_feedback(CHAT, passage, 2, -1)  # changed their mind
-    stats = await store.stats(CHAT, TODAY, WEEK_START)
+    await questions.add_feedback(CHAT, passage, 1, 1)
+    await questions.add_feedback(CHAT, passage, 1, 1)
+    await questions.add_feedback(CHAT, passage, 2, 1)
+    await questions.add_feedback(CHAT, passage, 2, -1)  # changed their mind
+    stats = await questions.stats(CHAT)
     assert (stats.likes, stats.dislikes) == (1, 1)
-    assert (await store.stats(OTHER_CHAT, TODAY, WEEK_START)).likes == 0
+    assert (await questions.stats(OTHER_CHAT)).likes == 0

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import texts
-from bot.lectures import (
+from bot.core.lectures import (
     LECTURE_SUFFIXES,
     Lecture,
     LectureError,
@@ -26,7 +26,7 @@ from bot.lectures import (
     lecture_files,
     lecture_from_bytes,
 )
-from bot.render import MAX_MESSAGE_LENGTH
+from bot.core.render import MAX_MESSAGE_LENGTH
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 STAGING_DIR = ".staging"

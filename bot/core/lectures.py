@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 from bot import texts
-from bot.docx_reader import DocLine, DocxError, read_docx
+from bot.core.docx_reader import DocLine, DocxError, read_docx
 
 LECTURE_SUFFIXES = (".txt", ".md", ".docx")
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.lectures import Lecture, Library, Passage
-from bot.store import Plan
+from bot.core.lectures import Lecture, Library, Passage
+from bot.study.store import Plan
 
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
 WORKDAYS = (1, 2, 3, 4, 5)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answer import Answer, Answerer
-from bot.lectures import Library, load_library
-from bot.search import Index
-from bot.text import Lexicon, Tokenizer
+from bot.core.answer import Answer, Answerer
+from bot.core.lectures import Library, load_library
+from bot.core.search import Index
+from bot.core.text import Lexicon, Tokenizer
 
 LEXICON_DIR = "lexicon"
 DEFAULT_KNOWLEDGE_DIR = Path("knowledge")

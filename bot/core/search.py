@@ -4,7 +4,7 @@ Build once at start-up (`Index(passages, tokenizer)`), then `search(question)` a
 needed; an Index is immutable, so a new one can be built beside it and swapped in.
 
 Ranking happens in one place, `Index._rank`:
-1. BM25 over each passage's words, character bigrams and pinyin bigrams (`bot.text`), with the
+1. BM25 over each passage's words, character bigrams and pinyin bigrams (`bot.core.text`), with the
    term weights computed once at build time, so a query is a handful of numpy additions;
 2. for the best candidates, the best-matching sentence's BM25 score (sentences are indexed too:
    a question is usually about one sentence, and a passage whose one sentence matches densely
@@ -26,8 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
-from bot.lectures import Passage
-from bot.text import BIGRAM_PREFIX, PINYIN_PREFIX, WORD_PREFIX, Tokenizer, char_bigrams, pinyin_of
+from bot.core.lectures import Passage
+from bot.core.text import (
+    BIGRAM_PREFIX,
+    PINYIN_PREFIX,
+    WORD_PREFIX,
+    Tokenizer,
+    char_bigrams,
+    pinyin_of,
+)
 
 # Okapi BM25's usual constants; k1 = 1.2 and b = 0.75 were also best of the grid
 # {0.9, 1.2, 1.5} x {0.5, 0.75, 0.9} on the CMRC dev set (benchmarks/retrieval.py).

@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.lectures import Passage
-from bot.search import Hit
-from bot.text import Tokenizer, normalize
+from bot.core.lectures import Passage
+from bot.core.search import Hit
+from bot.core.text import Tokenizer, normalize
 
 # The best passage must contain at least this share of the question's information (content
 # words weighted by their IDF in Chinese at large; see Hit.coverage). Relative by design, so

@@ -1,0 +1,51 @@
+"""What the running bot keeps in `Application.bot_data`, and one accessor for each.
+
+Handlers and the feature packages' Telegram helpers reach the knowledge, the settings, the
+clock and the stores only through these, so the keys are written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from telegram.ext import Application
+
+if TYPE_CHECKING:  # only for annotations: features import this module, not the reverse
+    from bot.asking.store import QuestionLog
+    from bot.config import Settings
+    from bot.core.knowledge import KnowledgeBase
+    from bot.stores import Stores
+    from bot.study.store import StudyStore
+
+KNOWLEDGE_KEY = "knowledge"
+SETTINGS_KEY = "settings"
+STORES_KEY = "stores"
+CLOCK_KEY = "clock"
+
+
+def knowledge(app: Application) -> KnowledgeBase:
+    return app.bot_data[KNOWLEDGE_KEY]
+
+
+def settings(app: Application) -> Settings:
+    return app.bot_data[SETTINGS_KEY]
+
+
+def stores(app: Application) -> Stores:
+    return app.bot_data[STORES_KEY]
+
+
+def study_store(app: Application) -> StudyStore:
+    return stores(app).study
+
+
+def question_log(app: Application) -> QuestionLog:
+    return stores(app).questions
+
+
+def now(app: Application) -> datetime:
+    """The current time: the wall clock, or the fake clock a test installed."""
+    clock: Callable[[], datetime] = app.bot_data.get(CLOCK_KEY) or (lambda: datetime.now(UTC))
+    return clock()

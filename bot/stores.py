@@ -1,0 +1,28 @@
+"""Every feature's tables in one database: the schemas, and the stores opened on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.asking import store as asking
+from bot.storage import Database
+from bot.study import store as study
+
+SCHEMAS = (study.SCHEMA, asking.SCHEMA)
+
+
+@dataclass(frozen=True)
+class Stores:
+    database: Database
+    study: study.StudyStore
+    questions: asking.QuestionLog
+
+    @classmethod
+    async def open(cls, path: Path) -> Stores:
+        """Opens (creating or migrating) the database and every feature's store on it."""
+        database = await Database(path, SCHEMAS).open()
+        return cls(database, study.StudyStore(database), asking.QuestionLog(database))
+
+    async def close(self) -> None:
+        await self.database.close()
