@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # only for annotations: features import this module, not the 
     from bot.asking.store import QuestionLog
     from bot.config import Settings
     from bot.core.knowledge import KnowledgeBase
+    from bot.members.store import MemberDirectory
     from bot.stores import Stores
     from bot.study.store import StudyStore
 
@@ -43,6 +44,10 @@ def study_store(app: Application) -> StudyStore:
 
 def question_log(app: Application) -> QuestionLog:
     return stores(app).questions
+
+
+def members(app: Application) -> MemberDirectory:
+    return stores(app).members
 
 
 def now(app: Application) -> datetime:

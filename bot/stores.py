@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.asking import store as asking
+from bot.members import store as members
 from bot.storage import Database
 from bot.study import store as study
 
-SCHEMAS = (study.SCHEMA, asking.SCHEMA)
+SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -17,12 +18,14 @@ class Stores:
     database: Database
     study: study.StudyStore
     questions: asking.QuestionLog
+    members: members.MemberDirectory
 
     @classmethod
     async def open(cls, path: Path) -> Stores:
         """Opens (creating or migrating) the database and every feature's store on it."""
         database = await Database(path, SCHEMAS).open()
-        return cls(database, study.StudyStore(database), asking.QuestionLog(database))
+        return cls(database, study.StudyStore(database), asking.QuestionLog(database),
+                   members.MemberDirectory(database))
 
     async def close(self) -> None:
         await self.database.close()

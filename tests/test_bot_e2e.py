@@ -187,3 +187,19 @@ async def test_user_text_in_plain_replies_is_never_parsed_as_html(server, knowle
     assert reply.params["text"].startswith("没有找到“<i>3.9</i>”")
     assert "parse_mode" not in reply.params
     assert "问个<b>怪</b>问题 & <script>" in stats.params["text"]
+
+
+async def test_a_question_is_logged_even_when_the_reply_cannot_be_sent(server, knowledge,
+                                                                        workdir):
+    import sqlite3
+
+    async with running_bot(server, knowledge):
+        server.fail_next("sendMessage", 500, times=1)
+        mark = server.mark()
+        server.push_update(server.text_message(PRIVATE_CHAT, "网民规模有多大", PRIVATE_CHAT))
+        await server.wait_for("sendMessage", since=mark)
+        await asyncio.sleep(0.2)
+    with sqlite3.connect(workdir / "bot.sqlite3") as connection:
+        rows = connection.execute("SELECT chat_id, user_id, text, answered, reply_kind "
+                                  "FROM questions").fetchall()
+    assert rows == [(PRIVATE_CHAT, PRIVATE_CHAT, "网民规模有多大", 1, "answered")]

@@ -574,3 +574,24 @@ async def test_feedback_counts_each_member_once_per_passage(questions):
     stats = await questions.stats(CHAT)
     assert (stats.likes, stats.dislikes) == (1, 1)
     assert (await questions.stats(OTHER_CHAT)).likes == 0
+
+
+async def test_a_logged_question_keeps_who_asked_the_reply_kind_and_the_candidates(
+        questions, db_path):
+    first = await questions.log_question(CHAT, "网民多少", True, f"{LECTURE}:1.2", user_id=5,
+                                         reply_kind="answered",
+                                         candidates=[f"{LECTURE}:1.2", f"{LECTURE}:0.1"])
+    second = await questions.log_question(CHAT, "天气", False, None)
+    assert second == first + 1
+    with contextlib.closing(sqlite3.connect(db_path)) as connection:
+        rows = connection.execute("SELECT user_id, reply_kind, candidates FROM questions "
+                                  "ORDER BY question_id").fetchall()
+    assert rows == [(5, "answered", f"{LECTURE}:1.2,{LECTURE}:0.1"), (None, None, "")]
+
+
+async def test_a_check_in_records_when_it_happened(store, db_path):
+    push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
+    await store.check_in(push, 5)
+    with contextlib.closing(sqlite3.connect(db_path)) as connection:
+        (checked_in_at,) = connection.execute("SELECT checked_in_at FROM checkins").fetchone()
+    assert datetime.fromisoformat(checked_in_at).tzinfo is not None

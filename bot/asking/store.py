@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.storage import Database, Schema, now_text
@@ -30,6 +31,13 @@ SCHEMA = Schema(
         );
         CREATE INDEX questions_by_chat ON questions (chat_id, asked_at);
         """,
+        # 2: who asked (for a follow-up when an admin links the question, and for records),
+        # what kind of reply they got, and the candidate passages it offered, best first.
+        """
+        ALTER TABLE questions ADD COLUMN user_id INTEGER;
+        ALTER TABLE questions ADD COLUMN reply_kind TEXT;
+        ALTER TABLE questions ADD COLUMN candidates TEXT NOT NULL DEFAULT '';
+        """,
     ),
     chat_tables=("questions", "feedback"),
 )
@@ -53,13 +61,17 @@ class QuestionLog:
         self.database = database
 
     async def log_question(self, chat_id: int, text: str, answered: bool,
-                           top_passage_id: str | None) -> None:
-        await self.database.run(
+                           top_passage_id: str | None, *, user_id: int | None = None,
+                           reply_kind: str | None = None,
+                           candidates: Sequence[str] = ()) -> int:
+        """Records a question; returns its id. `candidates`: passage ids, best first."""
+        cursor = await self.database.run(
             self.database.write,
-            """INSERT INTO questions (chat_id, text, answered, top_passage_id, asked_at)
-               VALUES (?, ?, ?, ?, ?)""",
+            """INSERT INTO questions (chat_id, text, answered, top_passage_id, asked_at,
+                   user_id, reply_kind, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (chat_id, text.strip()[:MAX_STORED_QUESTION_CHARS], int(answered),
-             top_passage_id, now_text()))
+             top_passage_id, now_text(), user_id, reply_kind, ",".join(candidates)))
+        return int(cursor.lastrowid)
 
     async def add_feedback(self, chat_id: int, passage_id: str, user_id: int,
                            vote: int) -> None:

@@ -45,6 +45,8 @@ MORE_RESULTS = 4
 # Inline results: as many as a phone shows without scrolling, each with a one-line preview.
 INLINE_RESULTS = 5
 INLINE_DESCRIPTION_CHARS = 100
+# Candidate passages kept with a logged question: what an admin reviewing it picks from.
+LOGGED_CANDIDATES = 3
 
 _MEDIA = (filters.Sticker.ALL | filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO
           | filters.VIDEO_NOTE | filters.ANIMATION | filters.Document.ALL | filters.LOCATION
@@ -121,12 +123,16 @@ async def answer_question(message: Message, question: str,
                           context: ContextTypes.DEFAULT_TYPE) -> Answer:
     knowledge = knowledge_of(context)
     answer = knowledge.answer(question, top_k=MORE_RESULTS + 1)
-    chunks = html_chunks(answer, knowledge.library)
-    await reply_chunks(message, chunks, answer_keyboard(answer, knowledge.library))
+    # Logged before the reply is sent: a failed send must not lose what the member asked.
     if answer.kind not in (AnswerKind.SMALL_TALK, AnswerKind.NO_QUESTION):
         best = answer.best.passage.passage_id if answer.answered and answer.best else None
-        await services.question_log(context.application).log_question(message.chat_id, question,
-                                                         answer.answered, best)
+        await services.question_log(context.application).log_question(
+            message.chat_id, question, answer.answered, best,
+            user_id=message.from_user.id if message.from_user else None,
+            reply_kind=answer.kind.value,
+            candidates=[hit.passage.passage_id for hit in answer.hits[:LOGGED_CANDIDATES]])
+    chunks = html_chunks(answer, knowledge.library)
+    await reply_chunks(message, chunks, answer_keyboard(answer, knowledge.library))
     return answer
 
 

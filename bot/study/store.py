@@ -48,6 +48,11 @@ SCHEMA = Schema(
         );
         CREATE INDEX checkins_by_chat ON checkins (chat_id, local_date);
         """,
+        # 2: when a member checked in (a passage studied days after its push is made up,
+        # 补学); rows from before this migration have none.
+        """
+        ALTER TABLE checkins ADD COLUMN checked_in_at TEXT;
+        """,
     ),
     chat_tables=("pushes", "checkins"),
 )
@@ -221,9 +226,10 @@ class StudyStore:
 
     def _check_in(self, push: Push, user_id: int) -> int:
         with self._transaction() as db:
-            db.execute("""INSERT OR IGNORE INTO checkins (push_id, chat_id, user_id, local_date)
-                          VALUES (?, ?, ?, ?)""",
-                       (push.push_id, push.chat_id, user_id, push.local_date.isoformat()))
+            db.execute("""INSERT OR IGNORE INTO checkins (push_id, chat_id, user_id, local_date,
+                              checked_in_at) VALUES (?, ?, ?, ?, ?)""",
+                       (push.push_id, push.chat_id, user_id, push.local_date.isoformat(),
+                        now_text()))
             return db.execute("SELECT COUNT(*) FROM checkins WHERE push_id = ?",
                               (push.push_id,)).fetchone()[0]
 
