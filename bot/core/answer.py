@@ -2,8 +2,8 @@
 
 The decision order: no question at all → small talk → a question about a part of a lecture
 (第三部分讲了什么; the withheld part gets an honest "the source omits it") → a search whose
-best passage must cover enough of the question to count as an answer. Anything else is
-"not covered", with the closest passages kept as suggestions.
+candidates the learned decision (`bot.core.decision`) weighs: a confident answer, the
+closest paragraph offered as such, or "not covered" with what the lectures do cover.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from bot.core.confidence import COVERAGE_THRESHOLD, answering_hits
+from bot.core.checks import evidence
+from bot.core.decision import DecisionModel
+from bot.core.features import CANDIDATES, candidate_rows, question_signals
 from bot.core.lectures import (
     OPENING_SECTION_NO,
     Gap,
@@ -22,12 +24,16 @@ from bot.core.lectures import (
     chinese_numeral,
     heading_lead,
 )
-from bot.core.search import Hit, Index
+from bot.core.search import Hit, Index, Query
 from bot.core.text import has_word_chars, normalize
 
 # Only this much of a question is searched: real questions are far shorter, and a pasted
 # 10,000-character text must not cost more than a normal question.
 MAX_QUESTION_CHARS = 300
+# In a question about a part of a lecture, its passages that hold this share of the question
+# are shown first ("第三部分里平台责任怎么说"): the old answer threshold, a plain reading order
+# tie-break, not an answer decision.
+SECTION_LEADING_COVERAGE = 0.35
 
 _NUMERAL = r"[一二三四五六七八九十两\d]{1,3}"
 _SECTION_REFERENCE = re.compile(
@@ -53,6 +59,7 @@ _MISSING_REFERENCE = re.compile(r"隐藏|缺失|缺了|缺少|省略|删掉|被�
 class AnswerKind(StrEnum):
     ANSWERED = "answered"
     SECTION = "section"
+    CLOSEST = "closest"  # not answered, but one paragraph is offered as the closest
     NOT_COVERED = "not_covered"
     MISSING_SECTION = "missing_section"
     SMALL_TALK = "small_talk"
@@ -73,6 +80,11 @@ class Answer:
     truncated: bool = False
     suggestions: tuple[Section, ...] = ()
     also_asked: tuple[str, ...] = ()  # the message's other questions, not answered here
+    # The decision's probability that the first hit answers the question (None when no
+    # passage was weighed: small talk, a part of a lecture, nothing matched).
+    confidence: float | None = None
+    # Other candidates that would have answered on their own: worth a reader's time.
+    related: tuple[Hit, ...] = ()
 
     @property
     def answered(self) -> bool:
@@ -86,9 +98,10 @@ class Answer:
 class Answerer:
     """Answers questions from one Library and its Index; immutable, safe to share."""
 
-    def __init__(self, library: Library, index: Index):
+    def __init__(self, library: Library, index: Index, model: DecisionModel | None = None):
         self.library = library
         self.index = index
+        self.model = model or DecisionModel.load()
 
     def answer(self, question: str, top_k: int = 5) -> Answer:
         question = question or ""
@@ -109,22 +122,49 @@ class Answerer:
         return self._answer(query, question, truncated, top_k)
 
     def _answer(self, query: str, question: str, truncated: bool, top_k: int) -> Answer:
-        hits = tuple(self.index.search(query, top_k))
-        kind_args = {"question": question, "hits": hits, "truncated": truncated}
-        if self.index.tokenizer.is_small_talk(query):
+        searched, found = self.index.search_query(query, max(top_k, CANDIDATES))
+        hits = tuple(found)
+        kind_args = {"question": question, "hits": hits[:top_k], "truncated": truncated}
+        small_talk = self.index.tokenizer.is_small_talk(query)
+        if small_talk:
             return Answer(kind=AnswerKind.SMALL_TALK, **kind_args)
         lecture = self._lecture_in_question(query, hits)
         if lecture is not None:
             about_part = self._about_part(query, lecture, kind_args)
             if about_part is not None:
                 return about_part
-        answering = answering_hits(query, hits, self.index.tokenizer)
-        if answering:
-            return Answer(kind=AnswerKind.ANSWERED,
-                          lecture=_lecture_of(self.library, answering[0]),
-                          **{**kind_args, "hits": answering})
-        return Answer(kind=AnswerKind.NOT_COVERED, suggestions=self._suggestions(hits),
-                      **kind_args)
+        probabilities = self.candidate_probabilities(query, searched, hits, small_talk)
+        if not len(probabilities):
+            return Answer(kind=AnswerKind.NOT_COVERED, suggestions=self._suggestions(hits),
+                          **kind_args)
+        rank = int(probabilities.argmax())
+        confidence = float(probabilities[rank])
+        chosen = hits[rank]
+        ordered = ((chosen,) + tuple(h for h in hits if h is not chosen))[:top_k]
+        related = tuple(hits[i] for i, p in enumerate(probabilities)
+                        if i != rank and p >= self.model.thresholds.confident)
+        args = {**kind_args, "hits": ordered, "confidence": confidence}
+        if confidence >= self.model.thresholds.confident:
+            return Answer(kind=AnswerKind.ANSWERED, lecture=_lecture_of(self.library, chosen),
+                          related=related, **args)
+        if confidence >= self.model.thresholds.closest:
+            return Answer(kind=AnswerKind.CLOSEST, lecture=_lecture_of(self.library, chosen),
+                          suggestions=self._suggestions(hits), **args)
+        return Answer(kind=AnswerKind.NOT_COVERED, suggestions=self._suggestions(hits), **args)
+
+    def candidate_probabilities(self, query: str, searched: Query, hits: tuple[Hit, ...],
+                                small_talk: bool = False):
+        """The decision's probability for each of the first candidates, in rank order."""
+        return self.model.probabilities(self.candidate_features(query, searched, hits,
+                                                                small_talk))
+
+    def candidate_features(self, query: str, searched: Query, hits: tuple[Hit, ...],
+                           small_talk: bool = False):
+        """The evidence rows the decision weighs (also what the training script records)."""
+        candidates = hits[:CANDIDATES]
+        verdicts = evidence(query, candidates, self.index.tokenizer)
+        return candidate_rows(question_signals(query, small_talk), searched, candidates,
+                              verdicts)
 
     def _lecture_in_question(self, query: str, hits: tuple[Hit, ...]) -> Lecture | None:
         """The lecture a question is about: named in it, else the best hit's, else the first."""
@@ -192,7 +232,8 @@ def _section_named_in(query: str, lecture: Lecture) -> int | None:
 def _hits_in_section(section: Section, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
     """The section's passages: those the question itself matches first, then reading order."""
     ids = {p.passage_id for p in section.passages}
-    leading = [h for h in hits if h.passage.passage_id in ids and h.coverage >= COVERAGE_THRESHOLD]
+    leading = [h for h in hits
+               if h.passage.passage_id in ids and h.coverage >= SECTION_LEADING_COVERAGE]
     shown = {h.passage.passage_id for h in leading}
     rest = [Hit(p, 0.0, 0.0, (), ()) for p in section.passages if p.passage_id not in shown]
     return tuple(leading + rest)

@@ -33,6 +33,7 @@ from bot.core.text import (
     WORD_PREFIX,
     Tokenizer,
     char_bigrams,
+    pinyin_bigrams,
     pinyin_of,
 )
 
@@ -98,6 +99,27 @@ class Hit:
     matched_sentences: tuple[int, ...]
     matched_terms: tuple[str, ...]
     sentence_scores: tuple[float, ...] = ()
+    # How surely the passage holds each of the query's words (`Query.words`, same order):
+    # 1 verbatim, less for a homophone, a synonym or a part (see Index._match_degree).
+    word_degrees: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a question was searched with: its content words and what the lectures hold."""
+
+    words: tuple[str, ...]
+    weights: tuple[float, ...]  # each word's information in Chinese at large (IDF)
+    # Whether any passage holds the word itself, a synonym of it or a homophone: a word the
+    # whole knowledge base lacks is a sign of a question about something else.
+    known: tuple[bool, ...]
+    # The highest score any passage could reach for these terms (every term, saturated):
+    # scores divided by it compare across questions of any length.
+    max_score: float
+
+    @property
+    def total_weight(self) -> float:
+        return sum(self.weights)
 
     @property
     def sentences(self) -> tuple[str, ...]:
@@ -135,6 +157,9 @@ class _Postings:
         field_of_term = np.empty(len(self.vocabulary), dtype=object)
         for term, term_id in self.vocabulary.items():
             field_of_term[term_id] = term[:2]
+        field_weights = np.array([FIELD_WEIGHTS.get(prefix, 0.0) for prefix in field_of_term],
+                                 dtype=np.float32)
+        self.term_weight = (field_weights * idf[:len(field_weights)]).tolist()
         weights = np.empty(len(counts), dtype=np.float32)
         for prefix, field_weight in FIELD_WEIGHTS.items():
             in_field = np.flatnonzero(field_of_term[term_ids] == prefix)
@@ -161,6 +186,11 @@ class _Postings:
         weights = np.concatenate([self.weights[s] * f if f != 1.0 else self.weights[s]
                                   for s, f in zip(slices, factors, strict=True)])
         return np.bincount(doc_ids, weights=weights, minlength=self.size)
+
+    def max_score(self, term_ids: Sequence[tuple[int, float]]) -> float:
+        """The score of a document holding every term often (BM25 saturates at k1 + 1)."""
+        return float(sum(factor * self.term_weight[term_id] * (BM25_K1 + 1)
+                         for term_id, factor in term_ids if term_id < self.terms))
 
     def has(self, term: str) -> bool:
         term_id = self.vocabulary.get(term)
@@ -218,18 +248,36 @@ class Index:
 
     def search(self, question: str, top_k: int = 5) -> list[Hit]:
         """The best `top_k` passages for the question, best first (empty if nothing matches)."""
+        return self.search_query(question, top_k)[1]
+
+    def search_query(self, question: str, top_k: int = 5) -> tuple[Query, list[Hit]]:
+        """`search`, and the query it ran: the evidence the answer decision weighs."""
         analysis = self.tokenizer.analyze(question)
-        if not analysis.terms or not self.passages:
-            return []
         words = [self._question_word(w) for w in dict.fromkeys(analysis.content_words)]
+        if not analysis.terms or not self.passages:
+            return self._query(words, []), []
         terms = dict.fromkeys(analysis.terms, 1.0)
         for word in words:
             for synonym in word.synonyms:
                 terms.setdefault(WORD_PREFIX + synonym, SYNONYM_TERM_WEIGHT)
         term_ids = [(self._vocabulary[t], f) for t, f in terms.items() if t in self._vocabulary]
         ranked, sentence_scores = self._rank(term_ids, "".join(analysis.words))
-        return [self._hit(i, score, words, self._sentence_scores_of(i, sentence_scores))
+        hits = [self._hit(i, score, words, self._sentence_scores_of(i, sentence_scores))
                 for i, score in ranked[:top_k]]
+        return self._query(words, term_ids), hits
+
+    def _query(self, words: Sequence[_QuestionWord],
+               term_ids: Sequence[tuple[int, float]]) -> Query:
+        known = tuple(self._passage_index.has(WORD_PREFIX + w.text) or bool(w.synonyms)
+                      or self._known_sound(w) for w in words)
+        return Query(words=tuple(w.text for w in words), weights=tuple(w.weight for w in words),
+                     known=known,
+                     max_score=self._passage_index.max_score(term_ids) * (1 + SENTENCE_WEIGHT))
+
+    def _known_sound(self, word: _QuestionWord) -> bool:
+        """Does some passage hold a word that sounds like this one (a typo's right word)?"""
+        grams = pinyin_bigrams(word.text) if word.pinyin else []
+        return bool(grams) and all(self._passage_index.has(PINYIN_PREFIX + g) for g in grams)
 
     def _question_word(self, word: str) -> _QuestionWord:
         """The word with what matching it needs; synonyms only if the lectures lack the word."""
@@ -265,7 +313,7 @@ class Index:
                    matched_sentences=_highlighted(sentence_scores),
                    matched_terms=tuple(w.text for w, d in zip(words, degrees, strict=True)
                                        if d >= MATCHED_TERM_DEGREE),
-                   sentence_scores=tuple(sentence_scores))
+                   sentence_scores=tuple(sentence_scores), word_degrees=tuple(degrees))
 
     def _match_degree(self, i: int, word: _QuestionWord) -> float:
         """How surely passage i contains the word: verbatim 1, a homophone, or partly (typo)."""

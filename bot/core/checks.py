@@ -1,11 +1,12 @@
-"""When a passage may answer a question: coverage, then checks on what the question asks.
+"""Checks on what a question asks for, as evidence for the answer decision.
 
 Coverage (`Hit.coverage`) says how much of the question a passage holds. That is not enough
 when the question asks for something particular: a date, a place, who, how many, whether
 something is allowed. Members often ask for a detail of something the lecture only names
-(反间谍法规定了哪些行为算间谍), and an honest bot declines those. Each check here is a plain
-rule with a reason that `lecture-bot inspect` shows, so an admin can see why a passage did not
-answer.
+(反间谍法规定了哪些行为算间谍). Each check here is a plain rule with a reason that
+`lecture-bot inspect` shows; none of them decides alone: the learned decision
+(`bot.core.decision`) weighs how many checks of each family a question calls for and how
+many a passage fails, beside the other evidence.
 """
 
 from __future__ import annotations
@@ -18,14 +19,6 @@ from dataclasses import dataclass
 from bot.core.lectures import Passage
 from bot.core.search import Hit
 from bot.core.text import Tokenizer, normalize
-
-# The best passage must contain at least this share of the question's information (content
-# words weighted by their IDF in Chinese at large; see Hit.coverage). Relative by design, so
-# it holds for a two-paragraph lecture and for a thousand passages alike. Swept on the 360
-# tuning questions (tests/gold, every tuning file) with the checks below in place: 0.35
-# answers 240/255 and refuses 95/105; 0.30 answers one more and refuses two fewer, 0.40
-# refuses two more and answers eight fewer.
-COVERAGE_THRESHOLD = 0.35
 
 # Pieces of the patterns below. A document's name ends like these; 法 not in 方法, 做法, 违法,
 # 法治, 法律 …
@@ -161,39 +154,38 @@ _PENALTY = re.compile(r"开除党籍|开除|撤职|警告|留党察看|判刑|�
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
-def answering_hits(query: str, hits: tuple[Hit, ...], tokenizer: Tokenizer) -> tuple[Hit, ...]:
-    """The hits reordered so the first one answers, or () if none is confident enough."""
+# The families of checks, as the decision's features count them.
+FAMILIES = ("type", "exacting", "premise")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """For one hit: how many checks of each family the question calls for, how many fail."""
+
+    asked: dict[str, int]
+    failed: dict[str, int]
+    reasons: tuple[str, ...]  # why, in Chinese, for `lecture-bot inspect`
+
+
+def evidence(query: str, hits: Sequence[Hit], tokenizer: Tokenizer) -> list[Evidence]:
+    """The checks' verdicts on each hit, the question analysed once for all of them."""
     checks = _checks_for(query, tokenizer)
-    covering = [hit for hit in hits if _covers(hit)]
-    confident = [hit for hit in covering if all(check.passes(hit) for check in checks)]
-    # A lower-ranked passage that holds the kind of fact asked for may answer instead of the
-    # first, but not with less of the question, nor without what the first matched:
-    # "国家安全法是哪一年颁布的" is about 国家安全法, not about the date of the other document
-    # that a passage with a date mentions.
-    if not confident or (confident[0] is not covering[0] and (
-            confident[0].coverage < covering[0].coverage
-            or not set(covering[0].matched_terms) <= set(confident[0].matched_terms))):
-        return ()
-    first = confident[0]
-    return (first,) + tuple(hit for hit in hits if hit is not first)
-
-
-def unmet_checks(query: str, hits: Sequence[Hit], tokenizer: Tokenizer) -> list[list[str]]:
-    """Why each hit cannot answer the question (empty if it can), for `lecture-bot inspect`."""
-    checks = _checks_for(query, tokenizer)
-    return [([] if _covers(hit) else [f"覆盖率低于 {COVERAGE_THRESHOLD:.0%} 或无命中词"])
-            + [check.reason for check in checks if not check.passes(hit)]
-            for hit in hits]
-
-
-def _covers(hit: Hit) -> bool:
-    return hit.coverage >= COVERAGE_THRESHOLD and bool(hit.matched_terms)
+    asked = {family: sum(check.family == family for check in checks) for family in FAMILIES}
+    results = []
+    for hit in hits:
+        failing = [check for check in checks if not check.passes(hit)]
+        failed = {family: sum(c.family == family for c in failing) for family in FAMILIES}
+        results.append(Evidence(asked, failed, tuple(c.reason for c in failing)))
+    return results
 
 
 @dataclass(frozen=True)
 class _Check:
     reason: str  # shown by `lecture-bot inspect` when a hit fails the check
     passes: Callable[[Hit], bool]
+    # "type": the kind of fact asked for; "exacting": every informative word must be there;
+    # "premise": names, places, numbers and listed documents the question takes as given.
+    family: str = "premise"
 
 
 def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
@@ -206,7 +198,7 @@ def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
 
 def _answer_type_checks(query: str) -> list[_Check]:
     return [_Check(f"问的是{asked.name},相关句子里没有",
-                   functools.partial(_holds_answer_type, asked=asked, query=query))
+                   functools.partial(_holds_answer_type, asked=asked, query=query), "type")
             for asked in ANSWER_TYPES if asked.asks.search(query)]
 
 
@@ -217,7 +209,7 @@ def _unit_checks(query: str) -> list[_Check]:
         return []
     counted = re.compile(rf"{_NUMERAL_CHARS}+\s*(?:{'|'.join(map(re.escape, units))})")
     return [_Check(f"问的是多少{'、'.join(units)},相关句子里没有",
-                   functools.partial(_has_where_matched, pattern=counted))]
+                   functools.partial(_has_where_matched, pattern=counted), "type")]
 
 
 def _exacting_checks(query: str, words: Sequence[str], tokenizer: Tokenizer) -> list[_Check]:
@@ -230,7 +222,7 @@ def _exacting_checks(query: str, words: Sequence[str], tokenizer: Tokenizer) -> 
                    if len(word) > 1 and not word.isascii() and tokenizer.knows(word)
                    and tokenizer.word_weight(word) >= EXACTING_WORD_WEIGHT}
     return [_Check(f"问得很细,须有全部关键词:{'、'.join(sorted(informative))}",
-                   lambda hit: informative <= set(hit.matched_terms))]
+                   lambda hit: informative <= set(hit.matched_terms), "exacting")]
 
 
 def _listed_document_checks(query: str, words: Sequence[str]) -> list[_Check]:
@@ -266,7 +258,7 @@ def _premise_checks(query: str, words: Sequence[str], tokenizer: Tokenizer) -> l
 
 
 def _names_every(hit: Hit, words: list[str]) -> bool:
-    text = _folded_text(hit.passage)
+    text = folded_text(hit.passage)
     return all(word in text for word in words)
 
 
@@ -276,7 +268,7 @@ def _more_than_listed(hit: Hit, documents: list[str]) -> bool:
     "网络安全法、国家安全法、反间谍法、公务员法和…等" names four laws; it does not say what
     any of them rules, so "反间谍法规定了哪些行为算间谍" is not answered by it.
     """
-    text = _folded_text(hit.passage)
+    text = folded_text(hit.passage)
     for document in documents:
         places = [m.start() for m in re.finditer(re.escape(document), text)]
         if places and all(_is_listed(text, start, start + len(document)) for start in places):
@@ -302,12 +294,12 @@ def _number_in_text(number: str) -> re.Pattern[str]:
 # A passage's normalised text is asked for again and again (each question, each check); a
 # few thousand passages is far more than one knowledge base holds.
 @functools.lru_cache(maxsize=4096)
-def _folded_sentences(passage: Passage) -> tuple[str, ...]:
+def folded_sentences(passage: Passage) -> tuple[str, ...]:
     return tuple(normalize(sentence) for sentence in passage.sentences)
 
 
 @functools.lru_cache(maxsize=4096)
-def _folded_text(passage: Passage) -> str:
+def folded_text(passage: Passage) -> str:
     return normalize(passage.text)
 
 
@@ -324,7 +316,7 @@ def _has_where_matched(hit: Hit, pattern: re.Pattern[str], query: str = "") -> b
     "Well" is a share of the best sentence's score: a passage's other sentences often share
     a word or two with the question, and the fact must be where the question points.
     """
-    sentences = _folded_sentences(hit.passage)
+    sentences = folded_sentences(hit.passage)
     floor = ANSWER_SENTENCE_SHARE * max(hit.sentence_scores, default=0.0)
     asked = normalize(query)
     return any(score > 0 and score >= floor
@@ -346,7 +338,7 @@ def _numbers_in_context(hit: Hit, numbers: list[str], words: Sequence[str],
         return not any(len(word) > 1 and not _NUMBER.fullmatch(word) for word in words)
     for number in numbers:
         alone = _number_in_text(number)
-        sentences = (s for s, folded in zip(hit.passage.sentences, _folded_sentences(hit.passage),
+        sentences = (s for s, folded in zip(hit.passage.sentences, folded_sentences(hit.passage),
                                             strict=True) if alone.search(folded))
         if not any(set(others) & set(tokenizer.words(s)) for s in sentences):
             return False
