@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import random
 import sys
 import tempfile
@@ -37,16 +38,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bm25s
+import jieba
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks import REPO_ROOT, Report
-from bot.core.answer import MAX_QUESTION_CHARS, AnswerKind
+from bot.core.answer import AnswerKind
 from bot.core.decision import WEIGHTS_FILE
 from bot.core.features import CANDIDATES, FEATURE_NAMES
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import LECTURE_SUFFIXES, lecture_of
+from bot.core.questions import question_parts
 from bot.core.text import Lexicon, Tokenizer
 
 CMRC = REPO_ROOT.parent / "shared" / "data" / "cmrc2018_dev.json"
@@ -72,19 +76,31 @@ MAX_CONFIDENT_WRONG = 0.03
 
 @dataclass
 class Example:
-    """One question asked of one knowledge folder, and what the bot saw."""
+    """One message asked of one knowledge folder, and what the bot saw.
+
+    A message may hold several questions (`bot.core.questions`): each is weighed on its own
+    and the surest speaks for the message, as in the bot. Only one-question messages train
+    the model (another question of the message may be answered by a paragraph the gold
+    file does not list); all are scored.
+    """
 
     source: str          # where it comes from, for the report ("lecture", "cmrc", …)
     group: str           # the cross-validation group (a lecture, a CMRC article)
     question: str
     kind: str
     answerable: bool     # should the bot answer here?
-    rows: np.ndarray     # candidate features (empty when a rule decided)
-    labels: np.ndarray   # 1 where the candidate answers the question
+    rows: list[np.ndarray]    # per question of the message: candidate features
+    labels: list[np.ndarray]  # per question: 1 where the candidate answers the message
     rule_answered: bool | None = None  # a rule's decision, when a rule decided
     rule_right: bool | None = None
-    probabilities: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    baseline_right: bool | None = None  # rank_bm25's first passage is right
+    probabilities: list[np.ndarray] = field(default_factory=list)
+    # The baseline: bm25s's first passage for the whole message, and its score.
+    baseline_right: bool = False
+    baseline_score: float = 0.0
+
+    @property
+    def trains(self) -> bool:
+        return len(self.rows) == 1 and len(self.rows[0]) > 0
 
 
 # --- data --------------------------------------------------------------------------------
@@ -108,15 +124,20 @@ def lecture_gold() -> dict[str, list[dict]]:
     return dict(sets)
 
 
-def lecture_folder(root: Path, exclude: str | None = None) -> Path:
-    """A knowledge folder with every lecture (but `exclude`) and the shipped lexicon."""
-    folder = root / f"lectures-without-{exclude}" if exclude else root / "lectures"
-    folder.mkdir(parents=True, exist_ok=True)
+def lecture_files() -> dict[str, Path]:
+    """lecture id (file stem) → its file: the shipped lecture(s) and the extra ones."""
     sources = [p for p in KNOWLEDGE.iterdir() if p.suffix in LECTURE_SUFFIXES]
     sources += [p for p in EXTRA_LECTURES.glob("*") if p.suffix in LECTURE_SUFFIXES]
-    for path in sources:
-        if path.stem != exclude:
-            (folder / path.name).write_bytes(path.read_bytes())
+    return {path.stem: path for path in sorted(sources)}
+
+
+def lecture_folder(root: Path, lecture_ids: Sequence[str], name: str) -> Path:
+    """A knowledge folder with the given lectures and the shipped lexicon."""
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    files = lecture_files()
+    for lecture_id in lecture_ids:
+        (folder / files[lecture_id].name).write_bytes(files[lecture_id].read_bytes())
     lexicon = folder / "lexicon"
     lexicon.mkdir(exist_ok=True)
     for path in (KNOWLEDGE / "lexicon").glob("*.txt"):
@@ -153,18 +174,22 @@ def cmrc_questions(articles: Sequence[dict]) -> Iterable[tuple[str, str, str]]:
 # --- asking ------------------------------------------------------------------------------
 
 
-def ask(knowledge: KnowledgeBase, question: str, is_right) -> tuple[np.ndarray, np.ndarray,
-                                                                   bool | None, bool | None]:
-    """Candidate rows and labels, or a rule's decision (answered?, right?)."""
-    answer = knowledge.answer(question)
+def ask(knowledge: KnowledgeBase, message: str, is_right):
+    """Per question of the message, candidate rows and labels; or a rule's decision."""
+    answer = knowledge.answer(message)
     if answer.kind in RULE_KINDS:
         right = bool(answer.best and is_right(answer.best.passage.passage_id))
-        return np.zeros((0, len(FEATURE_NAMES))), np.zeros(0), answer.answered, right
-    query = question[:MAX_QUESTION_CHARS]
-    searched, hits = knowledge.index.search_query(query, CANDIDATES)
-    hits = tuple(hits)
-    rows = knowledge.answerer.candidate_features(query, searched, hits)
-    labels = np.array([float(is_right(h.passage.passage_id)) for h in hits[:len(rows)]])
+        return [], [], answer.answered, right
+    rows, labels = [], []
+    for query in question_parts(message):
+        if knowledge.index.tokenizer.is_small_talk(query):
+            continue
+        searched, hits = knowledge.index.search_query(query, CANDIDATES)
+        hits = tuple(hits)
+        found = knowledge.answerer.candidate_features(query, searched, hits)
+        rows.append(found)
+        labels.append(np.array([float(is_right(h.passage.passage_id))
+                                for h in hits[:len(found)]]))
     return rows, labels, None, None
 
 
@@ -175,13 +200,15 @@ def collect(tokenizer: Tokenizer, root: Path, quick: bool) -> list[Example]:
     if quick:
         first_half, second_half = first_half[:80], second_half[:80]
 
-    progress("lectures: every lecture in one folder")
-    everything = KnowledgeBase.load(lecture_folder(root), tokenizer)
+    # Each lecture alone, as its gold labels assume (another lecture may well answer a
+    # question its gold file marks as not covered).
     for lecture_id, rows in gold.items():
+        progress(f"lecture {lecture_id}: {len(rows)} questions")
+        alone = KnowledgeBase.load(lecture_folder(root, [lecture_id], lecture_id), tokenizer)
         for row in rows:
             expected = frozenset(row["expected"])
             examples.append(_example("lecture", lecture_id, row["question"], row["kind"],
-                                     bool(expected), everything,
+                                     bool(expected), alone,
                                      lambda pid, e=expected: pid in e))
 
     cmrc_knowledge = {}
@@ -198,15 +225,15 @@ def collect(tokenizer: Tokenizer, root: Path, quick: bool) -> list[Example]:
 
     progress("cross-lecture negatives")
     for lecture_id, rows in gold.items():
-        without = (KnowledgeBase.load(lecture_folder(root, exclude=lecture_id), tokenizer)
-                   if len(gold) > 1 else None)
+        others = [other for other in gold if other != lecture_id]
+        knowledge_bases = [("cmrc-as-knowledge", cmrc_knowledge["cmrc"])]
+        if others:
+            folder = lecture_folder(root, others, f"without-{lecture_id}")
+            knowledge_bases.append(("other-lectures", KnowledgeBase.load(folder, tokenizer)))
         for row in rows:
             if not row["expected"]:
                 continue
-            others = [("cmrc-as-knowledge", cmrc_knowledge["cmrc"])]
-            if without is not None and without.library.lectures:
-                others.append(("other-lectures", without))
-            for source, kb in others:
+            for source, kb in knowledge_bases:
                 examples.append(_example(source, lecture_id, row["question"], row["kind"],
                                          False, kb, lambda pid: False))
     return examples
@@ -214,8 +241,42 @@ def collect(tokenizer: Tokenizer, root: Path, quick: bool) -> list[Example]:
 
 def _example(source, group, question, kind, answerable, knowledge, is_right) -> Example:
     rows, labels, rule_answered, rule_right = ask(knowledge, question, is_right)
+    top, score = Bm25Baseline.of(knowledge).first(question)
     return Example(source, group, question, kind, answerable, rows, labels, rule_answered,
-                   rule_right)
+                   rule_right, baseline_right=top is not None and is_right(top),
+                   baseline_score=score)
+
+
+class Bm25Baseline:
+    """What a user gets from a plain BM25 search: bm25s (lucene) over jieba's tokens."""
+
+    _built: dict[Path, Bm25Baseline] = {}  # by knowledge folder
+    _jieba = None
+
+    def __init__(self, knowledge: KnowledgeBase):
+        if Bm25Baseline._jieba is None:
+            Bm25Baseline._jieba = jieba.Tokenizer()
+            Bm25Baseline._jieba.initialize()
+        self.ids = [p.passage_id for p in knowledge.library.passages]
+        self.model = bm25s.BM25(method="lucene")
+        self.model.index([self._words(p.text) for p in knowledge.library.passages],
+                         show_progress=False)
+
+    @classmethod
+    def of(cls, knowledge: KnowledgeBase) -> Bm25Baseline:
+        if knowledge.folder not in cls._built:
+            cls._built[knowledge.folder] = cls(knowledge)
+        return cls._built[knowledge.folder]
+
+    def _words(self, text: str) -> list[str]:
+        return [w for w in self._jieba.lcut(text) if w.strip()]
+
+    def first(self, question: str) -> tuple[str | None, float]:
+        words = self._words(question)
+        if not words or not self.ids:
+            return None, 0.0
+        documents, scores = self.model.retrieve([words], k=1, show_progress=False)
+        return self.ids[int(documents[0][0])], float(scores[0][0])
 
 
 def progress(message: str) -> None:
@@ -237,14 +298,14 @@ def folds(examples: Sequence[Example]) -> list[set[str]]:
 def training_matrix(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sizes: dict[str, int] = defaultdict(int)
     for e in examples:
-        sizes[e.source] += len(e.rows) > 0
+        sizes[e.source] += e.trains
     rows, labels, weights = [], [], []
     for e in examples:
-        if not len(e.rows):
+        if not e.trains:
             continue
-        rows.append(e.rows)
-        labels.append(e.labels)
-        weights.append(np.full(len(e.rows), SOURCE_WEIGHT / sizes[e.source]))
+        rows.append(e.rows[0])
+        labels.append(e.labels[0])
+        weights.append(np.full(len(e.rows[0]), SOURCE_WEIGHT / sizes[e.source]))
     return np.vstack(rows), np.concatenate(labels), np.concatenate(weights)
 
 
@@ -276,7 +337,7 @@ def cross_validate(examples: Sequence[Example], c: float = REGULARISATION_C) -> 
         fitted = fit(train, c)
         for e in examples:
             if e.group in held_out:
-                e.probabilities = fitted.probabilities(e.rows)
+                e.probabilities = [fitted.probabilities(rows) for rows in e.rows]
 
 
 # --- measuring ---------------------------------------------------------------------------
@@ -291,14 +352,25 @@ class Outcome:
     shown_right: bool   # ... and it answers the question
 
 
+def chosen(e: Example) -> tuple[float, bool] | None:
+    """The probability and rightness of what the bot shows: the surest candidate of the
+    surest question of the message."""
+    best = None
+    for probabilities, labels in zip(e.probabilities, e.labels, strict=True):
+        if len(probabilities):
+            rank = int(np.argmax(probabilities))
+            if best is None or probabilities[rank] > best[0]:
+                best = (float(probabilities[rank]), bool(labels[rank]))
+    return best
+
+
 def outcome(e: Example, confident: float, closest: float) -> Outcome:
     if e.rule_answered is not None:
         return Outcome(e.rule_answered, e.rule_answered, bool(e.rule_right))
-    if not len(e.probabilities):
+    picked = chosen(e)
+    if picked is None:
         return Outcome(False, False, False)
-    rank = int(np.argmax(e.probabilities))
-    p = e.probabilities[rank]
-    right = bool(e.labels[rank])
+    p, right = picked
     return Outcome(p >= confident, p >= closest, p >= closest and right)
 
 
@@ -366,10 +438,10 @@ def reliability(examples: Sequence[Example], bins: int = 10) -> list[tuple[float
     """(mean predicted, observed share right, count) per probability bin of chosen candidates."""
     predicted, observed = [], []
     for e in examples:
-        if len(e.probabilities):
-            rank = int(np.argmax(e.probabilities))
-            predicted.append(e.probabilities[rank])
-            observed.append(float(e.labels[rank]))
+        picked = chosen(e)
+        if picked is not None:
+            predicted.append(picked[0])
+            observed.append(float(picked[1]))
     p, o = np.array(predicted), np.array(observed)
     table = []
     for low in np.linspace(0, 1, bins, endpoint=False):
@@ -387,12 +459,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not write the weights")
     parser.add_argument("--quick", action="store_true", help="160 CMRC articles only")
     parser.add_argument("--sweep", action="store_true", help="sweep the regularisation")
+    parser.add_argument("--examples", type=Path, metavar="FILE",
+                        help="reuse (or save) the asked examples: for trying models only")
     args = parser.parse_args(argv)
     say = Report()
-    tokenizer = Tokenizer(Lexicon.load(KNOWLEDGE / "lexicon"))
-    tokenizer.warm_up()
-    with tempfile.TemporaryDirectory() as tmp:
-        examples = collect(tokenizer, Path(tmp), args.quick)
+    examples = load_or_collect(args.examples, args.quick)
     progress(f"{len(examples)} examples; cross-validating")
     if args.sweep:
         for c in (0.1, 0.3, 1.0, 3.0):
@@ -408,9 +479,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def load_or_collect(cache: Path | None, quick: bool) -> list[Example]:
+    if cache is not None and cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    tokenizer = Tokenizer(Lexicon.load(KNOWLEDGE / "lexicon"))
+    tokenizer.warm_up()
+    with tempfile.TemporaryDirectory() as tmp:
+        examples = collect(tokenizer, Path(tmp), quick)
+    if cache is not None:
+        cache.write_bytes(pickle.dumps(examples))
+    return examples
+
+
 def log_loss(examples: Sequence[Example]) -> float:
-    p = np.concatenate([e.probabilities for e in examples if len(e.rows)])
-    y = np.concatenate([e.labels for e in examples if len(e.rows)])
+    p = np.concatenate([e.probabilities[0] for e in examples if e.trains])
+    y = np.concatenate([e.labels[0] for e in examples if e.trains])
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
@@ -429,9 +512,37 @@ def report(say: Report, examples: Sequence[Example], confident: float, closest: 
         say(f"{source:<20} {s.counts[0]:>4}/{s.counts[1]:<5} {s.answered_right:>15.3f} "
             f"{s.shown_right:>12.3f} {s.refused:>8.3f} {s.confident_wrong:>11.3f}")
     say()
+    say("baselines in the same run (bm25s lucene over jieba tokens, the first passage):")
+    lectures = [e for e in examples if e.source == "lecture"]
+    say(f"  lectures, answering everything: answered right "
+        f"{_share(e.baseline_right for e in lectures if e.answerable)}, refused 0.000")
+    cmrc = [e for e in examples if e.source in ("cmrc", "cmrc-swapped")]
+    threshold, inside, outside = best_baseline_threshold(cmrc)
+    say(f"  CMRC split, with its best score threshold ({threshold:.2f}, chosen on these very "
+        f"questions): in-knowledge answered right {inside:.3f}, out-of-knowledge refused "
+        f"{outside:.3f}")
+    say()
     say("reliability of the chosen candidate (held out): predicted → observed (n)")
     for predicted, observed, n in reliability(examples):
         say(f"  {predicted:.2f} → {observed:.2f} ({n})")
+
+
+def _share(values: Iterable[bool]) -> str:
+    values = list(values)
+    return f"{sum(values) / len(values):.3f}" if values else "-"
+
+
+def best_baseline_threshold(examples: Sequence[Example]) -> tuple[float, float, float]:
+    """bm25s's one score threshold that does best (mean of in-right and out-refused)."""
+    inside = [e for e in examples if e.answerable]
+    outside = [e for e in examples if not e.answerable]
+    best = (0.0, 0.0, 0.0)
+    for t in sorted({round(e.baseline_score, 2) for e in examples}):
+        right = sum(e.baseline_right and e.baseline_score >= t for e in inside) / len(inside)
+        refused = sum(e.baseline_score < t for e in outside) / len(outside)
+        if right + refused > best[1] + best[2]:
+            best = (t, right, refused)
+    return best
 
 
 def write_weights(fitted: Fitted, confident: float, closest: float, examples: int) -> None:

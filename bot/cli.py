@@ -15,8 +15,9 @@ from typing import TextIO
 
 from bot import texts
 from bot.config import SettingsError, environment, token_is_valid
-from bot.core.answer import Answer
-from bot.core.confidence import unmet_checks
+from bot.core.answer import Answer, AnswerKind
+from bot.core.checks import evidence
+from bot.core.features import CANDIDATES
 from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.core.navigation import find_passage, neighbours
 from bot.core.render import help_text, hit_summary, plain_text, toc_text
@@ -116,11 +117,21 @@ def _questions(args: argparse.Namespace) -> Iterable[str]:
 
 
 def answer_json(answer: Answer) -> dict:
-    """The CLI's public JSON contract for one question (see the README)."""
+    """The CLI's public JSON contract for one message (see the README): the fields of the
+    question answered best, and `parts` with each question's own answer when it asked
+    several."""
+    result = _answer_fields(answer)
+    if answer.parts:
+        result["parts"] = [_answer_fields(part) for part in answer.parts]
+    return result
+
+
+def _answer_fields(answer: Answer) -> dict:
     return {
         "question": answer.question,
         "answered": answer.answered,
         "kind": answer.kind.value,
+        "confidence": None if answer.confidence is None else round(answer.confidence, 4),
         "results": [
             {
                 "passage_id": hit.passage.passage_id,
@@ -178,7 +189,8 @@ def reply_for(knowledge: KnowledgeBase, line: str) -> str:
         line = line[len(command):]
     answer = knowledge.answer(line)
     reply = plain_text(answer, knowledge.library)
-    if answer.answered and answer.best:
+    if answer.best and (answer.answered or answer.kind == AnswerKind.CLOSEST) \
+            and not answer.parts:
         reply += "\n" + _buttons_hint(knowledge, answer.best.passage)
     return reply
 
@@ -238,14 +250,17 @@ def _print_scoring(knowledge: KnowledgeBase, question: str) -> None:
     weights = ", ".join(f"{w}={tokenizer.word_weight(w):.1f}" for w in analysis.content_words)
     print(f"关键词(权重):{weights}")
     answer = knowledge.answer(question, top_k=10)
-    print(f"判定:{answer.kind.value}")
-    hits = knowledge.index.search(question, top_k=10)
-    unmet = unmet_checks(question, hits, tokenizer)
-    for rank, (hit, reasons) in enumerate(zip(hits, unmet, strict=True), start=1):
-        print(f"{rank:2d}. {hit_summary(hit)}")
+    confidence = "" if answer.confidence is None else f"(把握 {answer.confidence:.0%})"
+    print(f"判定:{answer.kind.value}{confidence}")
+    searched, hits = knowledge.index.search_query(question, top_k=10)
+    probabilities = knowledge.answerer.candidate_probabilities(question, searched, tuple(hits))
+    verdicts = evidence(question, hits, tokenizer)
+    for rank, (hit, verdict) in enumerate(zip(hits, verdicts, strict=True), start=1):
+        chance = f",把握 {probabilities[rank - 1]:.0%}" if rank <= CANDIDATES else ""
+        print(f"{rank:2d}. {hit_summary(hit)}{chance}")
         print(f"    命中词:{'、'.join(hit.matched_terms) or '无'}")
-        for reason in reasons:
-            print(f"    不能作答:{reason}")
+        for reason in verdict.reasons:
+            print(f"    不利证据:{reason}")
         for sentence in hit.sentences:
             print(f"    命中句:{sentence}")
 

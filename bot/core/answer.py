@@ -24,12 +24,10 @@ from bot.core.lectures import (
     chinese_numeral,
     heading_lead,
 )
+from bot.core.questions import MAX_MESSAGE_CHARS, question_parts
 from bot.core.search import Hit, Index, Query
-from bot.core.text import has_word_chars, normalize
+from bot.core.text import normalize
 
-# Only this much of a question is searched: real questions are far shorter, and a pasted
-# 10,000-character text must not cost more than a normal question.
-MAX_QUESTION_CHARS = 300
 # In a question about a part of a lecture, its passages that hold this share of the question
 # are shown first ("第三部分里平台责任怎么说"): the old answer threshold, a plain reading order
 # tie-break, not an answer decision.
@@ -45,14 +43,6 @@ _OPENING_REFERENCE = re.compile(r"开头|开篇|开场|导语|引言|前言")
 _PART_WORD = re.compile(r"部分|那块|这块|板块|那节|这节|章节")
 MIN_HEADING_LEAD_CHARS = 2
 _LAST_REFERENCE = re.compile(r"最后一(个)?(部分|节|章|点|块|大部分)|结尾部分|末尾部分")
-# Where one question ends and another begins: a question mark; 另外 or 顺便问下 after a pause
-# ("事后追责怎么搞 另外第二部分讲了啥"); 还有 only after a sentence's end, since "网上,还有哪些
-# 乱象" is one question.
-_QUESTION_BREAK = re.compile(
-    r"(?:[？?。!！;；]+|^|[\s,，])\s*(?:另外|顺便问一?下|再问一?下)"
-    r"|[？?。!！;；]+\s*还有|[？?]+")
-# A message is answered from at most this many of its questions.
-MAX_QUESTIONS_TRIED = 3
 _MISSING_REFERENCE = re.compile(r"隐藏|缺失|缺了|缺少|省略|删掉|被删|看不到|下载后查看|没有的部分")
 
 
@@ -79,7 +69,10 @@ class Answer:
     missing_section_no: int | None = None
     truncated: bool = False
     suggestions: tuple[Section, ...] = ()
-    also_asked: tuple[str, ...] = ()  # the message's other questions, not answered here
+    # Every question of a message that asked several, each answered on its own (this answer,
+    # the best of them, among them); empty for a message with one question.
+    parts: tuple[Answer, ...] = ()
+    is_part: bool = False  # one of several questions of a message (its reply names it)
     # The decision's probability that the first hit answers the question (None when no
     # passage was weighed: small talk, a part of a lecture, nothing matched).
     confidence: float | None = None
@@ -103,23 +96,24 @@ class Answerer:
         self.index = index
         self.model = model or DecisionModel.load()
 
-    def answer(self, question: str, top_k: int = 5) -> Answer:
-        question = question or ""
-        truncated = len(question) > MAX_QUESTION_CHARS
-        query = question[:MAX_QUESTION_CHARS]
-        if not has_word_chars(query):
-            return Answer(question, AnswerKind.NO_QUESTION, truncated=truncated)
-        parts = [p.strip() for p in _QUESTION_BREAK.split(query) if has_word_chars(p)]
-        if len(parts) > 1:
-            # Several questions in one message ("三地是啥？还有网民多少"): the first that the
-            # lectures answer is answered, and the member is asked to send the later ones
-            # apart (earlier ones were tried: the lectures do not answer them).
-            for i, part in enumerate(parts[:MAX_QUESTIONS_TRIED]):
-                answer = self._answer(part, question, truncated, top_k)
-                if answer.answered:
-                    later = [p for p in parts[i + 1:] if not self.index.tokenizer.is_small_talk(p)]
-                    return replace(answer, also_asked=tuple(later))
-        return self._answer(query, question, truncated, top_k)
+    def answer(self, message: str, top_k: int = 5) -> Answer:
+        """The answer to a message: to its one question, or the best of the answers to its
+        questions, with all of them in `parts`."""
+        message = message or ""
+        truncated = len(message) > MAX_MESSAGE_CHARS
+        questions = question_parts(message)
+        if not questions:
+            return Answer(message, AnswerKind.NO_QUESTION, truncated=truncated)
+        if len(questions) == 1:
+            return self._answer(questions[0], message, truncated, top_k)
+        last = len(questions) - 1
+        answers = [self._answer(q, q, truncated and i == last, top_k)
+                   for i, q in enumerate(questions)]
+        answers = [a for a in answers if a.kind != AnswerKind.SMALL_TALK] or answers[:1]
+        if len(answers) == 1:
+            return replace(answers[0], question=message)
+        answers = [replace(a, is_part=True) for a in answers]
+        return replace(max(answers, key=_preference), parts=tuple(answers))
 
     def _answer(self, query: str, question: str, truncated: bool, top_k: int) -> Answer:
         searched, found = self.index.search_query(query, max(top_k, CANDIDATES))
@@ -200,6 +194,14 @@ class Answerer:
         lectures = {_lecture_of(self.library, hit) for hit in hits} or set(self.library.lectures)
         return tuple(section for lecture in self.library.lectures if lecture in lectures
                      for section in lecture.sections)
+
+
+def _preference(answer: Answer) -> tuple[int, float]:
+    """Which answer of a message's several speaks for it: an answer before the closest
+    paragraph before the rest, then the surer one."""
+    order = {AnswerKind.ANSWERED: 3, AnswerKind.SECTION: 3, AnswerKind.MISSING_SECTION: 2,
+             AnswerKind.CLOSEST: 1}
+    return order.get(answer.kind, 0), answer.confidence or 0.0
 
 
 def _lecture_of(library: Library, hit: Hit) -> Lecture | None:

@@ -12,29 +12,38 @@ import html
 from collections.abc import Iterable, Sequence
 
 from bot import texts
-from bot.core.answer import MAX_QUESTION_CHARS, Answer, AnswerKind
-from bot.core.confidence import COVERAGE_THRESHOLD
-from bot.core.lectures import OPENING_SECTION_NO, Library, Passage, Section
+from bot.core.answer import Answer, AnswerKind
+from bot.core.lectures import OPENING_SECTION_NO, Lecture, Library, Passage, Section
+from bot.core.questions import MAX_MESSAGE_CHARS
 from bot.core.search import Hit
 
 # Telegram's limit (telegram.constants.MessageLimit.MAX_TEXT_LENGTH), repeated here because
 # the core must not import Telegram; a test checks the two agree.
 MAX_MESSAGE_LENGTH = 4096
 SEE_ALSO_LIMIT = 3
+# A refusal names at most this many nearest paragraphs (each with a button to read it).
+CLOSEST_LISTED = 2
 
 Run = tuple[str, bool]
 Block = list[Run]
 
 
+def replies(answer: Answer) -> tuple[Answer, ...]:
+    """What is sent for a message: one reply per question it asked."""
+    return answer.parts or (answer,)
+
+
 def plain_text(answer: Answer, library: Library) -> str:
-    """The answer as the terminal chat and `lecture-bot ask` print it; highlights in 【】."""
+    """The answer as the terminal chat and `lecture-bot ask` print it; highlights in 【】.
+    A message of several questions gets every reply, one after the other."""
     return "\n\n".join("".join(f"【{text}】" if bold else text for text, bold in block)
-                       for block in _blocks(answer, library))
+                       for part in replies(answer) for block in _blocks(part, library))
 
 
 def html_chunks(answer: Answer, library: Library,
                 limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
-    """The answer as Telegram HTML messages, each within `limit` UTF-16 code units."""
+    """One reply (a message's answer, or one of its `parts`) as Telegram HTML messages,
+    each within `limit` UTF-16 code units."""
     return pack_html(_blocks(answer, library), limit)
 
 
@@ -113,17 +122,19 @@ def _blocks(answer: Answer, library: Library) -> list[Block]:
     if kind == AnswerKind.SMALL_TALK:
         return [[(help_text(), False)]]
     blocks: list[Block] = []
+    if answer.is_part:
+        blocks.append([(texts.PART_HEADER.format(question=texts.echoed(answer.question)),
+                        False)])
     if kind in (AnswerKind.ANSWERED, AnswerKind.SECTION) and answer.best:
         blocks += _answer_blocks(answer)
+    elif kind == AnswerKind.CLOSEST and answer.best:
+        blocks += _closest_blocks(answer)
     elif kind == AnswerKind.MISSING_SECTION:
         blocks += _missing_blocks(answer, library)
     else:
         blocks += _not_covered_blocks(answer, library)
-    if answer.also_asked:
-        asked = "、".join(f"“{question}”" for question in answer.also_asked)
-        blocks.append([(texts.ALSO_ASKED.format(questions=asked), False)])
     if answer.truncated:
-        blocks.append([(texts.QUESTION_TRUNCATED.format(limit=MAX_QUESTION_CHARS), False)])
+        blocks.append([(texts.QUESTION_TRUNCATED.format(limit=MAX_MESSAGE_CHARS), False)])
     return blocks
 
 
@@ -139,11 +150,21 @@ def _answer_blocks(answer: Answer) -> list[Block]:
     blocks.append([(texts.ANSWER_HEADER.format(citation=best.passage.citation), False)])
     blocks.append(highlighted_passage(best.passage, best.matched_sentences))
     # Only other passages that would have answered on their own are worth a reader's time.
-    others = [hit.passage for hit in answer.hits[1:SEE_ALSO_LIMIT + 1]
-              if answer.kind == AnswerKind.SECTION or hit.coverage >= COVERAGE_THRESHOLD]
+    others = ([hit.passage for hit in answer.hits[1:SEE_ALSO_LIMIT + 1]]
+              if answer.kind == AnswerKind.SECTION
+              else [hit.passage for hit in answer.related[:SEE_ALSO_LIMIT]])
     if others:
         blocks.append(_citation_list(texts.SEE_ALSO, others))
     return blocks
+
+
+def _closest_blocks(answer: Answer) -> list[Block]:
+    """Not an answer: the one paragraph nearest to the question, said to be no more."""
+    best = answer.best
+    assert best is not None
+    return [[(texts.CLOSEST_INTRO, False)],
+            [(texts.ANSWER_HEADER.format(citation=best.passage.citation), False)],
+            highlighted_passage(best.passage, best.matched_sentences)]
 
 
 def passage_html(passage: Passage, library: Library, sentence_indexes: Sequence[int] = (),
@@ -208,10 +229,34 @@ def _not_covered_blocks(answer: Answer, library: Library) -> list[Block]:
     else:
         first = [(texts.NOT_COVERED, False)]
     blocks = [first, _topics_block(answer.suggestions or _all_sections(library), library)]
-    closest = [hit.passage for hit in answer.hits[:2] if hit.coverage > 0]
+    closest = closest_passages(answer)
     if closest:
         blocks.append(_citation_list(texts.NOT_COVERED_CLOSEST, closest))
     return blocks
+
+
+def closest_passages(answer: Answer) -> list[Passage]:
+    """The paragraphs a refusal names as nearest to the question."""
+    return [hit.passage for hit in answer.hits[:CLOSEST_LISTED] if hit.coverage > 0]
+
+
+def lecture_html(lecture: Lecture, library: Library,
+                 limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
+    """A whole lecture as HTML messages: title, sections in order, withheld parts marked."""
+    blocks: list[Block] = [[(texts.FULL_TEXT_TITLE.format(title=lecture.title), True)]]
+    missing = {n: gap for gap in lecture.gaps for n in gap.missing_section_nos}
+    entries = [(s.number, s) for s in lecture.sections] + [(n, None) for n in missing]
+    for number, section in sorted(entries, key=lambda entry: entry[0]):
+        if section is None:
+            gap = missing[number]
+            size = texts.MISSING_SIZE.format(chars=f"{gap.chars:,}") if gap.chars else ""
+            blocks.append([(texts.TOC_MISSING.format(numeral=numeral(number), size=size)
+                            .strip(), False)])
+            continue
+        if section.number != OPENING_SECTION_NO:
+            blocks.append([(section.heading, True)])
+        blocks += [[(passage.text, False)] for passage in section.passages]
+    return pack_html(blocks, limit)
 
 
 def _all_sections(library: Library) -> tuple[Section, ...]:

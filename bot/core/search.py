@@ -103,6 +103,11 @@ class Hit:
     # 1 verbatim, less for a homophone, a synonym or a part (see Index._match_degree).
     word_degrees: tuple[float, ...] = ()
 
+    @property
+    def sentences(self) -> tuple[str, ...]:
+        all_sentences = self.passage.sentences
+        return tuple(all_sentences[i] for i in self.matched_sentences)
+
 
 @dataclass(frozen=True)
 class Query:
@@ -120,11 +125,6 @@ class Query:
     @property
     def total_weight(self) -> float:
         return sum(self.weights)
-
-    @property
-    def sentences(self) -> tuple[str, ...]:
-        all_sentences = self.passage.sentences
-        return tuple(all_sentences[i] for i in self.matched_sentences)
 
 
 class _Postings:

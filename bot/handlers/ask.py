@@ -33,13 +33,21 @@ from telegram.ext import (
 from bot import services, texts
 from bot.core.answer import Answer, AnswerKind
 from bot.core.lectures import Library, Passage
-from bot.core.navigation import neighbours, passage_ref, resolve_ref
-from bot.core.render import html_chunks, passage_html
-from bot.handlers.common import command, knowledge_of, reply_chunks
+from bot.core.navigation import lecture_key, neighbours, passage_ref, resolve_ref
+from bot.core.render import (
+    closest_passages,
+    html_chunks,
+    lecture_html,
+    passage_html,
+    replies,
+)
+from bot.handlers.common import command, editable_message, knowledge_of, reply_chunks
 
 log = logging.getLogger(__name__)
 
 MORE_PREFIX, SHOW_PREFIX, FEEDBACK_PREFIX = "m:", "p:", "f:"
+# 阅读 under a refusal (the passage as a new message) and 全文 (the whole lecture).
+READ_PREFIX, FULL_TEXT_PREFIX = "r:", "t:"
 # Results offered behind 更多: as many refs as fit in 64 bytes of callback data.
 MORE_RESULTS = 4
 # Inline results: as many as a phone shows without scrolling, each with a one-line preview.
@@ -64,6 +72,8 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(more_results, pattern=f"^{MORE_PREFIX}"))
     app.add_handler(CallbackQueryHandler(show_passage, pattern=f"^{SHOW_PREFIX}"))
     app.add_handler(CallbackQueryHandler(feedback, pattern=f"^{FEEDBACK_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(read_passage, pattern=f"^{READ_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(full_text, pattern=f"^{FULL_TEXT_PREFIX}"))
     app.add_handler(InlineQueryHandler(inline_query))
     # Last: every feature's commands are registered before this catches the rest. In groups
     # an unknown command is left alone: it may be meant for another bot.
@@ -121,27 +131,54 @@ def _is_daily_push(message: Message) -> bool:
 
 async def answer_question(message: Message, question: str,
                           context: ContextTypes.DEFAULT_TYPE) -> Answer:
+    """Replies to a message: one reply for each question it asks (at most three)."""
     knowledge = knowledge_of(context)
     answer = knowledge.answer(question, top_k=MORE_RESULTS + 1)
-    # Logged before the reply is sent: a failed send must not lose what the member asked.
-    if answer.kind not in (AnswerKind.SMALL_TALK, AnswerKind.NO_QUESTION):
-        best = answer.best.passage.passage_id if answer.answered and answer.best else None
-        await services.question_log(context.application).log_question(
-            message.chat_id, question, answer.answered, best,
-            user_id=message.from_user.id if message.from_user else None,
-            reply_kind=answer.kind.value,
-            candidates=[hit.passage.passage_id for hit in answer.hits[:LOGGED_CANDIDATES]])
-    chunks = html_chunks(answer, knowledge.library)
-    await reply_chunks(message, chunks, answer_keyboard(answer, knowledge.library))
+    for reply in replies(answer):
+        # Logged before the reply is sent: a failed send must not lose what the member asked.
+        await _log(context, message, reply)
+        chunks = html_chunks(reply, knowledge.library)
+        await reply_chunks(message, chunks, answer_keyboard(reply, knowledge.library))
     return answer
 
 
+async def _log(context: ContextTypes.DEFAULT_TYPE, message: Message, answer: Answer) -> None:
+    if answer.kind in (AnswerKind.SMALL_TALK, AnswerKind.NO_QUESTION):
+        return
+    best = answer.best.passage.passage_id if answer.answered and answer.best else None
+    await services.question_log(context.application).log_question(
+        message.chat_id, answer.question, answer.answered, best,
+        user_id=message.from_user.id if message.from_user else None,
+        reply_kind=answer.kind.value,
+        candidates=[hit.passage.passage_id for hit in answer.hits[:LOGGED_CANDIDATES]])
+
+
 def answer_keyboard(answer: Answer, library: Library) -> InlineKeyboardMarkup | None:
-    if not answer.answered or answer.best is None:
+    """Under an answer: more results, reading and feedback; under the closest paragraph:
+    reading and feedback; under a refusal that names paragraphs: a button to read each."""
+    if answer.best is None:
         return None
-    shown = answer.best.passage
-    rest = [hit.passage for hit in answer.hits[1:MORE_RESULTS + 1]]
-    return passage_keyboard(shown, library, rest)
+    if answer.answered:
+        shown = answer.best.passage
+        rest = [hit.passage for hit in answer.hits[1:MORE_RESULTS + 1]]
+        return passage_keyboard(shown, library, rest)
+    if answer.kind == AnswerKind.CLOSEST:
+        return passage_keyboard(answer.best.passage, library, [])
+    if answer.kind == AnswerKind.NOT_COVERED:
+        return _read_buttons(closest_passages(answer))
+    return None
+
+
+def _read_buttons(passages: list[Passage]) -> InlineKeyboardMarkup | None:
+    if not passages:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        texts.BUTTON_READ.format(citation=_short_citation(p)),
+        callback_data=READ_PREFIX + passage_ref(p))] for p in passages])
+
+
+def _short_citation(passage: Passage) -> str:
+    return f"{passage.section_label} · 第{passage.paragraph_no}段"
 
 
 def passage_keyboard(shown: Passage, library: Library,
@@ -158,8 +195,9 @@ def passage_keyboard(shown: Passage, library: Library,
     if after:
         reading.append(InlineKeyboardButton(texts.BUTTON_NEXT,
                                             callback_data=SHOW_PREFIX + passage_ref(after)))
-    if reading:
-        rows.append(reading)
+    reading.append(InlineKeyboardButton(
+        texts.BUTTON_FULL_TEXT, callback_data=FULL_TEXT_PREFIX + lecture_key(shown.lecture_id)))
+    rows.append(reading)
     ref = passage_ref(shown)
     rows.append([InlineKeyboardButton(texts.BUTTON_LIKE, callback_data=f"{FEEDBACK_PREFIX}+{ref}"),
                  InlineKeyboardButton(texts.BUTTON_DISLIKE,
@@ -197,6 +235,36 @@ async def _show(message: Message | None, passage: Passage, library: Library,
         return
     await message.edit_text(passage_html(passage, library), parse_mode=ParseMode.HTML,
                             reply_markup=passage_keyboard(passage, library, more))
+
+
+async def read_passage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """阅读 under a refusal: the paragraph as a new message, the refusal stays readable."""
+    query = update.callback_query
+    library = knowledge_of(context).library
+    passage = resolve_ref(library, query.data.removeprefix(READ_PREFIX))
+    message = editable_message(query)
+    if passage is None or message is None:
+        await query.answer(texts.PASSAGE_GONE, show_alert=True)
+        return
+    await query.answer()
+    await message.reply_html(passage_html(passage, library),
+                             reply_markup=passage_keyboard(passage, library, []))
+
+
+async def full_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """全文: the whole lecture, in as many messages as Telegram's limit needs."""
+    query = update.callback_query
+    library = knowledge_of(context).library
+    key = query.data.removeprefix(FULL_TEXT_PREFIX)
+    lecture = next((lec for lec in library.lectures if lecture_key(lec.lecture_id) == key),
+                   None)
+    message = editable_message(query)
+    if lecture is None or message is None:
+        await query.answer(texts.PASSAGE_GONE, show_alert=True)
+        return
+    await query.answer()
+    for chunk in lecture_html(lecture, library):
+        await message.reply_html(chunk)
 
 
 async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
