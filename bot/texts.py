@@ -244,3 +244,97 @@ def timezone_name(zone: str) -> str:
 def all_commands() -> tuple[tuple[str, str], ...]:
     """Every command, in the order a global admin sees them."""
     return MEMBER_COMMANDS + CHAT_ADMIN_COMMANDS + GLOBAL_ADMIN_COMMANDS
+
+
+# --- Records (学习台账): /export, /roster, /absent, /remind, /stats, /myname -------------
+RECORDS_MEMBER_COMMANDS = (
+    ("myname", "设置你在台账里的名字,例如 /myname 张三"),
+    ("remind", "私聊发送 /remind off 关闭学习提醒,/remind on 重新打开"),
+)
+RECORDS_ADMIN_COMMANDS = (
+    ("export", "导出学习台账(Excel),例如 /export 2026-11"),
+    ("roster", "导入名单(发送 .xlsx 或 .tsv 文件时写 /roster)"),
+    ("absent", "登记未学原因,例如 /absent 张三 出差"),
+)
+# Workbook: file, sheets, headers, marks.
+RECORDS_FILE_NAME = "学习台账-{title}-{month}.xlsx"
+RECORDS_SHEET_TITLE = "{sheet} · {title} · {year}年{month}月"
+RECORDS_ROSTER_LINE = "名单 {count} 人"
+RECORDS_MEMBER_COUNT = ";Telegram 群成员 {count} 人(含机器人;多出的人还不在名单上)"
+RECORDS_SHEET_DAYS = "学习记录"
+RECORDS_SHEET_SIGN_IN = "签到表"
+RECORDS_SHEET_ABSENT = "未学名单"
+RECORDS_SHEET_QUESTIONS = "提问记录"
+RECORDS_DAY_HEADERS = ("日期", "学习内容", "当天学习", "补学", "名单人数", "学习率")
+RECORDS_QUIZ_HEADERS = ("答题人数", "答对人数")
+RECORDS_QUESTIONS_HEADER = "提问数"
+RECORDS_NAME_HEADER = "姓名"
+RECORDS_PERSON_TOTAL_HEADERS = ("当天学习", "补学", "未学")
+RECORDS_DAY_TOTAL_STUDIED = "当天学习人数"
+RECORDS_DAY_TOTAL_MADE_UP = "补学人数"
+RECORDS_ABSENT_HEADERS = ("日期", "姓名", "情况", "原因")
+RECORDS_QUESTION_HEADERS = ("时间", "提问人", "问题", "讲稿是否回答")
+RECORDS_MARK_STUDIED = "✓"
+RECORDS_MARK_MADE_UP = "补 {date}"
+RECORDS_STATE_ABSENT = "未学"
+RECORDS_STATE_MADE_UP = "{date} 补学"
+RECORDS_ANSWERED = "已回答"
+RECORDS_NOT_ANSWERED = "讲稿未涉及"
+# Chart.
+RECORDS_CHART_TITLE = "{title} · {year}年{month}月 每日学习情况"
+RECORDS_CHART_RATE = "当天学习率"
+RECORDS_CHART_QUIZ = "每日一题正确率"
+RECORDS_CHART_EMPTY = "本月还没有推送"
+# /export.
+RECORDS_EXPORT_USAGE = "用法:在群里发送 /export 或 /export 2026-11;私聊时写上群名或群号,例如 /export 学习小组 2026-11。"
+RECORDS_BAD_MONTH = "“{text}”不是有效的月份,请写成 2026-11 这样的格式。"
+RECORDS_EXPORTING = "正在生成 {month} 的学习台账……"
+RECORDS_EXPORT_CAPTION = "📒 {title} · {month} 学习台账:{days} 个学习日,名单 {count} 人。"
+RECORDS_EXPORT_FAILED = "抱歉,台账没能发出,请稍后再试。"
+RECORDS_NO_GROUPS = "没有找到你管理的群。请在群里发送 /export,或先让机器人加入群并在群里互动。"
+RECORDS_WHICH_GROUP = "你管理多个群,请写上群名或群号,例如 /export {example}:\n{groups}"
+RECORDS_GROUP_ITEM = "· {title}({chat_id})"
+RECORDS_UNKNOWN_GROUP = "没有找到你管理的群“{name}”。你管理的群:\n{groups}"
+# /roster.
+RECORDS_ROSTER_USAGE = "导入名单:把名单文件(.xlsx 或 .tsv,每行一人:姓名,可选 @用户名)发到群里,说明文字写 /roster。不带文件发送 /roster 查看当前名单。"
+RECORDS_ROSTER_SHOW = "👥 名单 {count} 人{member_count}:\n{names}"
+RECORDS_ROSTER_MEMBER_COUNT = "(Telegram 群成员 {count} 人,含机器人)"
+RECORDS_ROSTER_UNMATCHED = "(未互动)"
+RECORDS_ROSTER_IMPORTED = "✅ 已导入名单 {count} 人,其中 {matched} 人已对应到群成员。未对应的人在他们与机器人互动后自动对应(按 @用户名或名字)。"
+RECORDS_ROSTER_EMPTY = "名单文件里没有找到名字。每行一人:第一列姓名,第二列可选 @用户名。"
+RECORDS_ROSTER_BAD_FILE = "无法读取名单文件:{reason}。"
+RECORDS_ROSTER_WRONG_KIND = "只接受 .xlsx、.tsv、.csv 或 .txt 名单文件"
+RECORDS_ROSTER_TOO_LARGE = "文件太大(上限 {kilobytes} KB)"
+RECORDS_ROSTER_TOO_MANY = "名单太长(上限 {limit} 人)"
+RECORDS_ROSTER_DAMAGED = "Excel 文件已损坏或格式不对"
+RECORDS_ROSTER_ENCODING = "无法识别的文字编码(请用 UTF-8 或 GBK 保存)"
+RECORDS_IN_GROUP_ONLY = "请在群里使用这个命令。"
+# /absent.
+RECORDS_ABSENT_USAGE = "用法:/absent 姓名 原因,例如 /absent 张三 出差;补登以前的日期:/absent 11-26 张三 病假。"
+RECORDS_ABSENT_UNKNOWN = "名单里没有“{name}”。发送 /roster 查看名单。"
+RECORDS_ABSENT_NOTED = "已登记:{name} {date} 未学,原因:{reason}。"
+RECORDS_ABSENT_STUDIED = "{name} {date} 已经学习过了,不需要登记原因。"
+# /remind.
+RECORDS_REMIND_USAGE = "用法:管理员在群里发送 /remind 20:00 设置每天提醒的时间,/remind off 关闭本群提醒;成员私聊发送 /remind off 不再接收提醒,/remind on 重新接收。"
+RECORDS_REMIND_SET = "好的,每天 {time} 私聊提醒还没学习的成员(需要成员先私聊过机器人)。"
+RECORDS_REMIND_GROUP_OFF = "已关闭本群的学习提醒。"
+RECORDS_REMIND_SHOW = "本群每天 {time} 提醒还没学习的成员。"
+RECORDS_REMIND_NONE = "本群还没有设置学习提醒。"
+RECORDS_REMIND_MEMBER_OFF = "好的,以后不再私聊提醒你学习。发送 /remind on 可以重新打开。"
+RECORDS_REMIND_MEMBER_ON = "好的,以后会在群里设置的时间提醒你学习。"
+RECORDS_REMINDER = "⏰ 学习提醒 · {group}\n你今天还没有学习,今天的内容是:"
+RECORDS_REMINDER_FOOTER = "(不想收到提醒?发送 /remind off)"
+# /stats.
+RECORDS_STATS_TODAY = "\n今天({date})已学习 {count} 人:{names}\n还没学习 {missing} 人:{missing_names}"
+RECORDS_STATS_NO_PUSH_TODAY = "\n今天还没有推送学习内容。"
+RECORDS_STATS_ROSTER = "\n名单 {count} 人{member_count}"
+RECORDS_NAMES_NONE = "无"
+RECORDS_NAMES_MORE = "等 {count} 人"
+RECORDS_CHART_CAPTION = "📈 {month} 每日学习率"
+# /myname.
+RECORDS_MYNAME_USAGE = "用法:/myname 张三(在群里设置你在本群台账里的名字;不写名字恢复用 Telegram 名字)。"
+RECORDS_MYNAME_SET = "好的,你在台账里的名字是:{name}"
+RECORDS_MYNAME_CLEARED = "好的,台账里恢复使用你的 Telegram 名字。"
+# The records commands join the menus here, so this section stays in one place.
+MEMBER_COMMANDS = MEMBER_COMMANDS + RECORDS_MEMBER_COMMANDS
+CHAT_ADMIN_COMMANDS = CHAT_ADMIN_COMMANDS + RECORDS_ADMIN_COMMANDS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.storage import Database, Schema, now_text
 
@@ -47,6 +48,14 @@ MAX_STORED_QUESTION_CHARS = 500
 
 
 @dataclass(frozen=True)
+class LoggedQuestion:
+    asked_at: datetime  # UTC
+    user_id: int | None
+    text: str
+    answered: bool
+
+
+@dataclass(frozen=True)
 class QuestionStats:
     top_questions: tuple[tuple[str, int], ...]
     unanswered: tuple[tuple[str, int], ...]
@@ -63,14 +72,19 @@ class QuestionLog:
     async def log_question(self, chat_id: int, text: str, answered: bool,
                            top_passage_id: str | None, *, user_id: int | None = None,
                            reply_kind: str | None = None,
-                           candidates: Sequence[str] = ()) -> int:
-        """Records a question; returns its id. `candidates`: passage ids, best first."""
+                           candidates: Sequence[str] = (),
+                           at: datetime | None = None) -> int:
+        """Records a question; returns its id. `candidates`: passage ids, best first.
+
+        `at` is the bot's clock (a test's fake one); by default the wall clock.
+        """
+        asked_at = at.astimezone(UTC).isoformat(timespec="seconds") if at else now_text()
         cursor = await self.database.run(
             self.database.write,
             """INSERT INTO questions (chat_id, text, answered, top_passage_id, asked_at,
                    user_id, reply_kind, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (chat_id, text.strip()[:MAX_STORED_QUESTION_CHARS], int(answered),
-             top_passage_id, now_text(), user_id, reply_kind, ",".join(candidates)))
+             top_passage_id, asked_at, user_id, reply_kind, ",".join(candidates)))
         return int(cursor.lastrowid)
 
     async def add_feedback(self, chat_id: int, passage_id: str, user_id: int,
@@ -107,3 +121,18 @@ class QuestionLog:
             dislikes=count("SELECT COUNT(*) FROM feedback WHERE chat_id = ? AND vote = -1",
                            chat_id),
         )
+
+    async def questions_between(self, chat_id: int, start: datetime,
+                                end: datetime) -> list[LoggedQuestion]:
+        """The chat's questions asked from `start` (inclusive) to `end` (exclusive), in order."""
+        return await self.database.run(self._questions_between, chat_id, start, end)
+
+    def _questions_between(self, chat_id: int, start: datetime,
+                           end: datetime) -> list[LoggedQuestion]:
+        bounds = [moment.astimezone(UTC).isoformat(timespec="seconds") for moment in (start, end)]
+        rows = self.database.connection().execute(
+            """SELECT asked_at, user_id, text, answered FROM questions
+               WHERE chat_id = ? AND asked_at >= ? AND asked_at < ?
+               ORDER BY asked_at, question_id""", (chat_id, *bounds))
+        return [LoggedQuestion(datetime.fromisoformat(row["asked_at"]), row["user_id"],
+                               row["text"], bool(row["answered"])) for row in rows]

@@ -130,7 +130,8 @@ async def answer_question(message: Message, question: str,
             message.chat_id, question, answer.answered, best,
             user_id=message.from_user.id if message.from_user else None,
             reply_kind=answer.kind.value,
-            candidates=[hit.passage.passage_id for hit in answer.hits[:LOGGED_CANDIDATES]])
+            candidates=[hit.passage.passage_id for hit in answer.hits[:LOGGED_CANDIDATES]],
+            at=services.now(context.application))
     chunks = html_chunks(answer, knowledge.library)
     await reply_chunks(message, chunks, answer_keyboard(answer, knowledge.library))
     return answer

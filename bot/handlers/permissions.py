@@ -39,14 +39,19 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     if message is not None and message.sender_chat is not None \
             and message.sender_chat.id == chat.id:
         return True  # an admin posting anonymously, as the group itself
+    return await is_group_admin(context, chat.id, user.id)
+
+
+async def is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    """Is the user one of the group's Telegram admins (asked again if the cache says no)?"""
     cache: dict[int, tuple[float, frozenset[int]]] = \
         context.application.bot_data.setdefault(ADMIN_CACHE_KEY, {})
-    cached = cache.get(chat.id)
-    if cached and time.monotonic() < cached[0] and user.id in cached[1]:
+    cached = cache.get(chat_id)
+    if cached and time.monotonic() < cached[0] and user_id in cached[1]:
         return True
-    admins = await _chat_admins(context, chat.id)
-    cache[chat.id] = (time.monotonic() + ADMIN_CACHE_SECONDS, admins)
-    return user.id in admins
+    admins = await _chat_admins(context, chat_id)
+    cache[chat_id] = (time.monotonic() + ADMIN_CACHE_SECONDS, admins)
+    return user_id in admins
 
 
 async def _chat_admins(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> frozenset[int]:

@@ -1,4 +1,4 @@
-"""Daily study commands: /subscribe /schedule /unsubscribe /push /plan /today /stats,
+"""Daily study commands: /subscribe /schedule /unsubscribe /push /plan /today,
 the ✅ 已学习 button, the end-of-lecture choice, and chat lifecycle (migration, removal)."""
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ def register(app: Application) -> None:
     app.add_handler(command("push", push_now))
     app.add_handler(command("plan", show_plan))
     app.add_handler(command("today", today))
-    app.add_handler(command("stats", stats))
     app.add_handler(CallbackQueryHandler(check_in, pattern=f"^{CHECK_IN_PREFIX}"))
     app.add_handler(CallbackQueryHandler(end_of_lecture, pattern=f"^({RESTART_DATA}|{STOP_DATA})$"))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
@@ -233,21 +232,22 @@ async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                               reply_markup=checkin_keyboard(push.push_id, count))
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await refuse_unless_admin(update, context):
-        return
-    chat_id = update.effective_chat.id
-    store = services.study_store(context.application)
+async def stats_text(app: Application, chat_id: int) -> str:
+    """The counts /stats shows: check-ins today and this week, votes, common questions.
+
+    /stats itself belongs to the records (bot/handlers/records.py), which add names and a chart.
+    """
+    store = services.study_store(app)
     plan = await store.plan(chat_id)
-    tz = zone(plan.timezone if plan else services.settings(context.application).timezone)
-    local_today = now_of(context.application).astimezone(tz).date()
+    tz = zone(plan.timezone if plan else services.settings(app).timezone)
+    local_today = now_of(app).astimezone(tz).date()
     checkins = await store.checkin_stats(chat_id, local_today, week_start(local_today))
-    questions = await services.question_log(context.application).stats(chat_id)
-    await update.effective_message.reply_text(texts.STATS.format(
+    questions = await services.question_log(app).stats(chat_id)
+    return texts.STATS.format(
         today=checkins.today, week=checkins.week,
         members=checkins.members_week, likes=questions.likes, dislikes=questions.dislikes,
         top=_question_list(questions.top_questions),
-        unanswered=_question_list(questions.unanswered)))
+        unanswered=_question_list(questions.unanswered))
 
 
 def _question_list(rows: tuple[tuple[str, int], ...]) -> str:
@@ -266,7 +266,7 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
     before = await store.checkin_count(push.push_id)
-    count = await store.check_in(push, query.from_user.id)
+    count = await store.check_in(push, query.from_user.id, now_of(context.application))
     await query.answer(texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
     message = editable_message(query)
     if count != before and message is not None:

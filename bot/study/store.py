@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from bot.core.lectures import lecture_of
 from bot.storage import Database, Schema, now_text
@@ -78,6 +78,17 @@ class Push:
     passage_id: str
     kind: str
     message_id: int | None
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """A member's ✅ on a push; `local_date` is the push's day, `checked_in_at` (UTC) when
+    they pressed it (None for check-ins from before that was recorded)."""
+
+    push_id: int
+    user_id: int
+    local_date: date
+    checked_in_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -220,16 +231,20 @@ class StudyStore:
                                  (push_id,)).fetchone()
         return _push(row) if row else None
 
-    async def check_in(self, push: Push, user_id: int) -> int:
-        """Counts the member once for this push; returns the push's check-in count."""
-        return await self._run(self._check_in, push, user_id)
+    async def check_in(self, push: Push, user_id: int, at: datetime | None = None) -> int:
+        """Counts the member once for this push; returns the push's check-in count.
 
-    def _check_in(self, push: Push, user_id: int) -> int:
+        `at` is the bot's clock (a test's fake one); by default the wall clock.
+        """
+        return await self._run(self._check_in, push, user_id, at)
+
+    def _check_in(self, push: Push, user_id: int, at: datetime | None) -> int:
+        stamp = at.astimezone(UTC).isoformat(timespec="seconds") if at else now_text()
         with self._transaction() as db:
             db.execute("""INSERT OR IGNORE INTO checkins (push_id, chat_id, user_id, local_date,
                               checked_in_at) VALUES (?, ?, ?, ?, ?)""",
                        (push.push_id, push.chat_id, user_id, push.local_date.isoformat(),
-                        now_text()))
+                        stamp))
             return db.execute("SELECT COUNT(*) FROM checkins WHERE push_id = ?",
                               (push.push_id,)).fetchone()[0]
 
@@ -257,6 +272,35 @@ class StudyStore:
             members_week=count("SELECT COUNT(DISTINCT user_id) FROM checkins WHERE chat_id = ? "
                                "AND local_date >= ?", chat_id, week_start.isoformat()),
         )
+
+
+    # --- reading for records (台账) -----------------------------------------------------
+
+    async def pushes_between(self, chat_id: int, first: date, last: date) -> list[Push]:
+        """The chat's pushes that reached it, of the days `first` to `last` inclusive."""
+        return await self._run(self._pushes_between, chat_id, first, last)
+
+    def _pushes_between(self, chat_id: int, first: date, last: date) -> list[Push]:
+        rows = self._db().execute(
+            """SELECT * FROM pushes WHERE chat_id = ? AND local_date BETWEEN ? AND ?
+               AND message_id IS NOT NULL ORDER BY local_date, push_id""",
+            (chat_id, first.isoformat(), last.isoformat()))
+        return [_push(row) for row in rows]
+
+    async def checkins_between(self, chat_id: int, first: date, last: date) -> list[CheckIn]:
+        """Check-ins on the chat's pushes of the days `first` to `last` inclusive, whenever
+        they were made."""
+        return await self._run(self._checkins_between, chat_id, first, last)
+
+    def _checkins_between(self, chat_id: int, first: date, last: date) -> list[CheckIn]:
+        rows = self._db().execute(
+            """SELECT push_id, user_id, local_date, checked_in_at FROM checkins
+               WHERE chat_id = ? AND local_date BETWEEN ? AND ? ORDER BY push_id, user_id""",
+            (chat_id, first.isoformat(), last.isoformat()))
+        return [CheckIn(row["push_id"], row["user_id"], date.fromisoformat(row["local_date"]),
+                        datetime.fromisoformat(row["checked_in_at"])
+                        if row["checked_in_at"] else None)
+                for row in rows]
 
 
 def _plan(row: sqlite3.Row) -> Plan:
