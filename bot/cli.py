@@ -1,4 +1,4 @@
-"""`lecture-bot`: ask, chat, inspect, run, start — thin wrappers over the core.
+"""`lecture-bot`: ask, chat, inspect, run, start, export — thin wrappers over the core.
 
 Telegram is imported only by `run` (and `start` with a token), so `ask` starts fast.
 """
@@ -6,6 +6,7 @@ Telegram is imported only by `run` (and `start` with a token), so `ask` starts f
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
@@ -14,10 +15,17 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import texts
-from bot.config import SettingsError, environment, token_is_valid
+from bot.config import (
+    DEFAULT_DB_PATH,
+    DEFAULT_TIMEZONE,
+    SettingsError,
+    environment,
+    token_is_valid,
+)
 from bot.core.answer import Answer
 from bot.core.confidence import unmet_checks
 from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
+from bot.core.lectures import load_library
 from bot.core.navigation import find_passage, neighbours
 from bot.core.render import help_text, hit_summary, plain_text, toc_text
 
@@ -69,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     start = sub.add_parser("start", help="有令牌时运行机器人,否则本地对话 (make run)")
     _knowledge_option(start, default=None)
     start.set_defaults(handler=cmd_start)
+
+    export = sub.add_parser("export", help="导出学习台账 / export a group's study records")
+    export.add_argument("--chat", type=int, required=True, metavar="ID", help="群号 / chat id")
+    export.add_argument("--month", required=True, metavar="YYYY-MM", help="月份 / month")
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
+                        help="输出的 .xlsx 文件 / the .xlsx file to write")
+    _knowledge_option(export)
+    export.set_defaults(handler=cmd_export)
     return parser
 
 
@@ -276,6 +292,28 @@ def cmd_start(args: argparse.Namespace) -> int:
     if _token_configured():
         return cmd_run(args)
     return cmd_chat(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The same workbook /export sends, from the database the bot is configured with."""
+    from bot.records.export import export_month
+    from bot.records.rules import parse_month
+
+    month = parse_month(args.month)
+    if month is None:
+        print(texts.RECORDS_BAD_MONTH.format(text=texts.echoed(args.month)), file=sys.stderr)
+        return EXIT_USAGE
+    env = environment()
+    db_path = Path(env.get("BOT_DB_PATH") or DEFAULT_DB_PATH)
+    if not db_path.is_file():
+        print(texts.CLI_NO_DATABASE.format(path=db_path), file=sys.stderr)
+        return EXIT_USAGE
+    library = load_library(_knowledge_dir(args))
+    timezone = env.get("BOT_TIMEZONE") or DEFAULT_TIMEZONE
+    data = asyncio.run(export_month(db_path, library, args.chat, month, timezone))
+    args.output.write_bytes(data)
+    print(texts.CLI_EXPORTED.format(path=args.output))
+    return 0
 
 
 if __name__ == "__main__":

@@ -332,9 +332,11 @@ RECORDS_NAMES_NONE = "无"
 RECORDS_NAMES_MORE = "等 {count} 人"
 RECORDS_CHART_CAPTION = "📈 {month} 每日学习率"
 # /myname.
-RECORDS_MYNAME_USAGE = "用法:/myname 张三(在群里设置你在本群台账里的名字;不写名字恢复用 Telegram 名字)。"
+RECORDS_MYNAME_USAGE = "用法:/myname 张三(设置你在学习台账里的名字,在你所在的各个群都生效)。"
 RECORDS_MYNAME_SET = "好的,你在台账里的名字是:{name}"
-RECORDS_MYNAME_CLEARED = "好的,台账里恢复使用你的 Telegram 名字。"
+# lecture-bot export (the command line).
+CLI_NO_DATABASE = "找不到数据库 {path}(请设置 BOT_DB_PATH) / no database at {path} (set BOT_DB_PATH)"
+CLI_EXPORTED = "已写入 {path} / written: {path}"
 # The records commands join the menus here, so this section stays in one place.
 MEMBER_COMMANDS = MEMBER_COMMANDS + RECORDS_MEMBER_COMMANDS
 CHAT_ADMIN_COMMANDS = CHAT_ADMIN_COMMANDS + RECORDS_ADMIN_COMMANDS

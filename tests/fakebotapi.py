@@ -638,7 +638,10 @@ class FakeBotApi:
     """A local Telegram Bot API server for tests. See the module docstring.
 
     Public state a test may set: ``chat_admins[chat_id] = [user_id, ...]`` (answers
-    getChatAdministrators and getChatMember) and ``long_poll_cap`` (seconds).
+    getChatAdministrators and getChatMember), ``usernames[user_id] = "name"`` (the @username
+    of the users the update builders make), ``group_titles[chat_id]`` (a new group's title),
+    ``member_counts[chat_id]`` (answers getChatMemberCount; by default the bot plus every
+    user seen in the chat) and ``long_poll_cap`` (seconds).
     """
 
     def __init__(
@@ -655,6 +658,10 @@ class FakeBotApi:
         # getUpdates waits at most this long, whatever timeout the bot asks for: fast tests.
         self.long_poll_cap = long_poll_cap
         self.chat_admins: dict[int, list[int]] = {}
+        self.usernames: dict[int, str] = {}
+        self.group_titles: dict[int, str] = {}
+        self.member_counts: dict[int, int] = {}
+        self._chat_users: defaultdict[int, set[int]] = defaultdict(set)
 
         self._log = _CallLog()
         self._updates = _UpdateQueue()
@@ -1186,7 +1193,10 @@ class FakeBotApi:
             content["caption_entities"] = entities
 
     def _user(self, user_id: int, first_name: str) -> JSON:
-        return {"id": user_id, "is_bot": False, "first_name": first_name}
+        user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if user_id in self.usernames:
+            user["username"] = self.usernames[user_id]
+        return user
 
     def _chat_for(self, chat_id: int, chat_type: str | None, user: JSON) -> JSON:
         known = self._chats.get(chat_id)
@@ -1195,7 +1205,8 @@ class FakeBotApi:
         chat_type = chat_type or ("supergroup" if chat_id < 0 else "private")
         if chat_type == "private":
             return {"id": chat_id, "type": chat_type, "first_name": user["first_name"]}
-        title = known.get("title", DEFAULT_GROUP_TITLE) if known else DEFAULT_GROUP_TITLE
+        title = known.get("title", DEFAULT_GROUP_TITLE) if known \
+            else self.group_titles.get(chat_id, DEFAULT_GROUP_TITLE)
         return {"id": chat_id, "type": chat_type, "title": title}
 
     def _resolve_message(self, chat_id: int, message: JSON | int) -> JSON:
@@ -1236,6 +1247,7 @@ class FakeBotApi:
         self._chats[chat["id"]] = dict(chat)
         if "from" in message:
             self._users[message["from"]["id"]] = dict(message["from"])
+            self._chat_users[chat["id"]].add(message["from"]["id"])
         self._last_message_id[chat["id"]] = max(
             self._last_message_id[chat["id"]], message["message_id"]
         )
@@ -1302,6 +1314,7 @@ class FakeBotApi:
             ("getChat", self._api_get_chat),
             ("getChatAdministrators", self._api_get_chat_administrators),
             ("getChatMember", self._api_get_chat_member),
+            ("getChatMemberCount", self._api_get_chat_member_count),
             ("leaveChat", always_true),
             ("getFile", self._api_get_file),
         ]
@@ -1454,6 +1467,13 @@ class FakeBotApi:
 
     def _api_get_chat_member(self, params: JSON) -> JSON:
         return self._member(self._chat_id(params), _int_param(params, "user_id", 0))
+
+    def _api_get_chat_member_count(self, params: JSON) -> int:
+        chat_id = self._chat_id(params)
+        if self._chat(chat_id)["type"] == "private":
+            return 2  # the user and the bot, as Telegram answers
+        seen = self._chat_users[chat_id] - {self.bot_id}
+        return self.member_counts.get(chat_id, len(seen) + 1)
 
     def _api_get_file(self, params: JSON) -> JSON:
         stored = self._files.get(str(params.get("file_id")))

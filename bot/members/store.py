@@ -139,12 +139,6 @@ class MemberDirectory:
         """Has the user ever written to the bot privately (so the bot may write to them)?"""
         return await self.member(user_id, user_id) is not None
 
-
-def _member(row: sqlite3.Row) -> Member:
-    return Member(chat_id=row["chat_id"], user_id=row["user_id"], first_name=row["first_name"],
-                  last_name=row["last_name"], username=row["username"],
-                  own_name=row["own_name"], roster_name=row["roster_name"])
-
     async def with_private_chat(self, user_ids: list[int]) -> set[int]:
         """Which of these users have written to the bot privately (one query for them all)."""
         return await self.database.run(self._with_private_chat, list(user_ids))
@@ -168,3 +162,9 @@ def _member(row: sqlite3.Row) -> Member:
 
     def _chat_ids(self, sql: str, params: tuple) -> list[int]:
         return [row[0] for row in self.database.connection().execute(sql, params)]
+
+
+def _member(row: sqlite3.Row) -> Member:
+    return Member(chat_id=row["chat_id"], user_id=row["user_id"], first_name=row["first_name"],
+                  last_name=row["last_name"], username=row["username"],
+                  own_name=row["own_name"], roster_name=row["roster_name"])
