@@ -294,3 +294,13 @@ def test_without_the_cjk_font_the_same_labels_would_be_missing_glyphs():
 
 def test_text_the_font_cannot_draw_is_dropped():
     assert drawable("学习🇨🇳小组 A", frozenset(map(ord, "学习小组A"))) == "学习小组 A"
+
+
+def test_long_name_lists_are_cut_into_messages_telegram_accepts():
+    from bot.core.render import telegram_length
+    from bot.handlers.records import _chunks
+
+    text = "📊 统计\n" + "😀" * 5000 + "\n" + "\n".join("名字" * 30 for _ in range(200))
+    chunks = _chunks(text)
+    assert len(chunks) > 2 and all(telegram_length(c) <= 4096 for c in chunks)
+    assert "".join(chunks).replace("\n", "") == text.replace("\n", "")

@@ -300,3 +300,57 @@ def test_command_line_export_refuses_a_bad_month_or_a_missing_database(monkeypat
     assert cli_main(["export", "--chat", "-1", "--month", "2026-11", "-o", "x.xlsx"]) == 2
     assert "找不到数据库" in capsys.readouterr().err
     assert not Path("x.xlsx").exists()
+
+
+async def test_bad_input_gets_a_clear_reply_and_changes_nothing(server, knowledge):
+    server.chat_admins[GROUP] = [ADMIN]
+    async with running_bot(server, knowledge) as app:
+        replies = {}
+        for chat_id, user, text in [
+                (GROUP, ADMIN, "/absent"), (GROUP, ADMIN, "/absent 无名氏 出差"),
+                (GROUP, ZHANG, "/absent 书记 出差"), (GROUP, ADMIN, "/absent 书记"),
+                (GROUP, ADMIN, "/remind 25:00"), (GROUP, ADMIN, "/remind"),
+                (ZHANG, ZHANG, "/remind 20:00"), (ZHANG, ZHANG, "/roster"),
+                (ZHANG, ZHANG, "/myname"), (GROUP, ADMIN, "/export 某群"),
+                (GROUP, ADMIN, "/export <b>2026-1</b>")]:
+            replies[(user, text)] = (await _send(server, chat_id, text, user)).params["text"]
+        for data, name in ((b"%PDF-1.4", "名单.pdf"), (b"\x00\x01garbage", "名单.xlsx"),
+                           (b"", "名单.tsv")):
+            mark = server.mark()
+            server.push_update(server.document_message(GROUP, ADMIN, file_name=name, data=data,
+                                                       caption="/roster",
+                                                       first_name=NAMES[ADMIN]))
+            (reply,) = await server.wait_for("sendMessage", since=mark)
+            replies[name] = reply.params["text"]
+        roster = await app.bot_data["stores"].records.roster(GROUP)
+        reminders = await app.bot_data["stores"].records.reminder_times()
+    assert replies[(ADMIN, "/absent")] == texts.RECORDS_ABSENT_USAGE
+    assert replies[(ADMIN, "/absent 无名氏 出差")] == "名单里没有“无名氏”。发送 /roster 查看名单。"
+    assert replies[(ZHANG, "/absent 书记 出差")] == texts.NOT_ALLOWED
+    assert replies[(ADMIN, "/absent 书记")] == texts.RECORDS_ABSENT_USAGE
+    assert replies[(ADMIN, "/remind 25:00")] == texts.RECORDS_REMIND_USAGE
+    assert replies[(ADMIN, "/remind")] == texts.RECORDS_REMIND_NONE
+    assert replies[(ZHANG, "/remind 20:00")] == texts.RECORDS_REMIND_USAGE
+    assert replies[(ZHANG, "/roster")] == texts.RECORDS_IN_GROUP_ONLY
+    assert replies[(ZHANG, "/myname")] == texts.RECORDS_MYNAME_USAGE
+    assert replies[(ADMIN, "/export 某群")] == texts.RECORDS_EXPORT_USAGE
+    assert replies[(ADMIN, "/export <b>2026-1</b>")] == texts.RECORDS_EXPORT_USAGE
+    assert replies["名单.pdf"] == "无法读取名单文件:只接受 .xlsx、.tsv、.csv 或 .txt 名单文件。"
+    assert replies["名单.xlsx"] == "无法读取名单文件:Excel 文件已损坏或格式不对。"
+    assert replies["名单.tsv"] == texts.RECORDS_ROSTER_EMPTY
+    assert roster == [] and reminders == []
+    assert not server.calls("sendDocument")
+
+
+async def test_names_follow_myname_across_groups_and_the_roster(server, knowledge):
+    server.chat_admins[GROUP] = [ADMIN]
+    async with running_bot(server, knowledge) as app:
+        await _send(server, GROUP, "/ask 网民规模有多大", ZHANG)
+        await _send(server, OTHER_GROUP, "/ask 网民规模有多大", ZHANG)
+        named = await _send(server, ZHANG, "/myname   张  三  ", ZHANG)
+        shown = await _send(server, GROUP, "/roster", ADMIN)
+        directory = app.bot_data["stores"].members
+        other = await directory.member(OTHER_GROUP, ZHANG)
+    assert named.params["text"] == "好的,你在台账里的名字是:张 三"
+    assert "张 三" in shown.params["text"] and other.name == "张 三"
+    assert "书记" in shown.params["text"]

@@ -16,6 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot import services, texts
+from bot.core.render import telegram_length
 from bot.handlers.common import command
 from bot.handlers.permissions import is_group_admin, refuse_unless_admin
 from bot.handlers.study import stats_text
@@ -181,13 +182,13 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                               member_count=_member_count(group))
     for chunk in _chunks(text):
         await message.reply_text(chunk)
-    chart = await asyncio.to_thread(render_chart, record.title, record.month,
-                                    _chart_days(record))
     try:
+        chart = await asyncio.to_thread(render_chart, record.title, record.month,
+                                        _chart_days(record))
         await message.reply_photo(chart, caption=texts.RECORDS_CHART_CAPTION.format(
             month=month_label(record)))
-    except TelegramError as error:
-        log.warning("the chart for %s was not sent: %s", chat_id, error)
+    except Exception:  # the names and counts were sent; a chart that fails costs only itself
+        log.exception("the chart for %s was not drawn or sent", chat_id)
 
 
 def _today_names(record: MonthRecord, today) -> str:
@@ -222,16 +223,17 @@ def _chart_days(record: MonthRecord) -> list[ChartDay]:
 
 
 def _chunks(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Plain text cut at line ends into messages Telegram accepts."""
-    lines = [line[start:start + limit] for line in text.split("\n")
-             for start in range(0, max(len(line), 1), limit)]
+    """Plain text cut at line ends into messages Telegram accepts (it counts UTF-16 units)."""
+    piece = limit // 2  # a character is at most two UTF-16 units: a cut line always fits
+    lines = [line[start:start + piece] for line in text.split("\n")
+             for start in range(0, max(len(line), 1), piece)]
     chunks, current = [], ""
     for line in lines:
-        if current and len(current) + 1 + len(line) > limit:
+        candidate = f"{current}\n{line}" if current else line
+        if current and telegram_length(candidate) > limit:
             chunks.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
+            candidate = line
+        current = candidate
     if current.strip():
         chunks.append(current)
     return chunks
