@@ -325,8 +325,8 @@ RECORDS_REMIND_MEMBER_ON = "好的,以后会在群里设置的时间提醒你学
 RECORDS_REMINDER = "⏰ 学习提醒 · {group}\n你今天还没有学习,今天的内容是:"
 RECORDS_REMINDER_FOOTER = "(不想收到提醒?发送 /remind off)"
 # /stats.
-RECORDS_STATS_TODAY = "\n今天({date})已学习 {count} 人:{names}\n还没学习 {missing} 人:{missing_names}"
-RECORDS_STATS_NO_PUSH_TODAY = "\n今天还没有推送学习内容。"
+RECORDS_STATS_TODAY = "\n\n今天({date})已学习 {count} 人:{names}\n还没学习 {missing} 人:{missing_names}"
+RECORDS_STATS_NO_PUSH_TODAY = "\n\n今天还没有推送学习内容。"
 RECORDS_STATS_ROSTER = "\n名单 {count} 人{member_count}"
 RECORDS_NAMES_NONE = "无"
 RECORDS_NAMES_MORE = "等 {count} 人"

@@ -304,3 +304,30 @@ def test_long_name_lists_are_cut_into_messages_telegram_accepts():
     chunks = _chunks(text)
     assert len(chunks) > 2 and all(telegram_length(c) <= 4096 for c in chunks)
     assert "".join(chunks).replace("\n", "") == text.replace("\n", "")
+
+
+async def test_a_registered_quiz_source_fills_the_quiz_columns(tmp_path):
+    from bot.core.lectures import Library
+    from bot.records.report import QuizDay
+
+    asked = []
+
+    async def quiz(chat_id, first, last):
+        asked.append((chat_id, first, last))
+        return {date(2026, 11, 2): QuizDay(answered=4, correct=3)}
+
+    stores = await Stores.open(tmp_path / "bot.sqlite3")
+    try:
+        for day in (2, 3):
+            push = await stores.study.claim_push(CHAT, date(2026, 11, day), "l:0.1", "manual")
+            await stores.study.complete_push(push.push_id, day, CHAT, "l:0.1")
+        record = await month_record(stores, Library(()), CHAT, date(2026, 11, 1),
+                                    "Asia/Shanghai", quiz)
+    finally:
+        await stores.close()
+    assert asked == [(CHAT, date(2026, 11, 1), date(2026, 11, 30))]
+    assert record.has_quiz and [d.quiz for d in record.days] == [QuizDay(4, 3), None]
+    sheet = load_workbook(io.BytesIO(workbook_bytes(record)))["学习记录"]
+    rows = [list(r) for r in sheet.iter_rows(min_row=HEADER_ROW, values_only=True)]
+    assert rows[0][6:8] == ["答题人数", "答对人数"]
+    assert [r[6:8] for r in rows[1:]] == [[4, 3], [0, 0]]
