@@ -11,11 +11,11 @@ Timed, in one process (median of RUNS runs, `gc.collect()` before each):
   database, gather the month (`report.month_record`: every store read, roster matching,
   补学), build the four-sheet workbook (`workbook.workbook_bytes`), close; the bot's /export
   does the same on its open database.
-- workbook only: `workbook_bytes` of the gathered record.
+- workbook only: `workbook_bytes` of the gathered record (XlsxWriter, constant memory).
 - Baselines a secretary would otherwise use, writing the same sign-in table (member × day
   marks with totals, 200 × 30) and the per-day table from the same gathered record:
   `csv` (the standard library, two .csv files) and a plain openpyxl dump (write-only mode,
-  rows appended, no styles or widths).
+  rows appended, no styles or widths; openpyxl is what most Python scripts reach for).
 - The /stats chart (`chart.render_chart`, 30 bars and a quiz line): the first one in the
   process (imports matplotlib and registers the CJK font) and a warm one.
 
