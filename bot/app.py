@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase
 from bot.handlers import ask, errors, lectures, members, reading, records, study
 from bot.handlers.common import soft_call
+from bot.records.delivery import restore_reminders
 from bot.stores import Stores
 from bot.study.delivery import restore_jobs
 
@@ -78,7 +79,7 @@ async def prepare(app: Application) -> None:
              len(knowledge.library.passages))
     app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
     await restore_jobs(app)
-    await records.restore_reminders(app)
+    await restore_reminders(app)
     lectures.install_reload_signal(app)
     await register_command_menus(app)
     await soft_call("setMyDescription", app.bot.set_my_description(texts.BOT_DESCRIPTION))

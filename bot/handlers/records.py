@@ -21,13 +21,7 @@ from bot.handlers.common import command
 from bot.handlers.permissions import is_group_admin, refuse_unless_admin
 from bot.handlers.study import stats_text
 from bot.records.chart import ChartDay, render_chart
-from bot.records.delivery import (
-    group_info,
-    restore_reminders,
-    schedule_reminder,
-    send_reminders,
-    unschedule_reminder,
-)
+from bot.records.delivery import group_info, schedule_reminder, unschedule_reminder
 from bot.records.report import MonthRecord, chat_zone, current_roster, month_record, short_date
 from bot.records.roster import MAX_ROSTER_BYTES, RosterError, accepts, read_roster
 from bot.records.rules import (
@@ -44,8 +38,6 @@ from bot.records.workbook import file_name, month_label, workbook_bytes
 from bot.study.rules import format_time, parse_time
 
 log = logging.getLogger(__name__)
-
-__all__ = ["register", "restore_reminders", "send_reminders"]
 
 # /roster with a file: the caption starts with the command (CommandHandler reads only texts).
 _ROSTER_CAPTION = r"^/roster(@\w+)?(\s|$)"
