@@ -244,3 +244,13 @@ def timezone_name(zone: str) -> str:
 def all_commands() -> tuple[tuple[str, str], ...]:
     """Every command, in the order a global admin sees them."""
     return MEMBER_COMMANDS + CHAT_ADMIN_COMMANDS + GLOBAL_ADMIN_COMMANDS
+
+
+# ---------------------------------------------------------------------------------------------
+# 每日一题 (bot/quiz, bot/handlers/quiz.py): quiz polls, points, streaks, the weekly board.
+# ---------------------------------------------------------------------------------------------
+QUIZ_FILL_STEM = "根据讲稿填空:\n{sentence}"
+QUIZ_TRUE_FALSE_STEM = "判断对错:\n{statement}"
+QUIZ_TRUE = "正确"
+QUIZ_FALSE = "错误"
+QUIZ_EXPLANATION = "原文:{sentence}\n—— {citation}"
