@@ -184,7 +184,8 @@ def test_hand_edits_admin_lines_and_bad_lines_survive_a_changed_paragraph(folder
     edited[3:5] = ["9918.5万 | 8926.7万 | 10910.4万", "9918.5万"]
     edited[6] = "manual"
     lines[first_auto] = "\t".join(edited)
-    admin_line = f"{LECTURE_ID}:3.3\t\t管理员出的题:网络安全法属于?\t国家法律 | 党内法规\t国家法律\t见第三部分"
+    admin_line = "\t".join((f"{LECTURE_ID}:3.3", "", "管理员出的题:网络安全法属于?",
+                            "国家法律 | 党内法规", "国家法律", "见第三部分"))
     lines += [admin_line, "这一行缺了好几列", f"{LECTURE_ID}:0.1\th\t题目\tA | A\tA\t\tauto"]
     path.write_text("\n".join(lines) + "\n", "utf-8")
     changed_paragraph = knowledge.library.passage(f"{LECTURE_ID}:1.1").text
