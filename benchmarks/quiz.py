@@ -24,7 +24,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import shutil
 import statistics
 import tempfile
 import time

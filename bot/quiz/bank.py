@@ -16,8 +16,6 @@ its line number. The file is written only when that changes something, atomicall
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -26,6 +24,7 @@ from pathlib import Path
 from bot import texts
 from bot.core.lectures import Lecture, Library, Passage
 from bot.core.text import Tokenizer
+from bot.publishing.files import atomic_write
 from bot.quiz.generation import (
     AUTO,
     DROPPED,
@@ -154,20 +153,6 @@ def render_file(questions: Iterable[Question], bad_lines: Iterable[str]) -> str:
     return HEADER + "".join(line + "\n" for line in [*lines, *bad_lines])
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """The whole new file or the old one, never half of each (a kill mid-write)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def merged_questions(lecture: Lecture, existing: Iterable[Question],
                      generate: Callable[[Passage], list[Question]]) -> list[Question]:
     """The lecture's questions after its paragraphs changed: kept lines follow their paragraph
@@ -224,7 +209,7 @@ def sync_lecture(lecture: Lecture, generate: Callable[[Passage], list[Question]]
     text = render_file(questions, found.bad_lines)
     try:
         if not path.exists() or path.read_text(encoding="utf-8-sig") != text:
-            write_atomically(path, text)
+            atomic_write(path, text.encode("utf-8"))
     except OSError as error:
         problems.append(texts.QUIZ_FILE_NOT_WRITTEN.format(file=path.name, reason=error))
     for problem in problems:
@@ -281,5 +266,5 @@ def drop_question(path: Path, key: str) -> bool:
     if not any(q.key == key and q.source != DROPPED for q in found.questions):
         return False
     questions = [replace(q, source=DROPPED) if q.key == key else q for q in found.questions]
-    write_atomically(path, render_file(questions, found.bad_lines))
+    atomic_write(path, render_file(questions, found.bad_lines).encode("utf-8"))
     return True
