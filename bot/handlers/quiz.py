@@ -66,12 +66,12 @@ def register(app: Application) -> None:
 
 
 async def prepare(app: Application) -> None:
-    """Start-up: the quiz jobs from the database, today's missed quizzes, the bank loading."""
+    """Start-up: the quiz jobs from the database and today's missed quizzes. The questions
+    load on first use: generating them holds the GIL for seconds, which start-up must not."""
     for schedule in await services.quiz_store(app).timed_schedules():
         schedule_quiz_job(app, schedule)
     if app.job_queue is not None:
         app.job_queue.run_once(_catch_up_job, when=0, name="quiz-catch-up")
-    _bank_loading(app)  # in the background: start-up does not wait for it
 
 
 # --- the bank of questions ----------------------------------------------------------------
