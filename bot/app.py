@@ -26,7 +26,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot import services, texts
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase
-from bot.handlers import ask, errors, lectures, members, reading, study
+from bot.handlers import ask, errors, lectures, members, quiz, reading, study
 from bot.handlers.common import soft_call
 from bot.stores import Stores
 from bot.study.delivery import restore_jobs
@@ -60,7 +60,7 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     if knowledge is not None:
         app.bot_data[services.KNOWLEDGE_KEY] = knowledge
     # Order matters: uploads before the media hint, every command before ask's catch-all.
-    for feature in (members, reading, study, lectures, ask, errors):
+    for feature in (members, reading, study, quiz, lectures, ask, errors):
         feature.register(app)
     return app
 
@@ -78,6 +78,7 @@ async def prepare(app: Application) -> None:
              len(knowledge.library.passages))
     app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
     await restore_jobs(app)
+    await quiz.prepare(app)
     lectures.install_reload_signal(app)
     await register_command_menus(app)
     await soft_call("setMyDescription", app.bot.set_my_description(texts.BOT_DESCRIPTION))

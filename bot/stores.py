@@ -7,10 +7,11 @@ from pathlib import Path
 
 from bot.asking import store as asking
 from bot.members import store as members
+from bot.quiz import store as quiz
 from bot.storage import Database
 from bot.study import store as study
 
-SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA)
+SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA, quiz.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -19,13 +20,14 @@ class Stores:
     study: study.StudyStore
     questions: asking.QuestionLog
     members: members.MemberDirectory
+    quiz: quiz.QuizStore
 
     @classmethod
     async def open(cls, path: Path) -> Stores:
         """Opens (creating or migrating) the database and every feature's store on it."""
         database = await Database(path, SCHEMAS).open()
         return cls(database, study.StudyStore(database), asking.QuestionLog(database),
-                   members.MemberDirectory(database))
+                   members.MemberDirectory(database), quiz.QuizStore(database))
 
     async def close(self) -> None:
         await self.database.close()
