@@ -26,7 +26,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot import services, texts
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase
-from bot.handlers import ask, errors, lectures, members, reading, records, study
+from bot.handlers import ask, errors, lectures, members, quiz, reading, records, study
 from bot.handlers.common import soft_call
 from bot.records.delivery import restore_reminders
 from bot.stores import Stores
@@ -61,7 +61,7 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     if knowledge is not None:
         app.bot_data[services.KNOWLEDGE_KEY] = knowledge
     # Order matters: uploads before the media hint, every command before ask's catch-all.
-    for feature in (members, reading, study, records, lectures, ask, errors):
+    for feature in (members, reading, study, quiz, records, lectures, ask, errors):
         feature.register(app)
     return app
 
@@ -79,6 +79,7 @@ async def prepare(app: Application) -> None:
              len(knowledge.library.passages))
     app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
     await restore_jobs(app)
+    await quiz.prepare(app)
     await restore_reminders(app)
     lectures.install_reload_signal(app)
     await register_command_menus(app)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # only for annotations: features import this module, not the 
     from bot.config import Settings
     from bot.core.knowledge import KnowledgeBase
     from bot.members.store import MemberDirectory
+    from bot.quiz.store import QuizStore
     from bot.records.report import QuizResults
     from bot.records.store import RecordsStore
     from bot.stores import Stores
@@ -52,6 +53,10 @@ def question_log(app: Application) -> QuestionLog:
 
 def members(app: Application) -> MemberDirectory:
     return stores(app).members
+
+
+def quiz_store(app: Application) -> QuizStore:
+    return stores(app).quiz
 
 
 def records(app: Application) -> RecordsStore:

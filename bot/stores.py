@@ -7,11 +7,12 @@ from pathlib import Path
 
 from bot.asking import store as asking
 from bot.members import store as members
+from bot.quiz import store as quiz
 from bot.records import store as records
 from bot.storage import Database
 from bot.study import store as study
 
-SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA, records.SCHEMA)
+SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA, quiz.SCHEMA, records.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Stores:
     study: study.StudyStore
     questions: asking.QuestionLog
     members: members.MemberDirectory
+    quiz: quiz.QuizStore
     records: records.RecordsStore
 
     @classmethod
@@ -27,7 +29,8 @@ class Stores:
         """Opens (creating or migrating) the database and every feature's store on it."""
         database = await Database(path, SCHEMAS).open()
         return cls(database, study.StudyStore(database), asking.QuestionLog(database),
-                   members.MemberDirectory(database), records.RecordsStore(database))
+                   members.MemberDirectory(database), quiz.QuizStore(database),
+                   records.RecordsStore(database))
 
     async def close(self) -> None:
         await self.database.close()
