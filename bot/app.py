@@ -29,6 +29,7 @@ from bot.core.knowledge import KnowledgeBase
 from bot.handlers import ask, errors, lectures, members, quiz, reading, records, study
 from bot.handlers.common import soft_call
 from bot.records.delivery import restore_reminders
+from bot.records.report import quiz_results_of
 from bot.stores import Stores
 from bot.study.delivery import restore_jobs
 
@@ -77,7 +78,9 @@ async def prepare(app: Application) -> None:
         log.warning("lecture file not loaded: %s", failure)
     log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
              len(knowledge.library.passages))
-    app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
+    stores = app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
+    # The records show 每日一题's daily counts; each feature keeps to its own tables.
+    app.bot_data[services.QUIZ_RESULTS_KEY] = quiz_results_of(stores.quiz.daily_results)
     await restore_jobs(app)
     await quiz.prepare(app)
     await restore_reminders(app)

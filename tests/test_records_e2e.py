@@ -64,20 +64,32 @@ async def _press(server, chat_id: int, user_id: int, message: dict) -> None:
     await server.wait_for("answerCallbackQuery", since=mark)
 
 
-async def _push_at(server, app, clock: Clock, day: int) -> dict:
-    """Fires the group's daily job at 08:00 of the given November day; returns the push."""
+async def _push_at(server, app, clock: Clock, day: int) -> tuple[dict, dict]:
+    """Fires the group's daily job at 08:00 of the given November day; returns the push and
+    the 每日一题 poll that comes with it."""
     clock.now = datetime(2026, 11, day, 8, 0, tzinfo=SHANGHAI)
     mark = server.mark()
     (job,) = app.job_queue.get_jobs_by_name(job_name(GROUP))
     await job.run(app)
     (push,) = await server.wait_for("sendMessage", lambda c: "今日学习" in c.params["text"],
                                     since=mark)
-    return push.result
+    (poll,) = await server.wait_for("sendPoll", since=mark)
+    return push.result, poll
+
+
+async def _answer(server, poll, user_id: int, right: bool) -> None:
+    (correct,) = poll.params["correct_option_ids"]
+    option = correct if right else (correct + 1) % len(poll.params["options"])
+    mark = server.mark()
+    server.push_update(server.poll_answer(poll.result["poll"]["id"], user_id, [option],
+                                          first_name=NAMES[user_id]))
+    await server.wait_for("getUpdates", since=mark)
 
 
 async def _three_days(server, app, clock: Clock) -> list[dict]:
     """Nov 2-4: 张三 studies on the 2nd and 3rd, 李四 on the 2nd and 4th, 小陈 makes the 3rd up
-    on the 4th; 王五 (roster only) never; questions on the 3rd; reasons noted."""
+    on the 4th; 王五 (roster only) never; questions on the 3rd; reasons noted. 每日一题: on the
+    2nd 张三 answers right and 李四 wrong, on the 3rd 张三 right, on the 4th nobody."""
     await _send(server, GROUP, "/subscribe", ADMIN)
     await _send(server, GROUP, "/myname 张三", ZHANG)
     roster = server.document_message(GROUP, ADMIN, file_name="名单.tsv", data=ROSTER_TSV,
@@ -86,16 +98,19 @@ async def _three_days(server, app, clock: Clock) -> list[dict]:
     server.push_update(roster)
     (imported,) = await server.wait_for("sendMessage", since=mark)
     assert imported.params["text"].startswith("✅ 已导入名单 2 人,其中 0 人已对应")
-    first = await _push_at(server, app, clock, 2)
+    first, quiz = await _push_at(server, app, clock, 2)
+    await _answer(server, quiz, ZHANG, right=True)
+    await _answer(server, quiz, LI, right=False)
     clock.now += timedelta(hours=1)
     await _press(server, GROUP, ZHANG, first)
     await _press(server, GROUP, LI, first)
-    second = await _push_at(server, app, clock, 3)
+    second, quiz = await _push_at(server, app, clock, 3)
+    await _answer(server, quiz, ZHANG, right=True)
     clock.now += timedelta(hours=2)
     await _press(server, GROUP, ZHANG, second)
     await _send(server, GROUP, "/ask 网民规模有多大", ZHANG)
     await _send(server, GROUP, "/ask 党费怎么交", CHEN)
-    third = await _push_at(server, app, clock, 4)
+    third, _ = await _push_at(server, app, clock, 4)
     clock.now += timedelta(hours=3)
     await _press(server, GROUP, CHEN, second)  # the 3rd's passage, made up on the 4th
     await _press(server, GROUP, LI, third)
@@ -118,7 +133,8 @@ def _check_workbook(data: bytes) -> None:
     assert book.sheetnames == ["学习记录", "签到表", "未学名单", "提问记录"]
 
     days = _sheet_rows(book["学习记录"])
-    assert days[0] == ["日期", "学习内容", "当天学习", "补学", "名单人数", "学习率", "提问数"]
+    assert days[0] == ["日期", "学习内容", "当天学习", "补学", "名单人数", "学习率",
+                       "答题人数", "答对人数", "提问数"]
     assert [row[0].date().isoformat() for row in days[1:]] == \
         ["2026-11-02", "2026-11-03", "2026-11-04"]
     assert all(row[1].startswith(CITATION_START) for row in days[1:])
@@ -126,7 +142,8 @@ def _check_workbook(data: bytes) -> None:
     assert roster_size == 5  # 李四, 王五 (imported), 书记, 小陈, 张三
     assert [row[2:4] for row in days[1:]] == [[2, 0], [1, 1], [1, 0]]
     assert days[1][5] == pytest.approx(2 / 5)
-    assert [row[6] for row in days[1:]] == [0, 2, 0]
+    assert [row[6:8] for row in days[1:]] == [[2, 1], [1, 1], [0, 0]]
+    assert [row[8] for row in days[1:]] == [0, 2, 0]
 
     sign_in = _sheet_rows(book["签到表"])
     assert sign_in[0] == ["姓名", "11-02", "11-03", "11-04", "当天学习", "补学", "未学"]

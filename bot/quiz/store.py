@@ -197,6 +197,21 @@ class QuizStore:
         return SentQuiz(row["quiz_id"], row["chat_id"], date.fromisoformat(row["study_date"]),
                         row["question_key"], row["passage_id"], row["correct_option"])
 
+    async def daily_results(self, chat_id: int, first: date,
+                            last: date) -> dict[date, tuple[int, int]]:
+        """For the records: (answers, right answers) of each study day from `first` to `last`
+        that had a quiz in the chat (a quiz nobody answered counts (0, 0))."""
+        return await self._run(self._daily_results, chat_id, first, last)
+
+    def _daily_results(self, chat_id: int, first: date,
+                       last: date) -> dict[date, tuple[int, int]]:
+        rows = self._db().execute(
+            """SELECT p.study_date, COUNT(a.user_id), COALESCE(SUM(a.correct), 0)
+               FROM quiz_polls p LEFT JOIN quiz_answers a ON a.quiz_id = p.quiz_id
+               WHERE p.chat_id = ? AND p.poll_id IS NOT NULL AND p.study_date BETWEEN ? AND ?
+               GROUP BY p.study_date""", (chat_id, first.isoformat(), last.isoformat()))
+        return {date.fromisoformat(row[0]): (row[1], row[2]) for row in rows}
+
     # --- points --------------------------------------------------------------------------
 
     async def answer(self, quiz: SentQuiz, user_id: int, option: int,

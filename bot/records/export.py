@@ -7,17 +7,19 @@ from datetime import date
 from pathlib import Path
 
 from bot.core.lectures import Library
-from bot.records.report import QuizResults, month_record
+from bot.records.report import month_record, quiz_results_of
 from bot.records.workbook import workbook_bytes
 from bot.stores import Stores
 
 
 async def export_month(db_path: Path, library: Library, chat_id: int, month: date,
-                       timezone: str, quiz: QuizResults | None = None) -> bytes:
-    """The group's workbook for the month, from the database at `db_path`."""
+                       timezone: str) -> bytes:
+    """The group's workbook for the month, from the database at `db_path` (with the quiz's
+    counts, as the bot has them)."""
     stores = await Stores.open(db_path)
     try:
-        record = await month_record(stores, library, chat_id, month, timezone, quiz)
+        record = await month_record(stores, library, chat_id, month, timezone,
+                                    quiz_results_of(stores.quiz.daily_results))
     finally:
         await stores.close()
     return await asyncio.to_thread(workbook_bytes, record)

@@ -37,6 +37,17 @@ class QuizDay:
 # What the quiz feature offers the records, if it is installed: for a chat and the days from
 # `first` to `last` inclusive, the quiz counts of each day that had a quiz.
 QuizResults = Callable[[int, date, date], Awaitable[Mapping[date, QuizDay]]]
+# The same as (answers, right answers) pairs, as a store can give them without knowing QuizDay.
+QuizCounts = Callable[[int, date, date], Awaitable[Mapping[date, tuple[int, int]]]]
+
+
+def quiz_results_of(daily_counts: QuizCounts) -> QuizResults:
+    """QuizResults from a store method such as QuizStore.daily_results."""
+    async def results(chat_id: int, first: date, last: date) -> Mapping[date, QuizDay]:
+        counts = await daily_counts(chat_id, first, last)
+        return {day: QuizDay(answered, correct) for day, (answered, correct) in counts.items()}
+
+    return results
 
 
 @dataclass(frozen=True)
@@ -150,7 +161,7 @@ async def month_record(stores: Stores, library: Library, chat_id: int, month: da
     return MonthRecord(chat_id=chat_id, title=group.title if group else str(chat_id),
                        month=month, persons=persons, days=days, questions=questions,
                        absences=await stores.records.absences(chat_id, first, last),
-                       has_quiz=quiz is not None,
+                       has_quiz=bool(quiz_days),
                        member_count=group.member_count if group else None)
 
 
