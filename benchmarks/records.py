@@ -43,7 +43,7 @@ from benchmarks import REPO_ROOT, Report, load_average, write_result
 from benchmarks.harness import environment
 from bot.core.lectures import load_library
 from bot.members.store import Sighting
-from bot.records.report import MonthRecord, month_record, short_date
+from bot.records.report import MonthRecord, month_record, quiz_results_of, short_date
 from bot.records.store import RosterEntry, member_key
 from bot.records.workbook import workbook_bytes
 from bot.stores import Stores
@@ -102,7 +102,8 @@ async def build_database(path: Path, passage_ids: list[str]) -> None:
 async def gather(path: Path, library) -> MonthRecord:
     stores = await Stores.open(path)
     try:
-        return await month_record(stores, library, CHAT, MONTH, TIMEZONE)
+        return await month_record(stores, library, CHAT, MONTH, TIMEZONE,
+                                  quiz_results_of(stores.quiz.daily_results))
     finally:
         await stores.close()
 
