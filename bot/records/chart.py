@@ -23,6 +23,8 @@ CJK_FAMILY = "Noto Sans CJK SC"
 # 10 MB photo limit (a month's chart is about 40 KB).
 FIGURE_INCHES, DPI = (8.0, 4.5), 120
 BAR_COLOR, LINE_COLOR = "#c0392b", "#2c3e50"
+# A little room above 100%, so a marker of the quiz line at 100% is not cut in half.
+Y_TOP = 1.05
 # Above 16 days, every second date is labelled, or the labels overlap at this width.
 MAX_LABELLED_DAYS = 16
 
@@ -86,7 +88,8 @@ def render_chart(title: str, month: date, days: Sequence[ChartDay]) -> bytes:
                   marker="o", label=texts.RECORDS_CHART_QUIZ)
     step = 1 if len(days) <= MAX_LABELLED_DAYS else 2
     axes.set_xticks(list(positions)[::step], labels[::step], fontdict=font)
-    axes.set_ylim(0, 1)
+    axes.set_ylim(0, Y_TOP)
+    axes.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.set_title(texts.RECORDS_CHART_TITLE.format(title=drawable(title, chars),
                                                     year=month.year,
