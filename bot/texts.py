@@ -365,7 +365,6 @@ RECORDS_CHART_EMPTY = "本月还没有推送"
 # /export.
 RECORDS_EXPORT_USAGE = "用法:在群里发送 /export 或 /export 2026-11;私聊时写上群名或群号,例如 /export 学习小组 2026-11。"
 RECORDS_BAD_MONTH = "“{text}”不是有效的月份,请写成 2026-11 这样的格式。"
-RECORDS_EXPORTING = "正在生成 {month} 的学习台账……"
 RECORDS_EXPORT_CAPTION = "📒 {title} · {month} 学习台账:{days} 个学习日,名单 {count} 人。"
 RECORDS_EXPORT_FAILED = "抱歉,台账没能发出,请稍后再试。"
 RECORDS_NO_GROUPS = "没有找到你管理的群。请在群里发送 /export,或先让机器人加入群并在群里互动。"
