@@ -244,3 +244,32 @@ def timezone_name(zone: str) -> str:
 def all_commands() -> tuple[tuple[str, str], ...]:
     """Every command, in the order a global admin sees them."""
     return MEMBER_COMMANDS + CHAT_ADMIN_COMMANDS + GLOBAL_ADMIN_COMMANDS
+
+
+# ---------------------------------------------------------------------------------------------
+# Teaching the bot (issue 11): the review queue, question links, regression checks.
+# ---------------------------------------------------------------------------------------------
+# /review is for group admins (their group's questions) and bot admins (every chat's);
+# /questions for bot admins, since a lecture's links are shared by every chat.
+TEACH_CHAT_ADMIN_COMMANDS = (
+    ("review", "审核机器人没答好的问题"),
+)
+TEACH_GLOBAL_ADMIN_COMMANDS = (
+    ("questions", "下载讲稿的问题链接文件,例如 /questions 讲稿名"),
+)
+
+# The questions file (<讲稿文件名>.questions.tsv): its header and what is wrong with a line.
+LINKS_FILE_HEADER = (
+    "# 《{title}》的问题链接:每行一条,格式为“问题<Tab>段落号”。\n"
+    "# 段落号是 /read 用的编号,例如 3.2(第3部分第2段)、0.1(开篇第1段);写“-”表示讲稿没讲这个问题,机器人会如实说明。\n"
+    "# 以 # 开头的行是注释。“#段落已删除”开头的行是讲稿修改后找不到段落的链接,请改好段落号后去掉这个标记。\n"
+)
+LINKS_ORPHAN_MARK = "#段落已删除"
+LINKS_NO_TAB = "没有 Tab:问题和段落号之间要用一个 Tab 分隔"
+LINKS_EMPTY_QUESTION = "问题是空的"
+LINKS_BAD_REF = "段落号“{ref}”格式不对(应为 3.2 这样的编号,或 -)"
+LINKS_UNKNOWN_REF = "讲稿中没有第 {ref} 段"
+LINKS_UNREADABLE = "文件读不了(请用 UTF-8 编码保存)"
+LINKS_CONFLICT = "与第 {line} 行是同一个问题,却链接到不同的段落"
+LINKS_CONFLICT_ELSEWHERE = "与 {file} 第 {line} 行是同一个问题,却链接到不同的段落"
+LINKS_ORPHANED = "讲稿修改后找不到这个链接的段落(原段落号 {ref})"
