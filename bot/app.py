@@ -26,7 +26,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot import services, texts
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase
-from bot.handlers import ask, errors, lectures, members, reading, study
+from bot.handlers import ask, errors, lectures, members, reading, study, teach
 from bot.handlers.common import soft_call
 from bot.stores import Stores
 from bot.study.delivery import restore_jobs
@@ -60,7 +60,7 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     if knowledge is not None:
         app.bot_data[services.KNOWLEDGE_KEY] = knowledge
     # Order matters: uploads before the media hint, every command before ask's catch-all.
-    for feature in (members, reading, study, lectures, ask, errors):
+    for feature in (members, reading, study, teach, lectures, ask, errors):
         feature.register(app)
     return app
 
@@ -91,7 +91,8 @@ async def register_command_menus(app: Application) -> None:
     managing = texts.MEMBER_COMMANDS + texts.CHAT_ADMIN_COMMANDS
     menus = [(texts.MEMBER_COMMANDS, BotCommandScopeDefault()),
              (managing, BotCommandScopeAllPrivateChats()),
-             (managing, BotCommandScopeAllChatAdministrators())]
+             (managing + texts.TEACH_CHAT_ADMIN_COMMANDS,
+              BotCommandScopeAllChatAdministrators())]
     menus += [(texts.all_commands(), BotCommandScopeChat(admin_id))
               for admin_id in sorted(settings.admin_ids)]
     for commands, scope in menus:

@@ -1,4 +1,4 @@
-"""`lecture-bot`: ask, chat, inspect, run, start — thin wrappers over the core.
+"""`lecture-bot`: ask, chat, inspect, check, run, start — thin wrappers over the core.
 
 Telegram is imported only by `run` (and `start` with a token), so `ask` starts fast.
 """
@@ -20,6 +20,7 @@ from bot.core.confidence import unmet_checks
 from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.core.navigation import find_passage, neighbours
 from bot.core.render import help_text, hit_summary, plain_text, toc_text
+from bot.teach import regression
 
 EXIT_USAGE = 2
 QUIT_COMMANDS = {"/quit", "/exit", "quit", "exit", "退出"}
@@ -62,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--question", help="显示这个问题每个候选段落的打分")
     _knowledge_option(inspect)
     inspect.set_defaults(handler=cmd_inspect)
+
+    check = sub.add_parser("check", help="把问题链接当回归测试运行 / run the question links "
+                                         "as regression tests")
+    check.add_argument("--without-links", action="store_true",
+                       help="另外统计不用链接时机器人自己答对多少 (仅供参考)")
+    _knowledge_option(check)
+    check.set_defaults(handler=cmd_check)
 
     run = sub.add_parser("run", help="运行 Telegram 机器人 / run the Telegram bot")
     run.set_defaults(handler=cmd_run)
@@ -248,6 +256,15 @@ def _print_scoring(knowledge: KnowledgeBase, question: str) -> None:
             print(f"    不能作答:{reason}")
         for sentence in hit.sentences:
             print(f"    命中句:{sentence}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit status 0 when every link of every lecture passes, 1 when any fails."""
+    knowledge = _load(args)
+    checks = regression.check_knowledge(knowledge, args.without_links)
+    for line in regression.report_lines(checks):
+        print(line)
+    return 1 if any(check.failures for check in checks) else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

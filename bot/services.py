@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # only for annotations: features import this module, not the 
     from bot.members.store import MemberDirectory
     from bot.stores import Stores
     from bot.study.store import StudyStore
+    from bot.teach.store import TeachStore
 
 KNOWLEDGE_KEY = "knowledge"
 SETTINGS_KEY = "settings"
@@ -48,6 +49,10 @@ def question_log(app: Application) -> QuestionLog:
 
 def members(app: Application) -> MemberDirectory:
     return stores(app).members
+
+
+def teach_store(app: Application) -> TeachStore:
+    return stores(app).teach
 
 
 def now(app: Application) -> datetime:

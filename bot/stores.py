@@ -9,8 +9,9 @@ from bot.asking import store as asking
 from bot.members import store as members
 from bot.storage import Database
 from bot.study import store as study
+from bot.teach import store as teach
 
-SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA)
+SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA, teach.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -19,13 +20,14 @@ class Stores:
     study: study.StudyStore
     questions: asking.QuestionLog
     members: members.MemberDirectory
+    teach: teach.TeachStore
 
     @classmethod
     async def open(cls, path: Path) -> Stores:
         """Opens (creating or migrating) the database and every feature's store on it."""
         database = await Database(path, SCHEMAS).open()
         return cls(database, study.StudyStore(database), asking.QuestionLog(database),
-                   members.MemberDirectory(database))
+                   members.MemberDirectory(database), teach.TeachStore(database))
 
     async def close(self) -> None:
         await self.database.close()

@@ -353,6 +353,12 @@ class QuestionMatcher(Generic[T]):
                       {w: self.tokenizer.word_weight(w) for w in unique})
 
 
+def question_key(tokenizer: Tokenizer, question: str) -> str:
+    """The question's normalised form: equal for the same question however it is written."""
+    shape = QuestionMatcher(tokenizer).shape(question)
+    return shape.key if shape is not None else clean_question(question)
+
+
 def similarity(a: QuestionShape, b: QuestionShape) -> float:
     """Weighted Jaccard similarity of two questions' words."""
     shared = sum(a.weights[w] for w in a.weights.keys() & b.weights.keys())
@@ -392,6 +398,15 @@ class LinkIndex:
         if self._matcher is None:
             return None
         return self._matcher.find(question)
+
+    def same_question(self, question: str) -> tuple[Link, ...]:
+        """Every link whose question is this question after normalisation."""
+        if self._matcher is None:
+            return ()
+        shape = self._matcher.shape(question)
+        return tuple(link for link in self.links
+                     if shape is not None and (known := self._matcher.shapes.get(link.question))
+                     is not None and known.key == shape.key)
 
 
 @dataclass(frozen=True)

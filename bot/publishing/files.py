@@ -85,7 +85,7 @@ def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Previe
     staging = folder / STAGING_DIR
     staging.mkdir(parents=True, exist_ok=True)
     _forget_old_uploads(staging)
-    _atomic_write(staging / f"{token}{Path(name).suffix}", data)
+    atomic_write(staging / f"{token}{Path(name).suffix}", data)
     (staging / f"{token}.name").write_text(name, encoding="utf-8")
     return Preview(lecture, token, name, (folder / name).exists(),
                    tuple(_warnings(lecture, library, name)))
@@ -158,7 +158,7 @@ def retire(folder: Path, lecture: Lecture) -> Path:
     return target
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Writes to a hidden temporary file beside `path`, then renames it into place."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
