@@ -4,7 +4,6 @@ members' questions (without hijacking others), and answering through a link."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from bot.core.links import (
     read_lecture_links,
     resolve_links,
 )
-from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID, ROOT
+from tests.conftest import LECTURE_ID, ROOT
 
 LECTURE = (
     "讲稿甲\n\n一、第一部分\n党员要按时参加组织生活。每月一次。\n党员要按期交纳党费。\n"
@@ -32,13 +31,6 @@ LECTURE = (
 )
 # A member's question the shipped lecture does not answer on its own, with its candidates.
 UNANSWERED = "党员发帖子组织上管得着吗"
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, target)
-    return target
 
 
 def _lecture(text: str = LECTURE):

@@ -4,7 +4,6 @@ questions files, the regression check and `lecture-bot check`."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,11 @@ from bot.core.links import LINKS_SUFFIX, QuestionMatcher, anchors_path, links_pa
 from bot.stores import Stores
 from bot.teach import linkfile, queue, regression
 from bot.teach.store import Decision, FollowUp
-from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID
+from tests.conftest import LECTURE_ID
 
 UNANSWERED = "党员发帖子组织上管得着吗"
 LINKED_OPENING = "加快法治建设,健全党员网络行为管理制度体系"
 LECTURE_FILE = f"{LECTURE_ID}.txt"
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, target)
-    return target
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from bot.core.links import LINKS_SUFFIX
 from bot.services import KNOWLEDGE_KEY
 from bot.teach.followups import RETRY_JOB_NAME
 from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, ask, running_bot
-from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID
+from tests.conftest import LECTURE_ID
 
 pytestmark = pytest.mark.usefixtures("workdir")
 
@@ -27,14 +26,6 @@ UNANSWERED = "党员发帖子组织上管得着吗"
 NOT_IN_LECTURE = "女党员有多少"
 LINKED_CITATION = "《党课:发挥模范带头作用 规范网络行为》· 三、聚力攻坚… · 第3段"
 LINKED_OPENING = "加快法治建设,健全党员网络行为管理制度体系"
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    """A private copy of the knowledge folder: links and uploads write into it."""
-    target = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, target)
-    return target
 
 
 @pytest.fixture
@@ -211,6 +202,14 @@ async def _upload(server, name: str, data: bytes):
     return reply
 
 
+async def _publish(server, call, button: str) -> None:
+    """Presses 发布 (or 仍然发布) and waits until the new version answers."""
+    mark = server.mark()
+    server.push_update(server.callback_query(ADMIN, ADMIN, call.result, _buttons(call)[button]))
+    await server.wait_for("editMessageText", lambda c: c.params["text"].startswith("✅"),
+                          since=mark, timeout=30)
+
+
 def _edited_lecture(folder: Path, replace: tuple[str, str]) -> bytes:
     text = (folder / f"{LECTURE_ID}.txt").read_text(encoding="utf-8")
     assert replace[0] in text
@@ -226,11 +225,7 @@ async def test_a_reuploaded_lecture_keeps_its_links(server, folder, tokenizer, a
         assert "🧪 回归测试 1/1 通过" in preview.params["text"]
         assert "1 条链接随段落移到了新的段落号" in preview.params["text"]
         assert _buttons(preview)["发布"].startswith("u:p:"), "nothing failed: no confirmation"
-        mark = server.mark()
-        server.push_update(server.callback_query(ADMIN, ADMIN, preview.result,
-                                                 _buttons(preview)["发布"]))
-        await server.wait_for("editMessageText", lambda c: c.params["text"].startswith("✅"),
-                              since=mark)
+        await _publish(server, preview, "发布")
         answer = await ask(server, UNANSWERED)
         passages = len(app.bot_data[KNOWLEDGE_KEY].library.passages)
     assert passages == 7
@@ -255,11 +250,7 @@ async def test_publishing_a_lecture_that_orphans_links_asks_first(server, folder
         assert confirm.params["text"].startswith("⚠️ 回归测试有 1 条没有通过")
         assert linked in (folder / f"{LECTURE_ID}.txt").read_text(encoding="utf-8"), \
             "not published before the second yes"
-        mark = server.mark()
-        server.push_update(server.callback_query(ADMIN, ADMIN, confirm.result,
-                                                 _buttons(confirm)["仍然发布"]))
-        await server.wait_for("editMessageText", lambda c: c.params["text"].startswith("✅"),
-                              since=mark)
+        await _publish(server, confirm, "仍然发布")
         answer = await ask(server, UNANSWERED)
     assert linked not in (folder / f"{LECTURE_ID}.txt").read_text(encoding="utf-8")
     assert f"#段落已删除\t{UNANSWERED}\t3.3" in _links_file(folder), "kept, commented out"
@@ -280,16 +271,33 @@ async def test_questions_file_download_and_upload(server, folder, tokenizer, adm
         reply = await _upload(server, f"{LECTURE_ID}{LINKS_SUFFIX}", changed.encode("utf-8"))
         refused = await ask(server, "女党员一共有多少")
         member = await ask(server, "/questions")
+        server.add_file("member-upload", b"a\t1.1\n")
+        mark = server.mark()
+        server.push_update(server.document_message(PRIVATE_CHAT, PRIVATE_CHAT,
+                                                   file_id="member-upload",
+                                                   file_name=f"{LECTURE_ID}{LINKS_SUFFIX}"))
+        (member_upload,) = await server.wait_for("sendMessage", since=mark)
         wrong_name = await _upload(server, "links.tsv", b"a\t1.1\n")
         unknown = await _upload(server, f"nosuch{LINKS_SUFFIX}", b"a\t1.1\n")
+        # A hand edit takes effect with /reload.
+        path = folder / f"{LECTURE_ID}{LINKS_SUFFIX}"
+        path.write_text(path.read_text(encoding="utf-8") + "三地指的是啥\t-\n", encoding="utf-8")
+        mark = server.mark()
+        server.push_update(server.text_message(ADMIN, "/reload", ADMIN))
+        await server.wait_for("sendMessage", lambda c: "已重新加载" in c.params["text"],
+                              since=mark, timeout=60)
+        hand_linked = await ask(server, "三地指的是啥")
     lines = changed.splitlines()
     assert reply.params["text"].startswith(
         "✅ 已更新《党课:发挥模范带头作用 规范网络行为》的问题链接:2 条可用。")
     assert f"· 第 {len(lines) - 1} 行:没有 Tab" in reply.params["text"]
     assert f"· 第 {len(lines)} 行:讲稿中没有第 9.1 段" in reply.params["text"]
-    assert _links_file(folder) == changed
+    assert _links_file(folder).startswith(changed)
     assert refused.params["text"].startswith("讲稿里没有讲到")
     assert member.params["text"] == "抱歉,只有机器人管理员可以管理讲稿。"
+    assert member_upload.params["text"] == "抱歉,只有机器人管理员可以管理讲稿。"
+    assert not [c for c in server.calls("getFile") if c.params["file_id"] == "member-upload"]
+    assert hand_linked.params["text"].startswith("讲稿里没有讲到")
     assert "讲稿文件名.questions.tsv" in wrong_name.params["text"]
     assert "没有文件名为“nosuch”的讲稿" in unknown.params["text"]
 

@@ -56,7 +56,7 @@ PICK, READ, NOT_COVERED, SKIP, BACK = "p", "r", "n", "s", "b"
 ALL_CHATS, MY_GROUPS = "a", "g"
 # Occurrences of each kind read per review: the newest; older ones come up as these are done.
 REVIEW_WINDOW = 500
-# Group titles looked up for the review's "chat" line, kept this long.
+# Group titles looked up (getChat) for the review's "chat" line, once per group and process.
 CHAT_TITLES_KEY = "teach_chat_titles"
 UPLOAD_NAME_EXAMPLE = f"party-lecture{LINKS_SUFFIX}"
 

@@ -50,6 +50,8 @@ SCHEMA = Schema(
 
 # Every reviewer's decision is recorded under this reviewer id; skips under the reviewer's.
 EVERYONE = 0
+# Occurrences looked up per query: well under SQLite's 32,766 parameters per statement.
+MARKS_PER_QUERY = 500
 
 
 class Decision(StrEnum):
@@ -81,9 +83,8 @@ class TeachStore:
     def _marked(self, occurrences: tuple[str, ...], reviewer_id: int) -> set[str]:
         db = self.database.connection()
         found: set[str] = set()
-        # SQLite allows 32,766 parameters; the queue reads far fewer occurrences at a time.
-        for start in range(0, len(occurrences), 500):
-            chunk = occurrences[start:start + 500]
+        for start in range(0, len(occurrences), MARKS_PER_QUERY):
+            chunk = occurrences[start:start + MARKS_PER_QUERY]
             rows = db.execute(
                 f"""SELECT occurrence FROM review_marks WHERE reviewer_id IN (?, ?)
                     AND occurrence IN ({','.join('?' * len(chunk))})""",
