@@ -77,6 +77,7 @@ async def prepare(app: Application) -> None:
     log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
              len(knowledge.library.passages))
     app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
+    await teach.prepare(app)
     await restore_jobs(app)
     lectures.install_reload_signal(app)
     await register_command_menus(app)

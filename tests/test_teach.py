@@ -152,8 +152,19 @@ def test_reconcile_rewrites_moved_refs_comments_orphans_and_keeps_new_lines(fold
     assert [link.question for link in found.moved] == [UNANSWERED]
     anchors = json.loads(anchors_path(folder, LECTURE_ID).read_text(encoding="utf-8"))
     assert set(anchors) == {"3.4", "1.1"} and anchors["3.4"].startswith(LINKED_OPENING)
-    assert linkfile.reconcile_all(edited.reload()) and path.read_text(encoding="utf-8") == \
-        "\n".join(lines) + "\n", "a second reconciliation changes nothing"
+    assert linkfile.reconcile_all(edited.reload()) == [], "a second reconciliation: nothing"
+    assert path.read_text(encoding="utf-8") == "\n".join(lines) + "\n"
+
+
+def test_a_hand_written_link_follows_its_paragraph_into_a_new_version(folder, tokenizer):
+    path = _write_links(folder, f"{UNANSWERED}\t3.3\n")  # by hand: no anchors yet
+    before = KnowledgeBase.load(folder, tokenizer)
+    _insert_paragraph_before(folder, LINKED_OPENING, "新加的一段。")
+    after = before.reload()
+    assert after.answer(UNANSWERED).best.passage.text == "新加的一段。", "taken as written"
+    (found,) = linkfile.reconcile_all(after, before)
+    assert path.read_text(encoding="utf-8") == f"{UNANSWERED}\t3.4\n"
+    assert after.reload_links().answer(UNANSWERED).best.passage.text.startswith(LINKED_OPENING)
 
 
 def test_replace_links_refuses_what_it_cannot_read_and_keeps_the_old_file(folder, tokenizer):

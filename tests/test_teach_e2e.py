@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bot.core.knowledge import KnowledgeBase
-from bot.core.links import LINKS_SUFFIX
+from bot.core.links import LINKS_SUFFIX, anchors_path
 from bot.services import KNOWLEDGE_KEY
 from bot.teach.followups import RETRY_JOB_NAME
 from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, ask, running_bot
@@ -329,3 +330,13 @@ async def test_a_follow_up_that_cannot_be_sent_loses_nothing(server, folder, tok
     with sqlite3.connect(workdir / "bot.sqlite3") as connection:
         states = dict(connection.execute("SELECT chat_id, state FROM follow_ups"))
     assert states == {flaky: "sent", blocked: "failed"}
+
+
+async def test_start_up_records_what_hand_written_links_point_to(server, folder, tokenizer):
+    (folder / f"{LECTURE_ID}{LINKS_SUFFIX}").write_text(f"{UNANSWERED}\t3.3\n", encoding="utf-8")
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge):
+        answer = await ask(server, UNANSWERED)
+    anchors = json.loads(anchors_path(folder, LECTURE_ID).read_text(encoding="utf-8"))
+    assert anchors["3.3"].startswith(LINKED_OPENING)
+    assert answer.params["text"].startswith(f"📖 {LINKED_CITATION}")

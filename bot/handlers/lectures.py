@@ -192,22 +192,26 @@ async def rebuild(app: Application, reload_lexicon: bool = False
         if broken:
             log.error("reload kept the previous index; broken: %s", broken)
             return current, broken
+        fresh = await links_follow_edits(fresh, current)
         app.bot_data[services.KNOWLEDGE_KEY] = fresh
         log.info("index rebuilt: %d lectures, %d passages", len(fresh.library.lectures),
                  len(fresh.library.passages))
-        await _links_follow_edits(fresh)
         return fresh, []
 
 
-async def _links_follow_edits(knowledge: KnowledgeBase) -> None:
-    """Questions files follow their lectures' edits (moved refs, orphans commented out)."""
+async def links_follow_edits(fresh: KnowledgeBase,
+                             previous: KnowledgeBase | None) -> KnowledgeBase:
+    """Questions files follow their lectures' edits (moved refs rewritten, orphans commented
+    out, anchors recorded); returns the knowledge with its links re-read if a file changed."""
     try:
-        for found in await asyncio.to_thread(linkfile.reconcile_all, knowledge):
-            if found.moved or found.orphans:
-                log.info("questions file %s: %d links moved, %d orphaned", found.path.name,
-                         len(found.moved), len(found.orphans))
+        rewritten = await asyncio.to_thread(linkfile.reconcile_all, fresh, previous)
     except (OSError, linkfile.LinksFileError) as error:
-        log.error("questions files not updated after the rebuild: %s", error)
+        log.error("questions files not updated after loading the lectures: %s", error)
+        return fresh
+    for found in rewritten:
+        log.info("questions file %s: %d links moved, %d orphaned", found.path.name,
+                 len(found.moved), len(found.orphans))
+    return await asyncio.to_thread(fresh.reload_links) if rewritten else fresh
 
 
 async def refresh_links(app: Application) -> KnowledgeBase:

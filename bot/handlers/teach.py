@@ -25,7 +25,7 @@ from bot.core.links import LINKS_SUFFIX, QuestionMatcher, links_path
 from bot.core.navigation import passage_ref, resolve_ref
 from bot.core.render import passage_message
 from bot.handlers.common import command, editable_message, knowledge_of, soft_call
-from bot.handlers.lectures import refresh_links
+from bot.handlers.lectures import links_follow_edits, refresh_links
 from bot.handlers.permissions import (
     is_bot_admin,
     is_group_admin,
@@ -68,6 +68,13 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.FileExtension("tsv")
                                    & filters.UpdateType.MESSAGE, questions_upload))
     app.add_handler(CallbackQueryHandler(review_button, pattern=f"^{REVIEW_PREFIX}"))
+
+
+async def prepare(app: Application) -> None:
+    """Start-up, once the knowledge and the stores are loaded: links record the paragraphs
+    they point to (so later edits are followed), and owed follow-ups are retried."""
+    knowledge = services.knowledge(app)
+    app.bot_data[services.KNOWLEDGE_KEY] = await links_follow_edits(knowledge, None)
     schedule_retries(app)
 
 

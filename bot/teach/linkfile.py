@@ -111,13 +111,16 @@ def replace_links(folder: Path, lecture: Lecture, data: bytes) -> LectureLinks:
     return resolved
 
 
-def reconcile(folder: Path, lecture: Lecture) -> LectureLinks | None:
-    """After the lecture changed: refs that followed their paragraph are rewritten, links
-    whose paragraph is gone are commented out (kept), and the anchors match the lecture."""
+def reconcile(folder: Path, lecture: Lecture,
+              previous: Lecture | None = None) -> tuple[LectureLinks | None, bool]:
+    """After the lecture changed (or at start-up): refs that followed their paragraph are
+    rewritten, links whose paragraph is gone are commented out (kept), and the anchors are
+    the lecture's texts. `previous`: the version it replaced, whose texts stand in for anchors
+    a hand-written link lacks. Returns the links, and whether the file was rewritten."""
     with _write_lock:
-        found = read_lecture_links(folder, lecture)
+        found = read_lecture_links(folder, lecture, passage_texts(previous))
         if found is None:
-            return None
+            return None, False
         path = links_path(folder, lecture.lecture_id)
         lines = (_read(path) or "").splitlines()
         changed = False
@@ -132,14 +135,22 @@ def reconcile(folder: Path, lecture: Lecture) -> LectureLinks | None:
             _write_anchors(folder, lecture.lecture_id, found.anchors)
         if changed:
             atomic_write(path, _joined(lines))
-        return found
+        return found, changed
 
 
-def reconcile_all(knowledge: KnowledgeBase) -> list[LectureLinks]:
-    """`reconcile` for every lecture of a freshly loaded knowledge folder that has links."""
-    return [found for lecture in knowledge.library.lectures
-            if knowledge.links.for_lecture(lecture.lecture_id) is not None
-            and (found := reconcile(knowledge.folder, lecture)) is not None]
+def reconcile_all(knowledge: KnowledgeBase,
+                  previous: KnowledgeBase | None = None) -> list[LectureLinks]:
+    """`reconcile` for every lecture of a freshly loaded knowledge folder; returns the links
+    of the files it rewrote (then the knowledge's links are out of date: reload them)."""
+    rewritten = []
+    for lecture in knowledge.library.lectures:
+        if knowledge.links.for_lecture(lecture.lecture_id) is None:
+            continue
+        before = previous.library.lecture(lecture.lecture_id) if previous else None
+        found, changed = reconcile(knowledge.folder, lecture, before)
+        if found is not None and changed:
+            rewritten.append(found)
+    return rewritten
 
 
 def _question_of(line: str) -> str | None:
