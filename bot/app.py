@@ -26,7 +26,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot import services, texts
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase
-from bot.handlers import ask, errors, lectures, members, reading, study, teach
+from bot.handlers import ask, errors, lectures, members, quiz, reading, study, teach
 from bot.handlers.common import soft_call
 from bot.stores import Stores
 from bot.study.delivery import restore_jobs
@@ -60,7 +60,7 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     if knowledge is not None:
         app.bot_data[services.KNOWLEDGE_KEY] = knowledge
     # Order matters: uploads before the media hint, every command before ask's catch-all.
-    for feature in (members, reading, study, teach, lectures, ask, errors):
+    for feature in (members, reading, study, quiz, teach, lectures, ask, errors):
         feature.register(app)
     return app
 
@@ -79,6 +79,7 @@ async def prepare(app: Application) -> None:
     app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
     await teach.prepare(app)
     await restore_jobs(app)
+    await quiz.prepare(app)
     lectures.install_reload_signal(app)
     await register_command_menus(app)
     await soft_call("setMyDescription", app.bot.set_my_description(texts.BOT_DESCRIPTION))

@@ -1,4 +1,4 @@
-"""`lecture-bot`: ask, chat, inspect, check, run, start — thin wrappers over the core.
+"""`lecture-bot`: ask, chat, inspect, quiz, check, run, start — thin wrappers over the core.
 
 Telegram is imported only by `run` (and `start` with a token), so `ask` starts fast.
 """
@@ -18,6 +18,7 @@ from bot.config import SettingsError, environment, token_is_valid
 from bot.core.answer import Answer
 from bot.core.confidence import unmet_checks
 from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
+from bot.core.lectures import Lecture
 from bot.core.navigation import find_passage, neighbours
 from bot.core.render import help_text, hit_summary, plain_text, toc_text
 from bot.teach import regression
@@ -63,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--question", help="显示这个问题每个候选段落的打分")
     _knowledge_option(inspect)
     inspect.set_defaults(handler=cmd_inspect)
+
+    quiz = sub.add_parser("quiz", help="每日一题题库(缺的题会生成并写入题库文件)/ quiz questions")
+    quiz.add_argument("--lecture", metavar="NAME", help="只看这篇讲稿(标题或文件名的一部分)")
+    quiz.add_argument("--json", action="store_true", help="每行输出一个 JSON / JSON lines")
+    _knowledge_option(quiz)
+    quiz.set_defaults(handler=cmd_quiz)
 
     check = sub.add_parser("check", help="把问题链接当回归测试运行 / run the question links "
                                          "as regression tests")
@@ -256,6 +263,41 @@ def _print_scoring(knowledge: KnowledgeBase, question: str) -> None:
             print(f"    不能作答:{reason}")
         for sentence in hit.sentences:
             print(f"    命中句:{sentence}")
+
+
+def cmd_quiz(args: argparse.Namespace) -> int:
+    from bot.quiz.bank import QuizBank
+    from bot.study.rules import find_lecture
+
+    knowledge = _load(args)
+    wanted = None
+    if args.lecture:
+        wanted = find_lecture(knowledge.library, args.lecture)
+        if not isinstance(wanted, Lecture):
+            print(texts.CLI_QUIZ_NO_LECTURE.format(name=args.lecture), file=sys.stderr)
+            return EXIT_USAGE
+    bank = QuizBank.load(knowledge.library, knowledge.index.tokenizer)
+    for quiz in bank.lectures.values():
+        if wanted is None or quiz.lecture_id == wanted.lecture_id:
+            for problem in quiz.problems:
+                print(f"警告:{problem}", file=sys.stderr)
+            for question in quiz.askable:
+                print(json.dumps(quiz_json(question), ensure_ascii=False) if args.json
+                      else quiz_text(question))
+    return 0
+
+
+def quiz_json(question) -> dict:
+    """The CLI's public JSON contract for one quiz question (see the README)."""
+    return {"question": question.question, "options": list(question.options),
+            "correct": question.correct, "explanation": question.explanation,
+            "passage_id": question.passage_id}
+
+
+def quiz_text(question) -> str:
+    options = "\n".join(f"  {'✅' if i == question.correct else '  '} {option}"
+                        for i, option in enumerate(question.options))
+    return f"[{question.passage_id}] {question.question}\n{options}\n"
 
 
 def cmd_check(args: argparse.Namespace) -> int:

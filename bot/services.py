@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # only for annotations: features import this module, not the 
     from bot.config import Settings
     from bot.core.knowledge import KnowledgeBase
     from bot.members.store import MemberDirectory
+    from bot.quiz.store import QuizStore
     from bot.stores import Stores
     from bot.study.store import StudyStore
     from bot.teach.store import TeachStore
@@ -49,6 +50,10 @@ def question_log(app: Application) -> QuestionLog:
 
 def members(app: Application) -> MemberDirectory:
     return stores(app).members
+
+
+def quiz_store(app: Application) -> QuizStore:
+    return stores(app).quiz
 
 
 def teach_store(app: Application) -> TeachStore:

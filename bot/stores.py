@@ -7,11 +7,12 @@ from pathlib import Path
 
 from bot.asking import store as asking
 from bot.members import store as members
+from bot.quiz import store as quiz
 from bot.storage import Database
 from bot.study import store as study
 from bot.teach import store as teach
 
-SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA, teach.SCHEMA)
+SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA, quiz.SCHEMA, teach.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Stores:
     study: study.StudyStore
     questions: asking.QuestionLog
     members: members.MemberDirectory
+    quiz: quiz.QuizStore
     teach: teach.TeachStore
 
     @classmethod
@@ -27,7 +29,8 @@ class Stores:
         """Opens (creating or migrating) the database and every feature's store on it."""
         database = await Database(path, SCHEMAS).open()
         return cls(database, study.StudyStore(database), asking.QuestionLog(database),
-                   members.MemberDirectory(database), teach.TeachStore(database))
+                   members.MemberDirectory(database), quiz.QuizStore(database),
+                   teach.TeachStore(database))
 
     async def close(self) -> None:
         await self.database.close()

@@ -248,6 +248,83 @@ def all_commands() -> tuple[tuple[str, str], ...]:
 
 
 # ---------------------------------------------------------------------------------------------
+# 每日一题 (bot/quiz, bot/handlers/quiz.py): quiz polls, points, streaks, the weekly board.
+# ---------------------------------------------------------------------------------------------
+QUIZ_FILL_STEM = "根据讲稿填空:\n{sentence}"
+QUIZ_TRUE_FALSE_STEM = "判断对错:\n{statement}"
+QUIZ_TRUE = "正确"
+QUIZ_FALSE = "错误"
+QUIZ_EXPLANATION = "原文:{sentence}\n—— {citation}"
+# The questions file (<讲稿文件名>.quiz.tsv): what admins are told about lines that cannot be used.
+QUIZ_LINE_PROBLEM = "{file} 第{line}行:{reason}"
+QUIZ_LINE_FIELDS = "有 {count} 列,应为 {expected} 列(用 Tab 分隔)"
+QUIZ_LINE_NO_PASSAGE = "缺少段落编号"
+QUIZ_LINE_NO_QUESTION = "缺少题目"
+QUIZ_LINE_TOO_LONG = "{what}超过 {limit} 字(Telegram 的上限)"
+QUIZ_LINE_OPTION_COUNT = "选项应为 {low}~{high} 个(用 | 分隔)"
+QUIZ_LINE_EMPTY_OPTION = "有空选项"
+QUIZ_LINE_SAME_OPTIONS = "有重复的选项"
+QUIZ_LINE_ANSWER = "正确选项“{answer}”不在选项里"
+QUIZ_LINE_SOURCE = "来源“{source}”应为 auto、manual 或 dropped"
+QUIZ_FILE_UNREADABLE = "题库文件无法读取({reason})"
+QUIZ_FILE_NOT_WRITTEN = "{file} 无法写入({reason}),本次使用内存中的题目"
+QUIZ_UNKNOWN_PASSAGE = "{file}:段落 {passage} 不在讲稿里,这一题暂不出题"
+# Commands. The menus above gain the quiz's commands here, so that this feature's texts stay
+# in this one section.
+QUIZ_MEMBER_COMMANDS = (
+    ("quiz", "每日一题练习(私聊)"),
+    ("me", "我的积分、连续学习天数和排名"),
+    ("rank", "本群本周积分榜"),
+)
+QUIZ_ADMIN_COMMANDS = (
+    ("quiztime", "设置每日一题时间,例如 /quiztime 20:00"),
+)
+MEMBER_COMMANDS += QUIZ_MEMBER_COMMANDS
+CHAT_ADMIN_COMMANDS += QUIZ_ADMIN_COMMANDS
+# Replies.
+QUIZ_NONE = "现在还没有可用的题目。"
+QUIZ_NONE_FOR_LECTURE = "《{lecture}》还没有可用的题目。"
+QUIZ_PRIVATE_ONLY = "想多练几题?请私聊我发送 /quiz。群里的每日一题会随每日学习推送。"
+QUIZ_ME = (
+    "🏅 我的学习积分(本群)\n"
+    "本周积分:{week} 分{rank}\n"
+    "累计积分:{total} 分\n"
+    "连续学习:{streak} 天\n"
+    "答对每日一题 +{answer_points} 分,点“✅ 已学习” +{study_points} 分,每天最多 {cap} 分。"
+)
+QUIZ_ME_RANK = "(第 {rank} 名)"
+QUIZ_ME_NO_RANK = "(本周还没有上榜)"
+QUIZ_RANK_TITLE = "🏆 本周积分榜(前 {size} 名)"
+QUIZ_RANK_ITEM = "{rank}. {name} · {points} 分"
+QUIZ_RANK_EMPTY = "本周还没有人得分。答对每日一题、点“✅ 已学习”都能得分。"
+QUIZ_RANK_MINE = "你:第 {rank} 名 · {points} 分"
+QUIZ_RANK_NOT_MINE = "你本周还没有积分。"
+QUIZTIME_USAGE = (
+    "用法:/quiztime 时:分 —— 每天这个时间发当天学习内容的每日一题,例如 /quiztime 20:00;\n"
+    "/quiztime 随推送 —— 和每日学习推送一起发(默认);\n"
+    "/quiztime 关闭 —— 不发每日一题。"
+)
+QUIZTIME_CURRENT = "本聊天的每日一题:{setting}。"
+QUIZTIME_WITH_PUSH = "随每日学习推送一起发"
+QUIZTIME_AT = "每天 {time}(发当天推送内容的题)"
+QUIZTIME_OFF = "已关闭"
+QUIZTIME_SET = "好的,每日一题:{setting}。"
+QUIZTIME_WORDS_WITH_PUSH = ("随推送", "推送", "默认", "push")
+QUIZTIME_WORDS_OFF = ("关闭", "关", "停止", "off")
+QUIZ_PREVIEW_TITLE = "📝 《{lecture}》题库 · 第 {page}/{pages} 页(共 {count} 题,已删除 {dropped} 题)\n文件:{file}"
+QUIZ_PREVIEW_ITEM = "{number}. {question}\n{options}"
+QUIZ_PREVIEW_OPTION = "   {mark} {option}"
+QUIZ_PREVIEW_PROBLEMS = "⚠️ 题库文件有问题:\n{problems}"
+QUIZ_PREVIEW_EMPTY = "《{lecture}》的题库是空的。"
+BUTTON_QUIZ_DROP = "删除第{number}题"
+BUTTON_QUIZ_PREVIOUS = "上一页"
+BUTTON_QUIZ_NEXT = "下一页"
+QUIZ_DROPPED = "已删除这道题,以后不再出。要恢复,把题库文件里这一行的 dropped 改回 auto,再发送 /reload。"
+QUIZ_DROP_GONE = "这道题已经不在题库里了。"
+CLI_QUIZ_NO_LECTURE = "没有找到讲稿“{name}”(或有多篇同名),请写得更具体些。 / No single lecture matches {name!r}."
+
+
+# ---------------------------------------------------------------------------------------------
 # Teaching the bot (issue 11): the review queue, question links, regression checks.
 # ---------------------------------------------------------------------------------------------
 # /review is for group admins (their group's questions) and bot admins (every chat's);

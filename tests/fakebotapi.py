@@ -75,6 +75,11 @@ MAX_CALLBACK_DATA_BYTES = 64
 MAX_INLINE_RESULTS = 50
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPDATES_PER_CALL = 100
+# sendPoll, as Telegram checks it (constants.PollLimit).
+MAX_POLL_QUESTION_LENGTH = 300
+MAX_POLL_OPTION_LENGTH = 100
+MIN_POLL_OPTIONS, MAX_POLL_OPTIONS = 2, 10
+MAX_POLL_EXPLANATION_LENGTH = 200
 
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
@@ -668,6 +673,7 @@ class FakeBotApi:
         self._files: dict[str, _StoredFile] = {}
         self._file_paths: dict[str, bytes] = {}
         self._open_queries: set[str] = set()  # callback and inline query ids not yet answered
+        self._polls: dict[str, JSON] = {}  # poll id -> the Poll as last sent
         self._failures: defaultdict[str, deque[ApiError]] = defaultdict(deque)
         self._settings: dict[str, Any] = {}  # commands, descriptions
         self._ids = itertools.count(1)
@@ -1154,6 +1160,31 @@ class FakeBotApi:
         content = {"migrate_to_chat_id": new_chat_id}
         return {"message": self._user_message(chat_id, user_id, "group", first_name, content)}
 
+    def poll_answer(
+        self,
+        poll_id: str,
+        user_id: int,
+        option_ids: list[int],
+        first_name: str = "Tester",
+    ) -> JSON:
+        """A member's answer to a poll the bot sent (``[]`` takes a vote back). Like Telegram,
+        only non-anonymous polls report answers, and the update carries no chat."""
+        with self._lock:
+            poll = self._polls.get(poll_id)
+            if poll is None:
+                raise ValueError(f"no poll {poll_id} was sent")
+            if poll["is_anonymous"]:
+                raise ValueError("Telegram sends no poll_answer for an anonymous poll")
+            user = self._user(user_id, first_name)
+            persistent = [poll["options"][i]["persistent_id"] for i in option_ids]
+        answer = {
+            "poll_id": poll_id,
+            "user": user,
+            "option_ids": option_ids,
+            "option_persistent_ids": persistent,
+        }
+        return {"poll_answer": answer}
+
     # ---------------------------------------------------------------- builder helpers
 
     def _user_message(
@@ -1219,6 +1250,9 @@ class FakeBotApi:
             if query:
                 self._open_queries.add(str(query["id"]))
                 self._users.setdefault(query["from"]["id"], query["from"])
+        answer = update.get("poll_answer")
+        if answer and answer.get("user"):
+            self._users.setdefault(answer["user"]["id"], answer["user"])
         for key in ("my_chat_member", "chat_member"):
             if key in update:
                 chat = update[key]["chat"]
@@ -1281,6 +1315,8 @@ class FakeBotApi:
             ("sendMessage", self._api_send_message),
             ("sendDocument", functools.partial(self._api_send_media, "document")),
             ("sendPhoto", functools.partial(self._api_send_media, "photo")),
+            ("sendPoll", self._api_send_poll),
+            ("stopPoll", self._api_stop_poll),
             ("editMessageText", self._api_edit_message_text),
             ("editMessageReplyMarkup", self._api_edit_message_reply_markup),
             ("deleteMessage", self._api_delete_message),
@@ -1350,6 +1386,86 @@ class FakeBotApi:
                 message["caption_entities"] = entities
         self._attach_reply_markup(message, params)
         return self._remember_sent(message)
+
+    def _api_send_poll(self, params: JSON) -> JSON:
+        chat_id = self._chat_id(params)
+        poll = self._new_poll(params)
+        message = self._new_bot_message(chat_id, params)
+        message["poll"] = poll
+        self._attach_reply_markup(message, params)
+        self._polls[poll["id"]] = poll
+        return self._remember_sent(message)
+
+    def _new_poll(self, params: JSON) -> JSON:
+        """The Poll object of a sendPoll, after Telegram's checks."""
+        question = str(params.get("question") or "")
+        if not 1 <= _utf16_len(question) <= MAX_POLL_QUESTION_LENGTH:
+            raise _bad_request("POLL_QUESTION_INVALID")
+        options = params.get("options")
+        if not isinstance(options, list) or not (
+            MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS
+        ):
+            raise _bad_request("POLL_OPTIONS_INVALID" if options else "poll must have options")
+        texts = [str(o.get("text", "")) if isinstance(o, dict) else str(o) for o in options]
+        if any(not 1 <= _utf16_len(t) <= MAX_POLL_OPTION_LENGTH for t in texts):
+            raise _bad_request("POLL_OPTION_INVALID")
+        if len(set(texts)) != len(texts):
+            raise _bad_request("POLL_OPTION_DUPLICATE")
+        kind = params.get("type") or "regular"
+        if kind not in ("regular", "quiz"):
+            raise _bad_request("wrong poll type specified")
+        poll: JSON = {
+            "id": str(6_000_000_000_000_000 + next(self._ids)),
+            "question": question,
+            # Bot API 9.6: every option has an id that stays when options are added.
+            "options": [
+                {"text": t, "voter_count": 0, "persistent_id": str(i)} for i, t in enumerate(texts)
+            ],
+            "total_voter_count": 0,
+            "is_closed": bool(params.get("is_closed", False)),
+            "is_anonymous": bool(params.get("is_anonymous", True)),
+            "type": kind,
+            "allows_multiple_answers": bool(params.get("allows_multiple_answers", False)),
+            # Bot API 9.6: a quiz's answer cannot be changed unless the bot allows it.
+            "allows_revoting": bool(params.get("allows_revoting", kind != "quiz")),
+            "members_only": bool(params.get("members_only", False)),
+        }
+        if kind == "quiz":
+            poll["correct_option_ids"] = self._correct_options(params, len(texts))
+            explanation = params.get("explanation")
+            if explanation is not None:
+                if _utf16_len(str(explanation)) > MAX_POLL_EXPLANATION_LENGTH:
+                    raise _bad_request("message is too long")
+                poll["explanation"] = str(explanation)
+        return poll
+
+    @staticmethod
+    def _correct_options(params: JSON, count: int) -> list[int]:
+        """Bot API 9.6's correct_option_ids, or the single correct_option_id before it."""
+        correct = params.get("correct_option_ids")
+        if correct is None and params.get("correct_option_id") is not None:
+            correct = [params["correct_option_id"]]
+        if (
+            not isinstance(correct, list)
+            or not correct
+            or len(set(correct)) != len(correct)
+            or any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < count
+                   for i in correct)
+        ):
+            raise _bad_request("wrong correct option ID specified")
+        return sorted(correct)
+
+    def _api_stop_poll(self, params: JSON) -> JSON:
+        message = self._editable_message(params)
+        poll = message.get("poll")
+        if poll is None:
+            raise _bad_request("message with poll to stop not found")
+        if poll["is_closed"]:
+            raise _bad_request("poll has already been closed")
+        closed = {**poll, "is_closed": True}
+        self._messages[(message["chat"]["id"], message["message_id"])] = {**message, "poll": closed}
+        self._polls[poll["id"]] = closed
+        return closed
 
     def _api_edit_message_text(self, params: JSON) -> JSON | bool:
         text, entities = self._formatted(params, "text", "entities", MAX_TEXT_LENGTH)

@@ -103,3 +103,20 @@ def test_webhook_without_secret_and_bad_time_zone_are_refused(tmp_path: Path):
     bad_zone = _run_cli("run", env={**env, "BOT_TIMEZONE": "Mars/Olympus"})
     assert bad_zone.returncode == 2 and "BOT_TIMEZONE" in bad_zone.stderr
     assert "Traceback" not in no_secret.stderr + bad_zone.stderr
+
+
+def test_quiz_json_one_question_a_line_with_the_ask_passage_ids(tmp_path: Path, capsys):
+    for name in ("party-lecture-online-conduct.txt", "party-lecture-online-conduct.quiz.tsv"):
+        (tmp_path / name).write_bytes((KNOWLEDGE_DIR / name).read_bytes())
+    assert main(["quiz", "--json", "--knowledge", str(tmp_path), "--lecture", "党课"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) >= 20
+    assert all(set(line) == {"question", "options", "correct", "explanation", "passage_id"}
+               for line in lines)
+    first = lines[0]
+    assert 0 <= first["correct"] < len(first["options"])
+    assert main(["ask", "--json", "--knowledge", str(tmp_path), "党员总数有多少"]) == 0
+    asked = json.loads(capsys.readouterr().out)["results"][0]["passage_id"]
+    assert asked in {line["passage_id"] for line in lines}
+    assert main(["quiz", "--knowledge", str(tmp_path), "--lecture", "没有这篇"]) == 2
+    assert "没有这篇" in capsys.readouterr().err

@@ -231,6 +231,7 @@ class Tokenizer:
     def __init__(self, lexicon: Lexicon, thesaurus: Thesaurus | None = None):
         self.lexicon = lexicon
         self._thesaurus = thesaurus
+        self._tags: dict[str, str] | None = None
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
         for word, freq in lexicon.user_words.items():
@@ -313,6 +314,29 @@ class Tokenizer:
         if compound:
             return sum(self.word_weight(ch) for ch in word) / len(word)
         return math.log(self._total_freq / UNKNOWN_WORD_FREQ)
+
+    def tagged_words(self, text: str) -> list[tuple[str, str]]:
+        """jieba's words of `text` as written (not normalised: they join back into `text`),
+        each with its part of speech from jieba's dictionary ("nz" for a lexicon word, "" for
+        one jieba's HMM glued together). For the quiz's key terms; searching never needs it."""
+        tags = self._word_tags()
+        return [(word, tags.get(word, "")) for word in self._jieba.lcut(text)]
+
+    def _word_tags(self) -> dict[str, str]:
+        """Read once, on first use, from this jieba's own dictionary (not jieba.posseg, whose
+        import builds a second tagger over jieba's global tokenizer)."""
+        if self._tags is None:
+            tags = {}
+            with self._jieba.get_dict_file() as lines:
+                for line in lines:
+                    parts = line.decode("utf-8").split()
+                    if len(parts) == 3:
+                        tags[parts[0]] = parts[2]
+            # The admins' words and alias groups are the lectures' own terms: proper nouns.
+            for word in (*self.lexicon.user_words, *self.lexicon.aliases):
+                tags[word] = "nz"
+            self._tags = tags
+        return self._tags
 
     def knows(self, word: str) -> bool:
         """Is the word in the dictionary, rather than a run jieba's HMM glued (干些, 哪开)?"""

@@ -25,10 +25,12 @@ from bot.handlers.common import command, editable_message, knowledge_of
 from bot.handlers.permissions import refuse_unless_admin
 from bot.study.delivery import (
     CHECK_IN_PREFIX,
+    CHECKED_IN_LISTENERS,
     RESTART_DATA,
     STOP_DATA,
     checkin_keyboard,
     move_chat,
+    notify_listeners,
     now_of,
     pause_plan,
     push_next,
@@ -268,6 +270,9 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     before = await store.checkin_count(push.push_id)
     count = await store.check_in(push, query.from_user.id)
     await query.answer(texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
+    if count > before:
+        await notify_listeners(context.application, CHECKED_IN_LISTENERS, push,
+                               query.from_user.id)
     message = editable_message(query)
     if count != before and message is not None:
         # Two members pressing at once may both try to show the same count: harmless.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -33,6 +34,11 @@ CATCH_UP_DONE_KEY = "catch_up_done"
 DAILY_MISFIRE_GRACE_SECONDS = 3600
 _AS_SOON_AS_STARTED = datetime(2000, 1, 1, tzinfo=UTC)
 RESTART_DATA, STOP_DATA = "e:restart", "e:stop"
+# Features acting on the daily study register async listeners under these bot_data keys:
+# PUSH_DELIVERED_LISTENERS: listener(app, push) right after a push is recorded as delivered;
+# CHECKED_IN_LISTENERS: listener(app, push, user_id) after a member's new ✅ 已学习.
+PUSH_DELIVERED_LISTENERS = "push_delivered_listeners"
+CHECKED_IN_LISTENERS = "checked_in_listeners"
 
 
 def now_of(app: Application) -> datetime:
@@ -148,6 +154,8 @@ async def push_next(app: Application, plan: Plan, kind: str) -> None:
         return
     await store.complete_push(push.push_id, message.message_id, message.chat_id,
                               progress.passage.passage_id)
+    await notify_listeners(app, PUSH_DELIVERED_LISTENERS,
+                           replace(push, chat_id=message.chat_id, message_id=message.message_id))
     if moved:
         await _send(app, message.chat_id, texts.PLAN_PASSAGE_MOVED, None)
     if progress.number == progress.total:
@@ -156,6 +164,15 @@ async def push_next(app: Application, plan: Plan, kind: str) -> None:
                     finished_keyboard())
     elif kind == "manual":
         await _send(app, message.chat_id, texts.PUSH_MANUAL_NOTE, None)
+
+
+async def notify_listeners(app: Application, key: str, *args) -> None:
+    """Calls the listeners registered under `key`; one that fails is logged, never in the way."""
+    for listener in list(app.bot_data.get(key, ())):
+        try:
+            await listener(app, *args)
+        except Exception:
+            log.exception("%s: listener %s failed", key, getattr(listener, "__name__", listener))
 
 
 async def _lecture_gone(app: Application, plan: Plan) -> None:
