@@ -1,21 +1,27 @@
 """Question links: do they hijack unrelated questions, and do they slow answers down?
 
 Matching (how `bot.core.links.REWORDING_SIMILARITY` was chosen)
-- The gold sets (tests/gold/*.jsonl, 820 questions with their right passages; [] = refuse).
-  Two questions "agree" when they share a right passage or both should be refused.
-- All pairs: for every pair of distinct questions with the same content words (what a close
-  rewording must keep), their weighted word similarity; for each threshold, how many pairs
-  would match and agree (a rewording answered right) and match but disagree (a hijack).
-- Link some, ask the others, through the real answerer: for 5 seeds, a random half of the
-  gold questions is linked (to its first right passage, or `-`), the other half is asked;
-  counted: questions answered through a link, and of those the ones whose right answer
-  differs from the link's (false matches).
+- The gold sets: tests/gold/*.jsonl (820 questions on the shipped lecture) and
+  tests/gold/lectures/*.gold.jsonl (100 on each of four other lectures), each question with
+  its right passages ([] = refuse). Two questions of one lecture "agree" when they share a
+  right passage or both should be refused. Questions of different lectures are not compared:
+  each is labelled against its own lecture (组织生活会一年开几次 is refused by the shipped
+  lecture and answered by another).
+- All pairs: for every pair of distinct questions of one lecture with the same content words
+  (what a close rewording must keep), their weighted word similarity; for each threshold, how
+  many pairs would match and agree (a rewording answered right) and match but disagree (a
+  hijack).
+- Link some, ask the others, through the real answerer: for 5 seeds and each lecture, a
+  random half of its gold questions is linked (to its first right passage, or `-`) and the
+  other half asked, with every gold lecture loaded; counted: questions answered through a
+  link, and of those the ones whose right answer differs from the link's (false matches).
 
 Speed
-- The shipped knowledge folder, loaded twice with separate tokenizers (each remembers its own
-  recent words, so neither system profits from the other's work): one without links, one
-  with 1,000 links (the 410 even-numbered gold questions with their right passages, and 590
-  CMRC 2018 dev questions, linked round-robin to the lecture's paragraphs).
+- The shipped knowledge folder (one lecture), loaded twice with separate tokenizers (each
+  remembers its own recent words, so neither profits from the other's work): one without
+  links, one with 1,000 links (the 410 even-numbered gold questions of the shipped lecture
+  with their right passages, and 590 CMRC 2018 dev questions linked round-robin to the
+  lecture's paragraphs).
 - Asked: the 410 other gold questions (mostly not linked: the cost of looking for a link on
   the common path), and the 410 linked ones (answered through their link). `perf_counter`
   around `KnowledgeBase.answer`, the systems taking turns by blocks of 100 questions (more
@@ -32,6 +38,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
+import tempfile
 import time
 import tracemalloc
 from collections import defaultdict
@@ -49,6 +57,7 @@ from bot.core.links import NOT_COVERED_REF, Link, LinkBook, LinkIndex, QuestionM
 from bot.core.text import Lexicon, Tokenizer
 
 GOLD_DIR = REPO_ROOT / "tests" / "gold"
+GOLD_LECTURES_DIR = GOLD_DIR / "lectures"
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
 DEFAULT_CMRC = REPO_ROOT.parent / "shared" / "data" / "cmrc2018_dev.json"
 THRESHOLDS = (0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8)
@@ -59,8 +68,21 @@ BLOCK = 100  # questions per turn: more than the tokenizer's WORDS_CACHE_SIZE
 ROUNDS = 5
 
 
-def gold_questions() -> list[GoldQuestion]:
-    return [q for path in sorted(GOLD_DIR.glob("*.jsonl")) for q in load_gold(path)]
+def gold_sets() -> dict[str, list[GoldQuestion]]:
+    """Each lecture's gold questions, labelled against a knowledge folder of that lecture."""
+    sets = {"party-lecture-online-conduct": [q for path in sorted(GOLD_DIR.glob("*.jsonl"))
+                                             for q in load_gold(path)]}
+    for path in sorted(GOLD_LECTURES_DIR.glob("*.gold.jsonl")):
+        sets[path.name.removesuffix(".gold.jsonl")] = load_gold(path)
+    return sets
+
+
+def every_gold_lecture(folder: Path) -> Path:
+    """A knowledge folder with the shipped lecture and the gold lectures (for the split)."""
+    shutil.copytree(KNOWLEDGE_DIR, folder)
+    for lecture in GOLD_LECTURES_DIR.glob("*.txt"):
+        shutil.copy(lecture, folder / lecture.name)
+    return folder
 
 
 def agree(a: GoldQuestion, b: GoldQuestion) -> bool:
@@ -85,22 +107,26 @@ def link_agrees(link: Link, question: GoldQuestion) -> bool:
 # --- matching ------------------------------------------------------------------------------
 
 
-def pair_sweep(gold: Sequence[GoldQuestion],
+def pair_sweep(sets: dict[str, list[GoldQuestion]],
                tokenizer: Tokenizer) -> tuple[list[dict], float, int]:
-    """Per threshold: pairs with the same content words that match and agree / disagree."""
+    """Per threshold: pairs with the same content words that match and agree / disagree.
+
+    Pairs within one lecture's gold set only: a question's right answer is labelled for its
+    own lecture (组织生活会一年开几次 is refused by the shipped lecture, answered by another)."""
     matcher: QuestionMatcher[int] = QuestionMatcher(tokenizer)
-    shapes = [matcher.shape(q.question) for q in gold]
-    groups: dict[frozenset[str], list[int]] = defaultdict(list)
-    for i, shape in enumerate(shapes):
-        if shape is not None and shape.content:
-            groups[shape.content].append(i)
     pairs = []
-    for members in groups.values():
-        for x, i in enumerate(members):
-            for j in members[x + 1:]:
-                if shapes[i].key != shapes[j].key:
-                    pairs.append((core_links.similarity(shapes[i], shapes[j]),
-                                  agree(gold[i], gold[j])))
+    for gold in sets.values():
+        shapes = [matcher.shape(q.question) for q in gold]
+        groups: dict[frozenset[str], list[int]] = defaultdict(list)
+        for i, shape in enumerate(shapes):
+            if shape is not None and shape.content:
+                groups[shape.content].append(i)
+        for members in groups.values():
+            for x, i in enumerate(members):
+                for j in members[x + 1:]:
+                    if shapes[i].key != shapes[j].key:
+                        pairs.append((core_links.similarity(shapes[i], shapes[j]),
+                                      agree(gold[i], gold[j])))
     rows = []
     for threshold in THRESHOLDS:
         matched = [ok for similarity, ok in pairs if similarity >= threshold]
@@ -110,31 +136,37 @@ def pair_sweep(gold: Sequence[GoldQuestion],
     return rows, round(worst, 3), len(pairs)
 
 
-def split_protocol(gold: Sequence[GoldQuestion], knowledge: KnowledgeBase) -> list[dict]:
-    """Link a random half, ask the other half through the real answerer."""
+def split_protocol(sets: dict[str, list[GoldQuestion]],
+                   knowledge: KnowledgeBase) -> list[dict]:
+    """Per seed and lecture: link a random half of its gold questions, ask the other half
+    through the real answerer (with every gold lecture loaded); summed over the lectures."""
     rows = []
     tokenizer = knowledge.index.tokenizer
+    matcher: QuestionMatcher[int] = QuestionMatcher(tokenizer)
     for seed in SEEDS:
-        order = list(range(len(gold)))
-        random.Random(seed).shuffle(order)
-        linked, asked = order[: len(order) // 2], order[len(order) // 2:]
-        index = LinkIndex([link_for(gold[i], n) for n, i in enumerate(linked, 1)], tokenizer)
-        with_links = knowledge.with_links(LinkBook((), index))
-        through_link = false = exact = 0
-        matcher: QuestionMatcher[int] = QuestionMatcher(tokenizer)
-        for i in asked:
-            link = index.match(gold[i].question)
-            if link is None:
-                continue
-            through_link += 1
-            exact += matcher.same_question(link.question, gold[i].question)
-            answer = with_links.answer(gold[i].question)
-            top = answer.best.passage.passage_id if answer.answered and answer.best else None
-            if top != link.passage_id:
-                raise AssertionError(f"not answered as linked: {gold[i].question}")
-            false += not link_agrees(link, gold[i])
-        rows.append({"seed": seed, "linked": len(linked), "asked": len(asked),
-                     "through_link": through_link, "same_question": exact, "false": false})
+        row = {"seed": seed, "linked": 0, "asked": 0, "through_link": 0, "same_question": 0,
+               "false": 0}
+        for gold in sets.values():
+            order = list(range(len(gold)))
+            random.Random(seed).shuffle(order)
+            linked, asked = order[: len(order) // 2], order[len(order) // 2:]
+            index = LinkIndex([link_for(gold[i], n) for n, i in enumerate(linked, 1)],
+                              tokenizer)
+            with_links = knowledge.with_links(LinkBook((), index))
+            row["linked"] += len(linked)
+            row["asked"] += len(asked)
+            for i in asked:
+                link = index.match(gold[i].question)
+                if link is None:
+                    continue
+                row["through_link"] += 1
+                row["same_question"] += matcher.same_question(link.question, gold[i].question)
+                answer = with_links.answer(gold[i].question)
+                top = answer.best.passage.passage_id if answer.answered and answer.best else None
+                if top != link.passage_id:
+                    raise AssertionError(f"not answered as linked: {gold[i].question}")
+                row["false"] += not link_agrees(link, gold[i])
+        rows.append(row)
     return rows
 
 
@@ -203,14 +235,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cmrc", type=Path, default=DEFAULT_CMRC)
     args = parser.parse_args(argv)
     report = Report()
-    gold = gold_questions()
+    sets = gold_sets()
+    shipped = sets["party-lecture-online-conduct"]
     plain = KnowledgeBase.load(KNOWLEDGE_DIR)
     report("lecture-bot: question links (python -m benchmarks.links)")
-    report(f"gold questions: {len(gold)} (tests/gold/*.jsonl); load average {load_average()}")
+    report("gold questions: " + ", ".join(f"{name} {len(gold)}" for name, gold in sets.items())
+           + f"; load average {load_average()}")
     report()
 
-    sweep, worst, pairs = pair_sweep(gold, plain.index.tokenizer)
-    report(f"All pairs with the same content words ({pairs} pairs of distinct questions)")
+    sweep, worst, pairs = pair_sweep(sets, plain.index.tokenizer)
+    report(f"All pairs of one lecture's gold questions with the same content words ({pairs} "
+           "pairs of distinct questions)")
     report(f"  {'similarity >=':<15}{'match, agree':>14}{'match, disagree':>17}")
     for row in sweep:
         chosen = "  <- REWORDING_SIMILARITY" \
@@ -219,9 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report(f"  the most similar disagreeing pair: {worst}")
     report()
 
-    split = split_protocol(gold, plain)
-    report("Link a random half, ask the other half (real answerer, "
-           f"REWORDING_SIMILARITY {core_links.REWORDING_SIMILARITY})")
+    with tempfile.TemporaryDirectory() as scratch:
+        every = KnowledgeBase.load(every_gold_lecture(Path(scratch) / "knowledge"),
+                                   plain.index.tokenizer)
+        split = split_protocol(sets, every)
+    report("Per lecture, link a random half, ask the other half (real answerer, "
+           f"REWORDING_SIMILARITY {core_links.REWORDING_SIMILARITY}; summed over the lectures)")
     report(f"  {'seed':<6}{'linked':>8}{'asked':>8}{'via a link':>12}"
            f"{'same question':>15}{'rewording':>11}{'false':>8}")
     for row in split:
@@ -232,11 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
            "punctuation; the gold sets repeat some questions)")
     report()
 
-    links = thousand_links(gold, plain.library, args.cmrc)
+    links = thousand_links(shipped, plain.library, args.cmrc)
     linked = KnowledgeBase.load(KNOWLEDGE_DIR, Tokenizer(Lexicon.load(KNOWLEDGE_DIR / "lexicon")))
     linked = linked.with_links(LinkBook((), LinkIndex(links, linked.index.tokenizer)))
-    others = [q.question for q in gold[1::2]]
-    linked_questions = [q.question for q in gold[::2]]
+    others = [q.question for q in shipped[1::2]]
+    linked_questions = [q.question for q in shipped[::2]]
     systems = {"no links": plain, f"{len(links):,} links": linked}
     common = take_turns(systems, others)
     through = take_turns(systems, linked_questions)

@@ -27,6 +27,7 @@ UNANSWERED = "党员发帖子组织上管得着吗"
 NOT_IN_LECTURE = "女党员有多少"
 LINKED_CITATION = "《党课:发挥模范带头作用 规范网络行为》· 三、聚力攻坚… · 第3段"
 LINKED_OPENING = "加快法治建设,健全党员网络行为管理制度体系"
+REVIEW_REFUSED = "抱歉,只有机器人管理员和群管理员可以审核问题。群管理员请在自己的群里发送 /review。"
 
 
 @pytest.fixture
@@ -170,7 +171,7 @@ async def test_a_group_admin_reviews_only_the_group_and_members_are_refused(serv
                                                  _buttons(in_group)["讲稿没讲"]))
         (alert,) = await server.wait_for("answerCallbackQuery", since=mark)
         everything = await ask(server, "/review", ADMIN)
-    refusal = "抱歉,只有机器人管理员和群管理员可以审核问题。群管理员请在自己的群里发送 /review。"
+    refusal = REVIEW_REFUSED
     assert member_private.params["text"] == refusal
     assert member_group.params["text"] == refusal
     for listing in (in_group, in_private):
@@ -340,3 +341,38 @@ async def test_start_up_records_what_hand_written_links_point_to(server, folder,
     anchors = json.loads(anchors_path(folder, LECTURE_ID).read_text(encoding="utf-8"))
     assert anchors["3.3"].startswith(LINKED_OPENING)
     assert answer.params["text"].startswith(f"📖 {LINKED_CITATION}")
+
+
+async def test_teach_commands_are_in_the_menus_of_those_who_may_use_them(server, folder,
+                                                                         tokenizer, admins):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=admins):
+        calls = await server.wait_for("setMyCommands", count=4)
+    menus = {c.params.get("scope", {}).get("type", "default"):
+             {cmd["command"] for cmd in c.params["commands"]} for c in calls}
+    assert "review" in menus["all_chat_administrators"] and "review" in menus["chat"]
+    assert "questions" in menus["chat"]
+    assert not {"review", "questions"} & (menus["default"] | menus["all_private_chats"])
+
+
+@pytest.mark.parametrize("data, user, answer", [
+    ("rv:x", ADMIN, "这个按钮已失效,请重新提问。"),
+    ("rv:p:a", ADMIN, "这个按钮已失效,请重新提问。"),
+    ("rv:p:a:q999999:abcdef:3.3", ADMIN, "这个问题已经处理过了。"),
+    ("rv:s:a:q1", MEMBER, REVIEW_REFUSED),
+    ("rv:s:-100999:q1", MEMBER, REVIEW_REFUSED),
+    ("rv:s:notachat:q1", ADMIN, REVIEW_REFUSED),
+])
+async def test_forged_or_stale_review_buttons_change_nothing(server, folder, tokenizer, admins,
+                                                            data, user, answer):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=admins):
+        await ask(server, UNANSWERED)
+        listing = await ask(server, "/review", ADMIN)
+        mark = server.mark()
+        server.push_update(server.callback_query(ADMIN, user, listing.result, data))
+        (answered,) = await server.wait_for("answerCallbackQuery", since=mark)
+        again = await ask(server, "/review", ADMIN)
+    assert answered.params["text"] == answer
+    assert f"问题:“{UNANSWERED}”" in again.params["text"], "still waiting for review"
+    assert not _links_file(folder)

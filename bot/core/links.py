@@ -55,11 +55,12 @@ FOLLOW_SIMILARITY = 85
 # 网信办 is 网信部门) and shares this much of all its words, each weighted by how informative
 # it is in Chinese at large (Tokenizer.word_weight): what differs may be particles and
 # question words (啥时候 / 什么时候), never a premise (农村, 2024年) or the thing asked (说啥 /
-# 几条). Chosen on the gold sets (`python -m benchmarks.links`): of all pairs of the 820 gold
-# questions, 144 have the same content words; the two pairs of them with different right
-# answers share 0.32 at most (0.35 is the lowest threshold without a false match), and at
-# 0.45, which keeps a margin, 113 of the 142 pairs with the same right answer still match.
-# Linking a random half and asking the other half: 57-64 answered through a link, none wrongly.
+# 几条). Chosen on the gold sets (`python -m benchmarks.links`, 1,220 questions on five
+# lectures): 144 pairs of one lecture's questions have the same content words; the two of
+# them with different right answers share 0.32 at most (0.35 is the lowest threshold without
+# a false match), and at 0.45, which keeps a margin, 113 of the 142 pairs with the same right
+# answer still match. Linking a random half of each lecture's questions and asking the other
+# half: 57-64 answered through a link, none wrongly.
 REWORDING_SIMILARITY = 0.45
 
 # Only this much of a question is matched against links, as much as is searched.
