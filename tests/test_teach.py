@@ -222,7 +222,10 @@ def test_the_queue_groups_wordings_newest_first_and_leaves_out_what_is_done(know
                       _asked(6, "网民规模有多大", chat_id=-100, user_id=7, kind="answered",
                              candidates=[f"{LECTURE_ID}:1.2", f"{LECTURE_ID}:1.1"]))
     found = queue.occurrences(questions, [dislike])
-    items = queue.review_queue(found, {"q5"}, knowledge.links.index, QuestionMatcher(tokenizer))
+    shapes = {}
+    items = queue.review_queue(found, {"q5"}, knowledge.links.index, QuestionMatcher(tokenizer),
+                               shapes)
+    assert set(shapes) == {q.question.text for q in found} - {"三地是什么"}
     assert [item.question for item in items] == [UNANSWERED, "网民规模有多大", "女党员有多少"]
     first = items[0]
     assert [o.handle for o in first.occurrences] == ["q4", "q3", "q1"]

@@ -313,9 +313,10 @@ class QuestionMatcher(Generic[T]):
     def __len__(self) -> int:
         return len(self._exact)
 
-    def add(self, question: str, value: T) -> T | None:
-        """Adds a question; returns the value it replaces (the same question added before)."""
-        shape = self._known.get(question) or self.shape(question)
+    def add(self, question: str, value: T, shape: QuestionShape | None = None) -> T | None:
+        """Adds a question; returns the value it replaces (the same question added before).
+        `shape`: the question's, if the caller has it already."""
+        shape = shape or self._known.get(question) or self.shape(question)
         if shape is None:
             return None
         self.shapes[question] = shape
@@ -326,8 +327,8 @@ class QuestionMatcher(Generic[T]):
         entries.append((shape, value))
         return previous
 
-    def find(self, question: str) -> T | None:
-        shape = self.shape(question)
+    def find(self, question: str, shape: QuestionShape | None = None) -> T | None:
+        shape = shape or self.shape(question)
         if shape is None:
             return None
         if shape.key in self._exact:
@@ -396,11 +397,11 @@ class LinkIndex:
     def __len__(self) -> int:
         return len(self.links)
 
-    def match(self, question: str) -> Link | None:
+    def match(self, question: str, shape: QuestionShape | None = None) -> Link | None:
         """The link for this question: the same question, or a close rewording of it."""
         if self._matcher is None:
             return None
-        return self._matcher.find(question)
+        return self._matcher.find(question, shape)
 
     def same_question(self, question: str) -> tuple[Link, ...]:
         """Every link whose question is this question after normalisation."""

@@ -58,6 +58,10 @@ ALL_CHATS, MY_GROUPS = "a", "g"
 REVIEW_WINDOW = 500
 # Group titles looked up (getChat) for the review's "chat" line, once per group and process.
 CHAT_TITLES_KEY = "teach_chat_titles"
+# The wordings' shapes, kept between review screens (a screen needs every waiting wording's);
+# forgotten past this many, a few times the window, and when the lexicon is reloaded.
+SHAPES_KEY = "teach_shapes"
+MAX_REMEMBERED_SHAPES = 5000
 UPLOAD_NAME_EXAMPLE = f"party-lecture{LINKS_SUFFIX}"
 
 
@@ -146,9 +150,14 @@ async def _queue(context: ContextTypes.DEFAULT_TYPE, scope: Scope,
     marked = await services.teach_store(context.application).marked(
         [o.key for o in found], reviewer_id)
     knowledge = knowledge_of(context)
-    # Grouping splits every wording into words: CPU work, off the event loop.
+    tokenizer = knowledge.index.tokenizer
+    owner, shapes = context.application.bot_data.get(SHAPES_KEY, (None, {}))
+    if owner is not tokenizer or len(shapes) > MAX_REMEMBERED_SHAPES:
+        shapes = {}
+        context.application.bot_data[SHAPES_KEY] = (tokenizer, shapes)
+    # Grouping splits every new wording into words: CPU work, off the event loop.
     return await asyncio.to_thread(review_queue, found, marked, knowledge.links.index,
-                                   QuestionMatcher(knowledge.index.tokenizer))
+                                   QuestionMatcher(tokenizer), shapes)
 
 
 async def _item_message(context: ContextTypes.DEFAULT_TYPE, scope: Scope,

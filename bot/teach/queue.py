@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from bot.asking.store import AskedQuestion, Dislike
 from bot.core.lectures import Library, Passage
-from bot.core.links import LinkIndex, QuestionMatcher
+from bot.core.links import LinkIndex, QuestionMatcher, QuestionShape
 from bot.core.search import Index
 
 # The reply kinds a member's question waits for review with ("closest": the answer-or-refuse
@@ -102,26 +102,35 @@ def occurrences(questions: Sequence[AskedQuestion],
     return [*map(Occurrence.unanswered, questions), *map(Occurrence.disliked, dislikes)]
 
 
-def review_queue(found: Sequence[Occurrence], marked: Collection[str],
-                 links: LinkIndex, matcher: QuestionMatcher[int]) -> list[ReviewItem]:
+def review_queue(found: Sequence[Occurrence], marked: Collection[str], links: LinkIndex,
+                 matcher: QuestionMatcher[int],
+                 shapes: dict[str, QuestionShape | None]) -> list[ReviewItem]:
     """The items waiting for review, newest first.
 
     Left out: occurrences already decided (or skipped by this reviewer), and unanswered
     questions that a link answers now (linked by hand, or in another group's review). A 👎
     stays until it is decided: the answer it disliked may have come from a link.
-    `matcher` is a fresh QuestionMatcher (it groups the wordings).
+    `matcher` is a fresh QuestionMatcher (it groups the wordings); `shapes` remembers each
+    wording's shape (made with the matcher's tokenizer) from one review screen to the next.
     """
+    def shape(text: str) -> QuestionShape | None:
+        if text not in shapes:
+            shapes[text] = matcher.shape(text)
+        return shapes[text]
+
     waiting = [o for o in found if o.key not in marked
-               and (o.kind == OccurrenceKind.DISLIKED or links.match(o.question.text) is None)]
+               and (o.kind == OccurrenceKind.DISLIKED
+                    or links.match(o.question.text, shape(o.question.text)) is None)]
     waiting.sort(key=lambda o: (o.at, o.question.question_id), reverse=True)
     groups: list[list[Occurrence]] = []
     for occurrence in waiting:
-        group = matcher.find(occurrence.question.text)
+        text = occurrence.question.text
+        group = matcher.find(text, shape(text))
         if group is None:
             group = len(groups)
             groups.append([])
         groups[group].append(occurrence)
-        matcher.add(occurrence.question.text, group)
+        matcher.add(text, group, shape(text))
     return [ReviewItem(tuple(group)) for group in groups]
 
 
