@@ -211,7 +211,12 @@ async def links_follow_edits(fresh: KnowledgeBase,
     for found in rewritten:
         log.info("questions file %s: %d links moved, %d orphaned", found.path.name,
                  len(found.moved), len(found.orphans))
-    return await asyncio.to_thread(fresh.reload_links) if rewritten else fresh
+    knowledge = await asyncio.to_thread(fresh.reload_links) if rewritten else fresh
+    for found in knowledge.links.lectures:
+        for problem in found.problems:  # the admin sees them with lecture-bot check
+            log.warning("questions file %s, line %d not used: %s", found.path.name,
+                        problem.line_no, problem.reason)
+    return knowledge
 
 
 async def refresh_links(app: Application) -> KnowledgeBase:
