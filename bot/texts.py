@@ -352,6 +352,7 @@ LINKS_CONFLICT = "与第 {line} 行是同一个问题,却链接到不同的段�
 LINKS_CONFLICT_ELSEWHERE = "与 {file} 第 {line} 行是同一个问题,却链接到不同的段落"
 LINKS_ORPHANED = "讲稿修改后找不到这个链接的段落(原段落号 {ref})"
 LINKS_FILE_TOO_LARGE = "文件太大(上限 {kilobytes} KB)"
+LINKS_WRITE_FAILED = "问题链接文件写不进去(磁盘已满或没有权限,详见日志)"
 
 # Every link is a test: `lecture-bot check` and the upload preview.
 CHECK_SUMMARY = "《{title}》({file}):回归测试 {passed}/{total} 通过"

@@ -376,3 +376,20 @@ async def test_forged_or_stale_review_buttons_change_nothing(server, folder, tok
     assert answered.params["text"] == answer
     assert f"问题:“{UNANSWERED}”" in again.params["text"], "still waiting for review"
     assert not _links_file(folder)
+
+
+async def test_a_questions_file_that_cannot_be_read_is_never_overwritten(server, folder,
+                                                                         tokenizer, admins):
+    path = folder / f"{LECTURE_ID}{LINKS_SUFFIX}"
+    hand_written = "三地是什么\t3.1\n".encode("gbk")  # saved in the wrong encoding by hand
+    path.write_bytes(hand_written)
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=admins):
+        await ask(server, UNANSWERED)
+        listing = await ask(server, "/review", ADMIN)
+        failed = await _press(server, listing, _buttons(listing)["1 是这一段"])
+        again = await ask(server, "/review", ADMIN)
+    assert failed.params["text"] == ("保存失败:文件读不了(请用 UTF-8 编码保存)。"
+                                     "问题还在待审核列表里,请稍后再试。")
+    assert path.read_bytes() == hand_written
+    assert f"问题:“{UNANSWERED}”" in again.params["text"]

@@ -124,6 +124,8 @@ async def _scope(context: ContextTypes.DEFAULT_TYPE, code: str, user_id: int) ->
         chat_id = int(code)
     except ValueError:
         return None
+    if chat_id >= 0:  # a review inside a chat is a group's review
+        return None
     if is_bot_admin(context, user_id) or await is_group_admin(context, chat_id, user_id):
         return Scope(code, frozenset({chat_id}))
     return None
@@ -172,17 +174,19 @@ async def _item_message(context: ContextTypes.DEFAULT_TYPE, scope: Scope,
     passages = await _candidates(context, item)
     chat = await _chat_label(context, item)
     text = review.item_text(item, len(items), chat, passages)
-    data = f"{REVIEW_PREFIX}{{action}}:{scope.code}:{item.newest.handle}"
-    rows = [[InlineKeyboardButton(texts.BUTTON_REVIEW_PICK.format(number=n),
-                                  callback_data=data.format(action=PICK) + ":" + passage_ref(p)),
-             InlineKeyboardButton(texts.BUTTON_REVIEW_READ.format(number=n),
-                                  callback_data=data.format(action=READ) + ":" + passage_ref(p))]
+    rows = [[_button(texts.BUTTON_REVIEW_PICK.format(number=n), PICK, scope, item, p),
+             _button(texts.BUTTON_REVIEW_READ.format(number=n), READ, scope, item, p)]
             for n, p in enumerate(passages, start=1)]
-    rows.append([InlineKeyboardButton(texts.BUTTON_REVIEW_NOT_COVERED,
-                                      callback_data=data.format(action=NOT_COVERED)),
-                 InlineKeyboardButton(texts.BUTTON_REVIEW_SKIP,
-                                      callback_data=data.format(action=SKIP))])
+    rows.append([_button(texts.BUTTON_REVIEW_NOT_COVERED, NOT_COVERED, scope, item),
+                 _button(texts.BUTTON_REVIEW_SKIP, SKIP, scope, item)])
     return prefix + text, InlineKeyboardMarkup(rows)
+
+
+def _button(label: str, action: str, scope: Scope, item: ReviewItem,
+            passage: Passage | None = None) -> InlineKeyboardButton:
+    data = f"{REVIEW_PREFIX}{action}:{scope.code}:{item.newest.handle}"
+    return InlineKeyboardButton(label, callback_data=data + (f":{passage_ref(passage)}"
+                                                             if passage else ""))
 
 
 async def _candidates(context: ContextTypes.DEFAULT_TYPE, item: ReviewItem) -> list[Passage]:
@@ -253,12 +257,9 @@ async def _read(update: Update, context: ContextTypes.DEFAULT_TYPE, scope: Scope
     header = (texts.REVIEW_READING.format(number=number,
                                           question=review.shown_question(item.question))
               + "\n" + texts.ANSWER_HEADER.format(citation=passage.citation))
-    data = f"{REVIEW_PREFIX}{{action}}:{scope.code}:{item.newest.handle}"
     keyboard = InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_REVIEW_PICK.format(number=number),
-                             callback_data=data.format(action=PICK) + ":" + passage_ref(passage)),
-        InlineKeyboardButton(texts.BUTTON_REVIEW_BACK, callback_data=data.format(action=BACK)),
-    ]])
+        _button(texts.BUTTON_REVIEW_PICK.format(number=number), PICK, scope, item, passage),
+        _button(texts.BUTTON_REVIEW_BACK, BACK, scope, item)]])
     await _edit(query, passage_message(header, passage), keyboard, ParseMode.HTML)
 
 
@@ -284,7 +285,8 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE, scope: Sco
         await asyncio.to_thread(review.write_choice, knowledge, item.question, choice)
     except (OSError, linkfile.LinksFileError) as error:
         log.error("link not written for %r: %s", item.question, error)
-        await _edit(query, texts.REVIEW_SAVE_FAILED.format(reason=error), None)
+        reason = error if isinstance(error, linkfile.LinksFileError) else texts.LINKS_WRITE_FAILED
+        await _edit(query, texts.REVIEW_SAVE_FAILED.format(reason=reason), None)
         return
     knowledge = await refresh_links(context.application)
     if passage is None:
@@ -385,7 +387,7 @@ async def questions_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     except OSError as error:
         log.error("questions file %s not saved: %s", name, error)
-        await message.reply_text(texts.REVIEW_SAVE_FAILED.format(reason=error.strerror))
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.LINKS_WRITE_FAILED))
         return
     await refresh_links(context.application)
     await message.reply_text(review.upload_report(lecture.title, resolved))
