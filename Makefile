@@ -36,6 +36,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.publish
 	$(BIN)/python -m benchmarks.quiz
 	$(BIN)/python -m benchmarks.records
+	$(BIN)/python -m benchmarks.links
 
 clean:
 	rm -rf $(VENV)

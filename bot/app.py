@@ -26,7 +26,17 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot import services, texts
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase
-from bot.handlers import ask, errors, lectures, members, quiz, reading, records, study
+from bot.handlers import (
+    ask,
+    errors,
+    lectures,
+    members,
+    quiz,
+    reading,
+    records,
+    study,
+    teach,
+)
 from bot.handlers.common import soft_call
 from bot.records.delivery import restore_reminders
 from bot.records.report import quiz_results_of
@@ -62,7 +72,7 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     if knowledge is not None:
         app.bot_data[services.KNOWLEDGE_KEY] = knowledge
     # Order matters: uploads before the media hint, every command before ask's catch-all.
-    for feature in (members, reading, study, quiz, records, lectures, ask, errors):
+    for feature in (members, reading, study, quiz, records, teach, lectures, ask, errors):
         feature.register(app)
     return app
 
@@ -81,6 +91,7 @@ async def prepare(app: Application) -> None:
     stores = app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
     # The records show 每日一题's daily counts; each feature keeps to its own tables.
     app.bot_data[services.QUIZ_RESULTS_KEY] = quiz_results_of(stores.quiz.daily_results)
+    await teach.prepare(app)
     await restore_jobs(app)
     await quiz.prepare(app)
     await restore_reminders(app)
@@ -97,7 +108,8 @@ async def register_command_menus(app: Application) -> None:
     managing = texts.MEMBER_COMMANDS + texts.CHAT_ADMIN_COMMANDS
     menus = [(texts.MEMBER_COMMANDS, BotCommandScopeDefault()),
              (managing, BotCommandScopeAllPrivateChats()),
-             (managing, BotCommandScopeAllChatAdministrators())]
+             (managing + texts.TEACH_CHAT_ADMIN_COMMANDS,
+              BotCommandScopeAllChatAdministrators())]
     menus += [(texts.all_commands(), BotCommandScopeChat(admin_id))
               for admin_id in sorted(settings.admin_ids)]
     for commands, scope in menus:

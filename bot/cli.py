@@ -1,4 +1,5 @@
-"""`lecture-bot`: ask, chat, inspect, quiz, run, start, export — thin wrappers over the core.
+"""`lecture-bot`: ask, chat, inspect, quiz, check, export, run, start — thin wrappers over the
+core.
 
 Telegram is imported only by `run` (and `start` with a token), so `ask` starts fast.
 """
@@ -28,6 +29,7 @@ from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.core.lectures import Lecture, load_library
 from bot.core.navigation import find_passage, neighbours
 from bot.core.render import help_text, hit_summary, plain_text, toc_text
+from bot.teach import regression
 
 EXIT_USAGE = 2
 QUIT_COMMANDS = {"/quit", "/exit", "quit", "exit", "退出"}
@@ -76,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     quiz.add_argument("--json", action="store_true", help="每行输出一个 JSON / JSON lines")
     _knowledge_option(quiz)
     quiz.set_defaults(handler=cmd_quiz)
+
+    check = sub.add_parser("check", help="把问题链接当回归测试运行 / run the question links "
+                                         "as regression tests")
+    check.add_argument("--without-links", action="store_true",
+                       help="另外统计不用链接时机器人自己答对多少 (仅供参考)")
+    _knowledge_option(check)
+    check.set_defaults(handler=cmd_check)
 
     run = sub.add_parser("run", help="运行 Telegram 机器人 / run the Telegram bot")
     run.set_defaults(handler=cmd_run)
@@ -305,6 +314,15 @@ def quiz_text(question) -> str:
     options = "\n".join(f"  {'✅' if i == question.correct else '  '} {option}"
                         for i, option in enumerate(question.options))
     return f"[{question.passage_id}] {question.question}\n{options}\n"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit status 0 when every link of every lecture passes, 1 when any fails."""
+    knowledge = _load(args)
+    checks = regression.check_knowledge(knowledge, args.without_links)
+    for line in regression.report_lines(checks):
+        print(line)
+    return 1 if any(check.failures for check in checks) else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # only for annotations: features import this module, not the 
     from bot.records.store import RecordsStore
     from bot.stores import Stores
     from bot.study.store import StudyStore
+    from bot.teach.store import TeachStore
 
 KNOWLEDGE_KEY = "knowledge"
 SETTINGS_KEY = "settings"
@@ -66,6 +67,8 @@ def records(app: Application) -> RecordsStore:
 def quiz_results(app: Application) -> QuizResults | None:
     """Per-day 每日一题 counts for the records, or None while no quiz is installed."""
     return app.bot_data.get(QUIZ_RESULTS_KEY)
+def teach_store(app: Application) -> TeachStore:
+    return stores(app).teach
 
 
 def now(app: Application) -> datetime:

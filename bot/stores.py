@@ -11,8 +11,10 @@ from bot.quiz import store as quiz
 from bot.records import store as records
 from bot.storage import Database
 from bot.study import store as study
+from bot.teach import store as teach
 
-SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA, quiz.SCHEMA, records.SCHEMA)
+SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA, quiz.SCHEMA, records.SCHEMA,
+           teach.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Stores:
     members: members.MemberDirectory
     quiz: quiz.QuizStore
     records: records.RecordsStore
+    teach: teach.TeachStore
 
     @classmethod
     async def open(cls, path: Path) -> Stores:
@@ -30,7 +33,7 @@ class Stores:
         database = await Database(path, SCHEMAS).open()
         return cls(database, study.StudyStore(database), asking.QuestionLog(database),
                    members.MemberDirectory(database), quiz.QuizStore(database),
-                   records.RecordsStore(database))
+                   records.RecordsStore(database), teach.TeachStore(database))
 
     async def close(self) -> None:
         await self.database.close()

@@ -243,7 +243,8 @@ def timezone_name(zone: str) -> str:
 
 def all_commands() -> tuple[tuple[str, str], ...]:
     """Every command, in the order a global admin sees them."""
-    return MEMBER_COMMANDS + CHAT_ADMIN_COMMANDS + GLOBAL_ADMIN_COMMANDS
+    return (MEMBER_COMMANDS + CHAT_ADMIN_COMMANDS + TEACH_CHAT_ADMIN_COMMANDS
+            + GLOBAL_ADMIN_COMMANDS + TEACH_GLOBAL_ADMIN_COMMANDS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,3 +417,84 @@ CLI_EXPORTED = "已写入 {path} / written: {path}"
 # The records commands join the menus here, so this section stays in one place.
 MEMBER_COMMANDS = MEMBER_COMMANDS + RECORDS_MEMBER_COMMANDS
 CHAT_ADMIN_COMMANDS = CHAT_ADMIN_COMMANDS + RECORDS_ADMIN_COMMANDS
+# ---------------------------------------------------------------------------------------------
+# Teaching the bot (issue 11): the review queue, question links, regression checks.
+# ---------------------------------------------------------------------------------------------
+# /review is for group admins (their group's questions) and bot admins (every chat's);
+# /questions for bot admins, since a lecture's links are shared by every chat.
+TEACH_CHAT_ADMIN_COMMANDS = (
+    ("review", "审核机器人没答好的问题"),
+)
+TEACH_GLOBAL_ADMIN_COMMANDS = (
+    ("questions", "下载讲稿的问题链接文件,例如 /questions 讲稿名"),
+)
+
+# The questions file (<讲稿文件名>.questions.tsv): its header and what is wrong with a line.
+LINKS_FILE_HEADER = (
+    "# 《{title}》的问题链接:每行一条,格式为“问题<Tab>段落号”。\n"
+    "# 段落号是 /read 用的编号,例如 3.2(第3部分第2段)、0.1(开篇第1段);写“-”表示讲稿没讲这个问题,机器人会如实说明。\n"
+    "# 以 # 开头的行是注释。“#段落已删除”开头的行是讲稿修改后找不到段落的链接,请改好段落号后去掉这个标记。\n"
+)
+LINKS_ORPHAN_MARK = "#段落已删除"
+LINKS_NO_TAB = "没有 Tab:问题和段落号之间要用一个 Tab 分隔"
+LINKS_EMPTY_QUESTION = "问题是空的"
+LINKS_BAD_REF = "段落号“{ref}”格式不对(应为 3.2 这样的编号,或 -)"
+LINKS_UNKNOWN_REF = "讲稿中没有第 {ref} 段"
+LINKS_UNREADABLE = "文件读不了(请用 UTF-8 编码保存)"
+LINKS_CONFLICT = "与第 {line} 行是同一个问题,却链接到不同的段落"
+LINKS_CONFLICT_ELSEWHERE = "与 {file} 第 {line} 行是同一个问题,却链接到不同的段落"
+LINKS_ORPHANED = "讲稿修改后找不到这个链接的段落(原段落号 {ref})"
+LINKS_FILE_TOO_LARGE = "文件太大(上限 {kilobytes} KB)"
+LINKS_WRITE_FAILED = "问题链接文件写不进去(磁盘已满或没有权限,详见日志)"
+
+# Every link is a test: `lecture-bot check` and the upload preview.
+CHECK_SUMMARY = "《{title}》({file}):回归测试 {passed}/{total} 通过"
+CHECK_FAILURE = "第 {line} 行“{question}”:应为 {expected};实际:{got}"
+CHECK_PROBLEM = "第 {line} 行“{question}”:{problem}"
+CHECK_REFUSED = "讲稿没讲(拒答)"
+CHECK_MOVED = "{count} 条链接随段落移到了新的段落号。"
+CHECK_WITHOUT_LINKS = "不用链接时,机器人自己答对 {right}/{total} 个链接的问题(仅供参考)"
+CHECK_NO_LINKS = "讲稿目录里还没有问题链接文件(讲稿文件名.questions.tsv)。"
+PREVIEW_REGRESSION = "🧪 回归测试 {passed}/{total} 通过"
+PREVIEW_MORE_FAILURES = "……还有 {count} 条没有通过,用 lecture-bot check 查看全部"
+PREVIEW_CONFIRM = "⚠️ 回归测试有 {failed} 条没有通过:发布后这些问题会答得和链接不一样,找不到段落的链接会在问题文件中注释保留。确定仍要发布吗?"
+BUTTON_PUBLISH_ANYWAY = "仍然发布"
+
+# The review queue (/review).
+REVIEW_NOT_ALLOWED = "抱歉,只有机器人管理员和群管理员可以审核问题。群管理员请在自己的群里发送 /review。"
+REVIEW_EMPTY = "✅ 没有待审核的问题。"
+REVIEW_ITEM = "🔎 待审核问题(还有 {remaining} 个)\n\n问题:“{question}”\n聊天:{chat}\n{kinds}{people}\n\n{candidates}"
+REVIEW_PEOPLE = "\n{count} 人问过类似的问题"
+REVIEW_KIND_NOT_COVERED = "机器人回答了“讲稿没讲到”"
+REVIEW_KIND_CLOSEST = "机器人只给出了最接近的段落"
+REVIEW_KIND_DISLIKED = "成员对回答点了 👎"
+REVIEW_CANDIDATES = "候选段落:\n{candidates}"
+REVIEW_CANDIDATE = "{number}. {citation}\n{preview}"
+REVIEW_NO_CANDIDATES = "没有候选段落:可以选“讲稿没讲”,或“跳过”。"
+REVIEW_PRIVATE_CHAT = "私聊"
+REVIEW_GROUP_CHAT = "群“{title}”"
+REVIEW_UNKNOWN_CHAT = "群 {chat_id}"
+REVIEW_MORE_CHATS = "等 {count} 个聊天"
+REVIEW_READING = "候选段落 {number}(问题:“{question}”)"
+REVIEW_LINKED = "✅ 已记下:“{question}” → {citation}"
+REVIEW_MARKED_NOT_COVERED = "✅ 已记下:“{question}” 讲稿没讲,以后会直接说明。"
+REVIEW_SKIPPED = "已跳过。"
+REVIEW_GONE = "这个问题已经处理过了。"
+REVIEW_SAVE_FAILED = "保存失败:{reason}。问题还在待审核列表里,请稍后再试。"
+BUTTON_REVIEW_PICK = "{number} 是这一段"
+BUTTON_REVIEW_READ = "{number} 阅读"
+BUTTON_REVIEW_NOT_COVERED = "讲稿没讲"
+BUTTON_REVIEW_SKIP = "跳过"
+BUTTON_REVIEW_BACK = "返回"
+FOLLOW_UP = "您之前问的“{question}”,讲稿中相关的是这一段:"
+
+# Downloading and uploading a questions file (/questions).
+QUESTIONS_USAGE = "用法:/questions 讲稿名(标题或文件名的一部分)。发送 /lectures 查看讲稿列表。"
+QUESTIONS_CAPTION = "《{title}》的问题链接({count} 条)。每行“问题<Tab>段落号”,“-”表示讲稿没讲。改好后把这个文件发回给我(文件名不变)即可更新。"
+QUESTIONS_SEND_FAILED = "文件发送失败,请稍后再试。"
+QUESTIONS_UPLOAD_NAME = "问题链接文件的名字应为“讲稿文件名.questions.tsv”,例如 {example}"
+QUESTIONS_UPLOAD_NO_LECTURE = "没有文件名为“{stem}”的讲稿,无法更新它的问题链接。发送 /lectures 查看讲稿列表。"
+QUESTIONS_UPDATED = "✅ 已更新《{title}》的问题链接:{count} 条可用。"
+QUESTIONS_BAD_LINES = "以下行没有生效(其余的行照常生效;行号是文件里的行号):\n{lines}"
+QUESTIONS_BAD_LINE = "· 第 {line} 行:{reason}"
+QUESTIONS_MORE_BAD_LINES = "……还有 {count} 行"

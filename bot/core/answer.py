@@ -22,6 +22,7 @@ from bot.core.lectures import (
     chinese_numeral,
     heading_lead,
 )
+from bot.core.links import Link, LinkIndex, linked_hit
 from bot.core.search import Hit, Index
 from bot.core.text import has_word_chars, normalize
 
@@ -86,9 +87,10 @@ class Answer:
 class Answerer:
     """Answers questions from one Library and its Index; immutable, safe to share."""
 
-    def __init__(self, library: Library, index: Index):
+    def __init__(self, library: Library, index: Index, links: LinkIndex | None = None):
         self.library = library
         self.index = index
+        self.links = links if links is not None else LinkIndex((), None)
 
     def answer(self, question: str, top_k: int = 5) -> Answer:
         question = question or ""
@@ -96,6 +98,11 @@ class Answerer:
         query = question[:MAX_QUESTION_CHARS]
         if not has_word_chars(query):
             return Answer(question, AnswerKind.NO_QUESTION, truncated=truncated)
+        # Question links (issue 11, bot.core.links): a question an admin linked, or a close
+        # rewording of it, is answered as linked before anything else is decided.
+        link = self.links.match(query)
+        if link is not None:
+            return self._linked_answer(link, query, question, truncated, top_k)
         parts = [p.strip() for p in _QUESTION_BREAK.split(query) if has_word_chars(p)]
         if len(parts) > 1:
             # Several questions in one message ("三地是啥？还有网民多少"): the first that the
@@ -125,6 +132,19 @@ class Answerer:
                           **{**kind_args, "hits": answering})
         return Answer(kind=AnswerKind.NOT_COVERED, suggestions=self._suggestions(hits),
                       **kind_args)
+
+    def _linked_answer(self, link: Link, query: str, question: str, truncated: bool,
+                       top_k: int) -> Answer:
+        """The linked passage first (the search's other hits after it), or "not covered"."""
+        hits = tuple(self.index.search(query, top_k))
+        passage = self.library.passage(link.passage_id) if link.passage_id else None
+        if passage is None:
+            return Answer(question, AnswerKind.NOT_COVERED, hits=hits, truncated=truncated,
+                          suggestions=self._suggestions(hits))
+        first = linked_hit(passage, hits, self.index.tokenizer, (query, link.question))
+        rest = tuple(hit for hit in hits if hit.passage.passage_id != passage.passage_id)
+        return Answer(question, AnswerKind.ANSWERED, hits=(first, *rest)[:top_k],
+                      lecture=self.library.lecture(passage.lecture_id), truncated=truncated)
 
     def _lecture_in_question(self, query: str, hits: tuple[Hit, ...]) -> Lecture | None:
         """The lecture a question is about: named in it, else the best hit's, else the first."""

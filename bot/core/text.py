@@ -61,6 +61,11 @@ UNKNOWN_WORD_FREQ = 3
 # below this count a compound's own frequency says nothing, so its characters' is used.
 RELIABLE_FREQ = 10
 
+# A question is split into words more than once while it is answered (the question links,
+# the search, the answer checks); remembering the last few texts does it once. Small, so
+# that indexing a lecture's sentences only churns it.
+WORDS_CACHE_SIZE = 32
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _WHITESPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -246,6 +251,8 @@ class Tokenizer:
         inner = sorted((w for w in self._inner_words if len(w) >= 2 and not w.isascii()),
                        key=len, reverse=True)
         self._inner_alias = re.compile("|".join(map(re.escape, inner))) if inner else None
+        # Per instance: a class-level cache would keep a replaced tokenizer (and its jieba) alive.
+        self._cached_words = functools.lru_cache(maxsize=WORDS_CACHE_SIZE)(self._split_words)
 
     @property
     def thesaurus(self) -> Thesaurus:
@@ -261,12 +268,15 @@ class Tokenizer:
 
     def words(self, text: str) -> list[str]:
         """Normalised words with aliases mapped to their canonical form; no punctuation."""
+        return list(self._cached_words(text))
+
+    def _split_words(self, text: str) -> tuple[str, ...]:
         words = []
         for token in self._jieba.lcut(normalize(text)):
             token = token.strip()
             if token and has_word_chars(token):
                 words.append(self._canonical(token))
-        return words
+        return tuple(words)
 
     def _canonical(self, token: str) -> str:
         """The alias group's word; also inside a compound jieba kept whole (法制建设 → 法治建设)."""

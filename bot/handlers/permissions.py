@@ -29,7 +29,7 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return False
-    if user.id in services.settings(context.application).admin_ids:
+    if is_bot_admin(context, user.id):
         return True
     if chat.type == ChatType.PRIVATE:
         return True
@@ -40,6 +40,10 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
             and message.sender_chat.id == chat.id:
         return True  # an admin posting anonymously, as the group itself
     return await is_group_admin(context, chat.id, user.id)
+
+
+def is_bot_admin(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
+    return user_id in services.settings(context.application).admin_ids
 
 
 async def is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
@@ -75,7 +79,7 @@ async def refuse_unless_global_admin(update: Update,
                                      context: ContextTypes.DEFAULT_TYPE) -> bool:
     """True for BOT_ADMIN_IDS (who manage what every chat shares); otherwise refuses."""
     user = update.effective_user
-    if user is not None and user.id in services.settings(context.application).admin_ids:
+    if user is not None and is_bot_admin(context, user.id):
         return True
     await refuse(update, texts.ONLY_GLOBAL_ADMINS)
     return False
