@@ -22,16 +22,19 @@ from bot import services, texts
 from bot.core.lectures import Lecture, Library
 from bot.core.render import passage_message
 from bot.handlers.common import command, editable_message, knowledge_of
-from bot.handlers.permissions import refuse_unless_admin
+from bot.handlers.permissions import may_manage_chat, refuse, refuse_unless_admin
+from bot.study.alerts import RESEND_PREFIX
 from bot.study.delivery import (
     CHECK_IN_PREFIX,
     RESTART_DATA,
     STOP_DATA,
+    Outcome,
     checkin_keyboard,
     move_chat,
     now_of,
     pause_plan,
     push_next,
+    resend,
     schedule_job,
 )
 from bot.study.rules import (
@@ -62,6 +65,7 @@ def register(app: Application) -> None:
     app.add_handler(command("stats", stats))
     app.add_handler(CallbackQueryHandler(check_in, pattern=f"^{CHECK_IN_PREFIX}"))
     app.add_handler(CallbackQueryHandler(end_of_lecture, pattern=f"^({RESTART_DATA}|{STOP_DATA})$"))
+    app.add_handler(CallbackQueryHandler(send_now, pattern=f"^{RESEND_PREFIX}"))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
 
@@ -179,7 +183,8 @@ async def push_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text(
             texts.NOTHING_TO_PUSH.format(lecture=lecture.title))
         return
-    await push_next(context.application, plan, "manual")
+    if await push_next(context.application, plan, "manual") == Outcome.BUSY:
+        await update.effective_message.reply_text(texts.PUSH_BUSY)
 
 
 async def show_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -273,6 +278,40 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Two members pressing at once may both try to show the same count: harmless.
         with contextlib.suppress(BadRequest):
             await message.edit_reply_markup(checkin_keyboard(push.push_id, count))
+
+
+_RESEND_REPLIES = {
+    Outcome.DELIVERED: texts.RESEND_DONE,
+    Outcome.ALREADY_SENT: texts.RESEND_ALREADY_SENT,
+    Outcome.BUSY: texts.RESEND_BUSY,
+    Outcome.RETRYING: texts.RESEND_RETRYING,
+    Outcome.FAILED: texts.RESEND_FAILED,
+    Outcome.UNKNOWN: texts.RESEND_UNKNOWN,
+    Outcome.FORBIDDEN: texts.RESEND_FORBIDDEN,
+    Outcome.SKIPPED: texts.BUTTON_EXPIRED,
+}
+
+
+async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The 立即发送 button under an admin's report of a failed or unknown push."""
+    query = update.callback_query
+    raw = query.data.removeprefix(RESEND_PREFIX)
+    store = services.study_store(context.application)
+    push = await store.push(int(raw)) if raw.isdigit() else None
+    if push is None:
+        await query.answer(texts.BUTTON_EXPIRED)
+        return
+    if not await may_manage_chat(context, query.from_user.id, push.chat_id):
+        await refuse(update, texts.NOT_ALLOWED)
+        return
+    await query.answer()
+    reply = _RESEND_REPLIES[await resend(context.application, push.push_id)]
+    message = editable_message(query)
+    if message is not None:
+        with contextlib.suppress(BadRequest):  # the same reply twice: "not modified"
+            await message.edit_text(f"{message.text}\n\n{reply}")
+        return
+    await context.bot.send_message(query.from_user.id, reply)
 
 
 async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
