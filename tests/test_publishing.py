@@ -25,6 +25,7 @@ from bot.publishing.files import (
     MAX_UPLOAD_BYTES,
     RETIRED_DIR,
     STAGING_DIR,
+    LectureIdTaken,
     UploadError,
     check_upload,
     discard,
@@ -468,3 +469,16 @@ def test_uploads_left_unanswered_for_a_week_are_forgotten(folder: Path):
     stage_text(folder, "新.txt", NEW_LECTURE)
     with pytest.raises(UploadError):
         publish(folder, old.token)
+
+
+def test_of_two_previews_of_one_lecture_id_only_the_first_published_wins(folder: Path):
+    """twin.txt and twin.md both pass staging (neither is published yet); at publish the
+    second finds the first and is refused, its staged files forgotten."""
+    first = stage(folder, "twin.txt", NEW_LECTURE.encode(), load_library(folder))
+    second = stage(folder, "twin.md", NEW_LECTURE.encode(), load_library(folder))
+    assert publish(folder, first.token) == folder / "twin.txt"
+    with pytest.raises(LectureIdTaken) as refused:
+        publish(folder, second.token)
+    assert "同名讲稿 twin.txt 已经发布了" in str(refused.value)
+    assert [p.name for p in lecture_files(folder) if p.stem == "twin"] == ["twin.txt"]
+    assert not any(p.name.startswith(second.token) for p in (folder / STAGING_DIR).iterdir())

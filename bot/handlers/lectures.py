@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Iterable
+from concurrent.futures.process import BrokenProcessPool
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -28,13 +31,18 @@ from bot.core.render import numeral
 from bot.handlers.common import command, knowledge_of
 from bot.handlers.permissions import refuse_unless_global_admin
 from bot.publishing import files as publishing
-from bot.publishing.files import Preview, UploadError
+from bot.publishing.files import LectureIdTaken, Preview, UploadError
+from bot.publishing.worker import ParseWorker
 from bot.study.rules import find_lecture
 
 log = logging.getLogger(__name__)
 
 PUBLISH_PREFIX, CANCEL_PREFIX = "u:p:", "u:c:"
 _REBUILD_LOCK_KEY = "rebuild_lock"
+_PARSE_WORKER_KEY = "parse_worker"
+# A preview lists at most this many sections and warnings: a phone screen's worth; a long
+# document's full list would also pass Telegram's 4096-character limit.
+MAX_PREVIEW_ITEMS = 30
 
 
 def register(app: Application) -> None:
@@ -56,20 +64,44 @@ def install_reload_signal(app: Application) -> None:
         log.info("SIGHUP reload is not available here; use /reload")
 
 
+def close_parse_worker(app: Application) -> None:
+    """At shutdown: the upload parser's process ends with the bot."""
+    worker: ParseWorker | None = app.bot_data.pop(_PARSE_WORKER_KEY, None)
+    if worker is not None:
+        worker.close()
+
+
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     document = message.document
     if not await refuse_unless_global_admin(update, context):
         return
-    knowledge = knowledge_of(context)
     try:
         publishing.check_upload(document.file_name or "", document.file_size)
-        file = await context.bot.get_file(document.file_id)
-        data = bytes(await file.download_as_bytearray())
-        preview = await asyncio.to_thread(publishing.stage, knowledge.folder,
-                                          document.file_name or "", data, knowledge.library)
     except UploadError as error:
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=error))
+        return
+    # Updates are handled one at a time: downloading and parsing run as a task, so members'
+    # questions are answered meanwhile.
+    context.application.create_task(_preview_upload(context.application, message),
+                                    update=update)
+
+
+async def _preview_upload(app: Application, message: Message) -> None:
+    document = message.document
+    knowledge: KnowledgeBase = app.bot_data[services.KNOWLEDGE_KEY]
+    worker: ParseWorker = app.bot_data.setdefault(_PARSE_WORKER_KEY, ParseWorker())
+    try:
+        file = await app.bot.get_file(document.file_id)
+        data = bytes(await file.download_as_bytearray())
+        preview = await worker.run(publishing.stage_upload, knowledge.folder,
+                                   document.file_name or "", data,
+                                   publishing.existing_titles(knowledge.library))
+    except UploadError as error:
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=error))
+        return
+    except BrokenProcessPool:
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_PARSE_FAILED))
         return
     except TelegramError as error:
         log.warning("could not download %s: %s", document.file_name, error)
@@ -83,7 +115,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def preview_text(preview: Preview) -> str:
     lecture = preview.lecture
-    sections = "\n".join(f"· {s.label}({len(s.passages)}段)" for s in lecture.sections)
+    sections = _at_most(f"· {s.label}({len(s.passages)}段)" for s in lecture.sections)
     parts = [texts.UPLOAD_PREVIEW.format(
         title=lecture.title, file=preview.file_name,
         replaces=texts.UPLOAD_REPLACES if preview.replaces else "",
@@ -96,9 +128,19 @@ def preview_text(preview: Preview) -> str:
             for gap in lecture.gaps)))
     if preview.warnings:
         parts.append(texts.UPLOAD_WARNINGS.format(
-            warnings="\n".join(f"· {w}" for w in preview.warnings)))
+            warnings=_at_most(f"· {w}" for w in preview.warnings)))
     parts.append(texts.UPLOAD_ASK)
-    return "\n\n".join(parts)
+    # A title may be a whole paragraph long: the preview still goes out, cut if need be.
+    return "\n\n".join(parts)[:MessageLimit.MAX_TEXT_LENGTH]
+
+
+def _at_most(lines: Iterable[str]) -> str:
+    """The first MAX_PREVIEW_ITEMS lines, and how many more there are."""
+    lines = list(lines)
+    shown = lines[:MAX_PREVIEW_ITEMS]
+    if len(lines) > len(shown):
+        shown.append(texts.UPLOAD_MORE_ITEMS.format(count=len(lines) - len(shown)))
+    return "\n".join(shown)
 
 
 async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -109,6 +151,10 @@ async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         path = await asyncio.to_thread(publishing.publish, folder,
                                        query.data.removeprefix(PUBLISH_PREFIX))
+    except LectureIdTaken as error:  # another preview of the same lecture won: say why here
+        await query.answer()
+        await query.edit_message_text(str(error))
+        return
     except UploadError as error:
         await query.answer(str(error), show_alert=True)
         return

@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,15 @@ class UploadError(ValueError):
     """An upload that is refused; the message (Chinese) says why."""
 
 
+class LectureIdTaken(UploadError):
+    """At publish: another file of the same lecture id was published after this preview."""
+
+
+# Publishing and retiring change which file holds a lecture id: one at a time, so the check
+# that a lecture id has one file and the move that publishes cannot interleave.
+_FOLDER_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class Preview:
     lecture: Lecture
@@ -72,10 +82,23 @@ def safe_file_name(file_name: str) -> str:
 
 def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Preview:
     """Parses the upload; on success keeps it in the staging folder and returns its preview."""
+    return stage_upload(folder, file_name, data, existing_titles(library))
+
+
+def existing_titles(library: Library) -> tuple[tuple[str, str], ...]:
+    """(title, file name) of each lecture: what a preview compares an upload's title with."""
+    return tuple((lecture.title, lecture.path.name) for lecture in library.lectures)
+
+
+def stage_upload(folder: Path, file_name: str, data: bytes,
+                 titles: tuple[tuple[str, str], ...]) -> Preview:
+    """`stage` with the library reduced to its titles: cheap to send to a worker process."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(texts.UPLOAD_TOO_LARGE.format(megabytes=MAX_UPLOAD_BYTES >> 20))
     name = safe_file_name(file_name)
-    _refuse_a_second_lecture_id(folder, name)
+    existing = _other_file_of_the_lecture_id(folder, name)
+    if existing is not None:
+        raise UploadError(texts.UPLOAD_STEM_TAKEN.format(existing=existing.name))
     try:
         lecture = lecture_from_bytes(Path(name), data, Path(name).stem)
     except LectureError as error:
@@ -88,7 +111,7 @@ def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Previe
     _atomic_write(staging / f"{token}{Path(name).suffix}", data)
     (staging / f"{token}.name").write_text(name, encoding="utf-8")
     return Preview(lecture, token, name, (folder / name).exists(),
-                   tuple(_warnings(lecture, library, name)))
+                   tuple(_warnings(lecture, titles, name)))
 
 
 def _forget_old_uploads(staging: Path) -> None:
@@ -99,28 +122,32 @@ def _forget_old_uploads(staging: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _refuse_a_second_lecture_id(folder: Path, name: str) -> None:
+def _other_file_of_the_lecture_id(folder: Path, name: str) -> Path | None:
     """A lecture's id is its file stem: a.md beside a.txt would take over a.txt's plans,
     buttons and question log. Replacing a file needs its exact name."""
-    for existing in lecture_files(folder):
-        if existing.stem == Path(name).stem and existing.name != name:
-            raise UploadError(texts.UPLOAD_STEM_TAKEN.format(existing=existing.name))
+    return next((existing for existing in lecture_files(folder)
+                 if existing.stem == Path(name).stem and existing.name != name), None)
 
 
-def _warnings(lecture: Lecture, library: Library, file_name: str) -> list[str]:
+def _warnings(lecture: Lecture, titles: tuple[tuple[str, str], ...],
+              file_name: str) -> list[str]:
     warnings = list(lecture.warnings)
     for passage in lecture.passages:
         if len(passage.text) > MAX_SENDABLE_PASSAGE_CHARS:
             warnings.append(texts.WARNING_PASSAGE_TOO_LONG.format(citation=passage.citation,
                                                                   chars=len(passage.text)))
-    for other in library.lectures:
-        if other.title == lecture.title and other.path.name != file_name:
-            warnings.append(texts.WARNING_DUPLICATE_TITLE.format(file=other.path.name))
+    for title, other_file in titles:
+        if title == lecture.title and other_file != file_name:
+            warnings.append(texts.WARNING_DUPLICATE_TITLE.format(file=other_file))
     return warnings
 
 
 def publish(folder: Path, token: str) -> Path:
-    """Moves a staged upload into the knowledge folder atomically; returns its path."""
+    """Moves a staged upload into the knowledge folder atomically; returns its path.
+
+    Raises LectureIdTaken (and forgets the upload) if, since its preview, another file of the
+    same lecture id was published: two previews of twin.txt and twin.md cannot both win.
+    """
     if not re.fullmatch(r"[0-9a-f]{12}", token):
         raise UploadError(texts.UPLOAD_EXPIRED)
     staging = folder / STAGING_DIR
@@ -131,8 +158,13 @@ def publish(folder: Path, token: str) -> Path:
     staged = staging / f"{token}{Path(name).suffix}"
     if not staged.is_file():
         raise UploadError(texts.UPLOAD_EXPIRED)
-    target = folder / name
-    os.replace(staged, target)
+    with _FOLDER_LOCK:
+        existing = _other_file_of_the_lecture_id(folder, name)
+        if existing is not None:
+            discard(folder, token)
+            raise LectureIdTaken(texts.UPLOAD_ID_TAKEN_AT_PUBLISH.format(existing=existing.name))
+        target = folder / name
+        os.replace(staged, target)
     name_file.unlink(missing_ok=True)
     return target
 
@@ -145,6 +177,11 @@ def discard(folder: Path, token: str) -> None:
 
 def retire(folder: Path, lecture: Lecture) -> Path:
     """Moves the lecture's file to `retired/` (with a time stamp if the name is taken)."""
+    with _FOLDER_LOCK:
+        return _retire(folder, lecture)
+
+
+def _retire(folder: Path, lecture: Lecture) -> Path:
     retired = folder / RETIRED_DIR
     retired.mkdir(exist_ok=True)
     target = retired / lecture.path.name
