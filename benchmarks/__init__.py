@@ -7,6 +7,7 @@ Run from the repository root:
     python -m benchmarks.bot            # 1,000 questions through the fake Bot API server
     python -m benchmarks.push           # a start-up push to 1,000 subscribed chats
     python -m benchmarks.publish        # 发布 → the new lecture is searchable
+    python -m benchmarks.upload         # answers while a 20,000-paragraph .docx is previewed
 
 Each prints a table and saves the same text under `benchmarks/results/`. This module holds
 the little they share: where things are, and a report that prints and keeps its lines.

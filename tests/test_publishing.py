@@ -12,6 +12,7 @@ import re
 import shutil
 import time
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,8 +20,10 @@ import docx
 import pytest
 
 from bot.core.lectures import Lecture, lecture_files, load_library, read_lecture
+from bot.core.render import MAX_MESSAGE_LENGTH
 from bot.publishing import files as publishing
 from bot.publishing.files import (
+    MAX_PREVIEW_ITEMS,
     MAX_SENDABLE_PASSAGE_CHARS,
     MAX_UPLOAD_BYTES,
     RETIRED_DIR,
@@ -29,6 +32,7 @@ from bot.publishing.files import (
     UploadError,
     check_upload,
     discard,
+    preview_text,
     publish,
     retire,
     safe_file_name,
@@ -482,3 +486,13 @@ def test_of_two_previews_of_one_lecture_id_only_the_first_published_wins(folder:
     assert "同名讲稿 twin.txt 已经发布了" in str(refused.value)
     assert [p.name for p in lecture_files(folder) if p.stem == "twin"] == ["twin.txt"]
     assert not any(p.name.startswith(second.token) for p in (folder / STAGING_DIR).iterdir())
+
+
+def test_a_preview_lists_at_most_30_sections_and_fits_one_message(folder: Path):
+    headings = "".join(f"第{n}条 规定\n内容{n}。\n" for n in range(1, 101))
+    preview = stage(folder, "many.txt", ("标" * 5000 + "\n" + headings).encode(),
+                    load_library(folder))
+    text = preview_text(preview)
+    assert len(text) == MAX_MESSAGE_LENGTH, "a 5,000-character title is cut, not refused"
+    short = preview_text(replace(preview, lecture=replace(preview.lecture, title="短标题")))
+    assert short.count("\n· 第") == MAX_PREVIEW_ITEMS and "· ……另有 70 项" in short

@@ -607,3 +607,75 @@ async def test_a_check_in_records_when_it_happened(store, db_path):
     with contextlib.closing(sqlite3.connect(db_path)) as connection:
         (checked_in_at,) = connection.execute("SELECT checked_in_at FROM checkins").fetchone()
     assert datetime.fromisoformat(checked_in_at).tzinfo is not None
+
+
+# --------------------------------------------------------------------- push states
+
+
+async def test_pushes_from_before_push_states_are_delivered_or_failed_and_never_reported(
+        db_path):
+    """Study at migration 2 stored a push without a message id when its send failed (the
+    error was swallowed): such a push was never delivered as far as anyone knows."""
+    old = Schema(study.SCHEMA.name, study.SCHEMA.migrations[:2], study.SCHEMA.chat_tables)
+    database = await Database(db_path, (old,)).open()
+
+    def two_old_pushes() -> None:
+        for message_id in (7, None):
+            database.write("INSERT INTO pushes (chat_id, local_date, passage_id, kind, "
+                           "message_id, sent_at) VALUES (?, ?, ?, 'manual', ?, ?)",
+                           (CHAT, TODAY.isoformat(), f"{LECTURE}:0.1", message_id,
+                            "2025-03-05T00:00:00+00:00"))
+
+    await database.run(two_old_pushes)
+    await database.close()
+    stores = await Stores.open(db_path)
+    try:
+        delivered, failed = [await stores.study.push(push_id) for push_id in (1, 2)]
+        assert (delivered.state, delivered.message_id) == (PushState.DELIVERED, 7)
+        assert (failed.state, failed.message_id) == (PushState.FAILED, None)
+        assert await stores.study.unreported_pushes() == []
+        assert (await stores.study.latest_push(CHAT)).push_id == 1
+    finally:
+        await stores.close()
+    assert versions(db_path)["study"] == LATEST["study"]
+
+
+async def test_a_push_left_sending_by_a_killed_process_becomes_unknown_and_counts_once(store):
+    await store.save_plan(make_plan())
+    push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
+    (interrupted,) = await store.interrupted_pushes()
+    assert (interrupted.push_id, interrupted.state) == (push.push_id, PushState.UNKNOWN)
+    assert await store.interrupted_pushes() == []
+    assert (await store.plan(CHAT)).last_passage_id == f"{LECTURE}:0.1"
+    assert [p.push_id for p in await store.unreported_pushes()] == [push.push_id]
+    await store.mark_reported(push.push_id)
+    assert await store.unreported_pushes() == []
+    assert (await store.latest_push(CHAT)).push_id == push.push_id, "/today shows it"
+
+
+async def test_the_plan_advances_only_from_where_it_stood_at_the_claim(store):
+    await store.save_plan(make_plan())
+    first = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "manual", None)
+    await store.mark_unknown(first, "TimedOut: Timed out")
+    second = await store.claim_push(CHAT, TODAY, f"{LECTURE}:1.1", "manual", f"{LECTURE}:0.1")
+    await store.mark_delivered(second, 2, CHAT)
+    resent = await store.begin_attempt(first.push_id, (PushState.UNKNOWN,), fresh=True)
+    assert resent is not None and resent.state == PushState.SENDING
+    await store.mark_delivered(resent, 3, CHAT)  # an admin resent the first one late
+    assert (await store.plan(CHAT)).last_passage_id == f"{LECTURE}:1.1", "never backwards"
+    assert await store.delivered_later(first) is False
+    assert await store.begin_attempt(first.push_id, (PushState.FAILED,)) is None
+
+
+async def test_a_refused_push_does_not_advance_the_plan(store):
+    await store.save_plan(make_plan())
+    push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
+    later = datetime(2025, 3, 5, 9, 0, tzinfo=SHANGHAI)
+    await store.mark_retrying(push, "NetworkError: Bad Gateway", later, later)
+    (retrying,) = await store.pushes_in_state(PushState.RETRYING)
+    assert (retrying.next_attempt_at, retrying.give_up_at) == (later, later)
+    assert await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "manual") is None
+    await store.mark_failed(retrying, "NetworkError: Bad Gateway")
+    assert (await store.plan(CHAT)).last_passage_id is None
+    assert await store.latest_push(CHAT) is None
+    assert [p.error for p in await store.unreported_pushes()] == ["NetworkError: Bad Gateway"]

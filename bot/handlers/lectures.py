@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Iterable
 from concurrent.futures.process import BrokenProcessPool
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -27,11 +25,10 @@ from telegram.ext import (
 from bot import services, texts
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import LectureError
-from bot.core.render import numeral
 from bot.handlers.common import command, knowledge_of
 from bot.handlers.permissions import refuse_unless_global_admin
 from bot.publishing import files as publishing
-from bot.publishing.files import LectureIdTaken, Preview, UploadError
+from bot.publishing.files import LectureIdTaken, UploadError
 from bot.publishing.worker import ParseWorker
 from bot.study.rules import find_lecture
 
@@ -40,9 +37,6 @@ log = logging.getLogger(__name__)
 PUBLISH_PREFIX, CANCEL_PREFIX = "u:p:", "u:c:"
 _REBUILD_LOCK_KEY = "rebuild_lock"
 _PARSE_WORKER_KEY = "parse_worker"
-# A preview lists at most this many sections and warnings: a phone screen's worth; a long
-# document's full list would also pass Telegram's 4096-character limit.
-MAX_PREVIEW_ITEMS = 30
 
 
 def register(app: Application) -> None:
@@ -94,9 +88,11 @@ async def _preview_upload(app: Application, message: Message) -> None:
     try:
         file = await app.bot.get_file(document.file_id)
         data = bytes(await file.download_as_bytearray())
-        preview = await worker.run(publishing.stage_upload, knowledge.folder,
-                                   document.file_name or "", data,
-                                   publishing.existing_titles(knowledge.library))
+        # The worker returns the preview's text, not the parsed lecture: a 20,000-paragraph
+        # lecture takes longer to unpickle here than its text to build there.
+        staged = await worker.run(publishing.stage_for_preview, knowledge.folder,
+                                  document.file_name or "", data,
+                                  publishing.existing_titles(knowledge.library))
     except UploadError as error:
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=error))
         return
@@ -107,40 +103,10 @@ async def _preview_upload(app: Application, message: Message) -> None:
         log.warning("could not download %s: %s", document.file_name, error)
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_DOWNLOAD_FAILED))
         return
-    await message.reply_text(preview_text(preview), reply_markup=InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_PUBLISH, callback_data=PUBLISH_PREFIX + preview.token),
-        InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=CANCEL_PREFIX + preview.token),
+    await message.reply_text(staged.text, reply_markup=InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BUTTON_PUBLISH, callback_data=PUBLISH_PREFIX + staged.token),
+        InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=CANCEL_PREFIX + staged.token),
     ]]))
-
-
-def preview_text(preview: Preview) -> str:
-    lecture = preview.lecture
-    sections = _at_most(f"· {s.label}({len(s.passages)}段)" for s in lecture.sections)
-    parts = [texts.UPLOAD_PREVIEW.format(
-        title=lecture.title, file=preview.file_name,
-        replaces=texts.UPLOAD_REPLACES if preview.replaces else "",
-        count=len(lecture.passages), sections=sections)]
-    if lecture.gaps:
-        parts.append(texts.UPLOAD_GAPS.format(gaps="\n".join(
-            texts.UPLOAD_GAP_ITEM.format(
-                where="".join(f"第{numeral(n)}部分" for n in gap.missing_section_nos),
-                chars=gap.chars or "?")
-            for gap in lecture.gaps)))
-    if preview.warnings:
-        parts.append(texts.UPLOAD_WARNINGS.format(
-            warnings=_at_most(f"· {w}" for w in preview.warnings)))
-    parts.append(texts.UPLOAD_ASK)
-    # A title may be a whole paragraph long: the preview still goes out, cut if need be.
-    return "\n\n".join(parts)[:MessageLimit.MAX_TEXT_LENGTH]
-
-
-def _at_most(lines: Iterable[str]) -> str:
-    """The first MAX_PREVIEW_ITEMS lines, and how many more there are."""
-    lines = list(lines)
-    shown = lines[:MAX_PREVIEW_ITEMS]
-    if len(lines) > len(shown):
-        shown.append(texts.UPLOAD_MORE_ITEMS.format(count=len(lines) - len(shown)))
-    return "\n".join(shown)
 
 
 async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

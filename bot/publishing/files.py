@@ -14,6 +14,7 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,13 +28,16 @@ from bot.core.lectures import (
     lecture_files,
     lecture_from_bytes,
 )
-from bot.core.render import MAX_MESSAGE_LENGTH
+from bot.core.render import MAX_MESSAGE_LENGTH, numeral
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 STAGING_DIR = ".staging"
 # A preview's 发布 button works this long; an upload left unanswered is then deleted.
 STAGED_UPLOAD_LIFETIME_S = 7 * 24 * 3600
 RETIRED_DIR = "retired"
+# A preview lists at most this many sections and warnings: a phone screen's worth; a long
+# document's full list would also pass Telegram's 4096-character limit.
+MAX_PREVIEW_ITEMS = 30
 # A passage longer than this cannot be sent with its header in one message: the header (the
 # citation with a lecture title and heading, the position line, the 今日学习 line) stays
 # under 300 characters for titles up to ~200 characters.
@@ -112,6 +116,53 @@ def stage_upload(folder: Path, file_name: str, data: bytes,
     (staging / f"{token}.name").write_text(name, encoding="utf-8")
     return Preview(lecture, token, name, (folder / name).exists(),
                    tuple(_warnings(lecture, titles, name)))
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    """A staged upload as the chat needs it: the token of its buttons, its preview's text."""
+
+    token: str
+    text: str
+
+
+def stage_for_preview(folder: Path, file_name: str, data: bytes,
+                      titles: tuple[tuple[str, str], ...]) -> StagedUpload:
+    """`stage_upload`, returning only what the preview message needs (small to send back
+    from a worker process)."""
+    preview = stage_upload(folder, file_name, data, titles)
+    return StagedUpload(preview.token, preview_text(preview))
+
+
+def preview_text(preview: Preview) -> str:
+    """What the admin reads before 发布: title, sections, gaps, warnings."""
+    lecture = preview.lecture
+    sections = _at_most(f"· {s.label}({len(s.passages)}段)" for s in lecture.sections)
+    parts = [texts.UPLOAD_PREVIEW.format(
+        title=lecture.title, file=preview.file_name,
+        replaces=texts.UPLOAD_REPLACES if preview.replaces else "",
+        count=len(lecture.passages), sections=sections)]
+    if lecture.gaps:
+        parts.append(texts.UPLOAD_GAPS.format(gaps="\n".join(
+            texts.UPLOAD_GAP_ITEM.format(
+                where="".join(f"第{numeral(n)}部分" for n in gap.missing_section_nos),
+                chars=gap.chars or "?")
+            for gap in lecture.gaps)))
+    if preview.warnings:
+        parts.append(texts.UPLOAD_WARNINGS.format(
+            warnings=_at_most(f"· {w}" for w in preview.warnings)))
+    parts.append(texts.UPLOAD_ASK)
+    # A title may be a whole paragraph long: the preview still goes out, cut if need be.
+    return "\n\n".join(parts)[:MAX_MESSAGE_LENGTH]
+
+
+def _at_most(lines: Iterable[str]) -> str:
+    """The first MAX_PREVIEW_ITEMS lines, and how many more there are."""
+    lines = list(lines)
+    shown = lines[:MAX_PREVIEW_ITEMS]
+    if len(lines) > len(shown):
+        shown.append(texts.UPLOAD_MORE_ITEMS.format(count=len(lines) - len(shown)))
+    return "\n".join(shown)
 
 
 def _forget_old_uploads(staging: Path) -> None:
