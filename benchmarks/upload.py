@@ -24,6 +24,10 @@ Measures
   to the arrival of the answer's sendMessage at the server (`Call.time`, the same clock).
   Target: p95 < 100 ms during the upload. Ratio: p95 during the upload / p95 with none.
 - Preview time: push of the upload → arrival of the preview.
+- Event-loop stall: while one preview of the document is built (`stage_for_preview`, as the
+  handler runs it) in the worker process and in a thread, a task on the loop sleeps 1 ms in
+  a loop; the gaps between its wake-ups, p95 and longest, over `STALL_RUNS` builds each, taken
+  in turns. A gap is how long any member's answer would wait for the loop.
 - Reading a document's paragraphs and styles in process (best of 3), on a 2,000-paragraph
   document of the same make (python-docx's way takes minutes on 20,000): python-docx's
   documented API (`paragraph.text`, `paragraph.style.name` for each of `document.paragraphs`),
@@ -51,6 +55,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import docx
+import numpy as np
 
 from benchmarks import REPO_ROOT, Report, load_average, positive_int, write_result
 from benchmarks.bot import Stats, load_questions, polling
@@ -59,6 +64,7 @@ from bot.app import build_application
 from bot.config import Settings
 from bot.core.docx_reader import read_docx
 from bot.core.knowledge import KnowledgeBase
+from bot.publishing.files import stage_for_preview
 from bot.publishing.worker import ParseWorker
 from tests.documents import many_paragraph_docx
 from tests.fakebotapi import FakeBotApi
@@ -74,6 +80,8 @@ ANSWER_TIMEOUT_S = 30.0
 PREVIEW_TIMEOUT_S = 120.0
 READ_REPEATS = 3
 READ_SAMPLE_PARAGRAPHS = 2_000
+STALL_RUNS = 3
+TICK_S = 0.001
 MEMBER_CHATS = itertools.count(8_000_001)  # every question from a chat of its own
 
 
@@ -83,6 +91,14 @@ class Phase:
     answers: Stats
     count: int
     previews_s: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stall:
+    where: str
+    p95_gap_ms: float
+    longest_gap_ms: float
+    build_s: float  # the slowest of the builds
 
 
 @dataclass(frozen=True)
@@ -166,9 +182,10 @@ def parsing_in_a_thread() -> Iterator[None]:
         ParseWorker.run = real
 
 
-async def measure(uploads_per_phase: int) -> tuple[list[Phase], Reading]:
+async def measure(uploads_per_phase: int) -> tuple[list[Phase], list[Stall], Reading]:
     data = many_paragraph_docx(PARAGRAPHS)
     reading = measure_reading(data)
+    stalls = await measure_stalls(data)
     questions = itertools.cycle(load_questions(100)[0])
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary) / "knowledge"
@@ -192,7 +209,48 @@ async def measure(uploads_per_phase: int) -> tuple[list[Phase], Reading]:
                     phases.append(await phase_with_upload("upload (thread)", server,
                                                           questions, data,
                                                           uploads_per_phase))
-    return phases, reading
+    return phases, stalls, reading
+
+
+async def measure_stalls(data: bytes) -> list[Stall]:
+    progress("event-loop stalls: worker process and thread")
+    worker = ParseWorker()
+    gaps: dict[str, list[float]] = {"worker process": [], "thread": []}
+    builds: dict[str, list[float]] = {"worker process": [], "thread": []}
+    runners = {"worker process": worker.run,
+               "thread": lambda function, *args: asyncio.to_thread(function, *args)}
+    with tempfile.TemporaryDirectory() as folder:
+        await worker.run(stage_for_preview, Path(folder), "warm-up.txt", "标题\n内容。\n".encode(),
+                         ())  # starting the process is not what is measured
+        for _ in range(STALL_RUNS):
+            for where, run in runners.items():
+                build_s = await _ticking(run(stage_for_preview, Path(folder), "big.docx", data,
+                                             ()), gaps[where])
+                builds[where].append(build_s)
+    worker.close()
+    return [Stall(where, float(np.percentile(np.asarray(found) * 1000, 95)),
+                  max(found) * 1000, max(builds[where])) for where, found in gaps.items()]
+
+
+async def _ticking(work, gaps: list[float]) -> float:
+    """Runs `work` while a task records the gaps between its 1 ms sleeps; the work's time."""
+    done = asyncio.Event()
+
+    async def tick() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(TICK_S)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    started = time.perf_counter()
+    await work
+    elapsed = time.perf_counter() - started
+    done.set()
+    await ticker
+    return elapsed
 
 
 def measure_reading(data: bytes) -> Reading:
@@ -217,7 +275,8 @@ def _best_of(work) -> float:
     return min(times)
 
 
-def report(phases: list[Phase], reading: Reading, env: Env, data_size: int) -> Report:
+def report(phases: list[Phase], stalls: list[Stall], reading: Reading, env: Env,
+           data_size: int) -> Report:
     out = Report()
     out(f"Answers while a {PARAGRAPHS:,}-paragraph .docx ({data_size / 1024:.0f} KB) is "
         f"previewed (python -m benchmarks.upload)")
@@ -237,6 +296,11 @@ def report(phases: list[Phase], reading: Reading, env: Env, data_size: int) -> R
     out(f"p95 with the parse in a thread: {thread.answers.p95_ms:.1f} ms "
         f"({thread.answers.p95_ms / baseline.answers.p95_ms:.2f}x)")
     out()
+    out(f"event loop while one preview is built ({STALL_RUNS} builds each, a 1 ms ticker):")
+    for stall in stalls:
+        out(f"  {stall.where:<16} gap p95 {stall.p95_gap_ms:6.1f} ms, longest "
+            f"{stall.longest_gap_ms:6.1f} ms (build up to {stall.build_s:.2f} s)")
+    out()
     out(f"reading {READ_SAMPLE_PARAGRAPHS:,} paragraphs and their styles (best of "
         f"{READ_REPEATS}): python-docx paragraph.style {reading.python_docx_s:.2f} s, "
         f"read_docx {reading.ours_s:.3f} s ({reading.python_docx_s / reading.ours_s:.0f}x "
@@ -252,12 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_logging()
     env = environment()
-    phases, reading = asyncio.run(measure(args.uploads))
+    phases, stalls, reading = asyncio.run(measure(args.uploads))
     size = len(many_paragraph_docx(PARAGRAPHS))
-    report(phases, reading, env, size).save("upload.txt")
+    report(phases, stalls, reading, env, size).save("upload.txt")
     write_result("upload.json", json.dumps(
         {"environment": env, "paragraphs": PARAGRAPHS, "docx_bytes": size,
-         "phases": [asdict(phase) for phase in phases], "reading": asdict(reading)},
+         "phases": [asdict(phase) for phase in phases],
+         "stalls": [asdict(stall) for stall in stalls], "reading": asdict(reading)},
         ensure_ascii=False, indent=2) + "\n")
     return 0
 
