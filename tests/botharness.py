@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 
@@ -18,9 +19,20 @@ from tests.conftest import KNOWLEDGE_DIR
 from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123456:TEST-token-for-the-fake-server"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 PRIVATE_CHAT = 1001
 GROUP_CHAT = -100200300
 MEMBER = 31337
+
+
+class Clock:
+    """A settable clock (Asia/Shanghai) for the bot's daily-study rules."""
+
+    def __init__(self, *args: int):
+        self.now = datetime(*args, tzinfo=SHANGHAI)
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,26 +17,17 @@ from bot.app import RATE_LIMIT_RETRIES
 from bot.stores import Stores
 from bot.study.delivery import PUSH_DELIVERED_LISTENERS, job_name
 from bot.study.store import PushState
-from tests.botharness import GROUP_CHAT, MEMBER, ask, running_bot
+from tests.botharness import GROUP_CHAT, MEMBER, Clock, ask, running_bot
 from tests.fakebotapi import FakeBotApi
 
 pytestmark = pytest.mark.usefixtures("workdir")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 GROUP_ADMIN = 5001
 BOT_ADMIN = 9999
 ADMINS = frozenset({BOT_ADMIN})
 GROUP_TITLE = "Lecture Study Group"  # the fake server's default title
 # PTB's default read timeout is 5 s; the fake server answers later than that.
 SLOWER_THAN_THE_CLIENT_S = 6
-
-
-class Clock:
-    def __init__(self, *args: int):
-        self.now = datetime(*args, tzinfo=SHANGHAI)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _is_push(params: dict) -> bool:
@@ -100,11 +90,14 @@ async def test_one_500_is_retried_within_30_s_and_delivered_once(server, knowled
     clock = Clock(2026, 11, 27, 9, 0)  # the 08:00 push was missed: the catch-up sends it
     delivered = []
 
+    async def broken_listener(app, push) -> None:
+        raise RuntimeError("a listener's bug")
+
     async def listener(app, push) -> None:
         delivered.append((push.push_id, push.state, push.message_id))
 
     async with running_bot(server, knowledge, admin_ids=ADMINS, clock=clock) as app:
-        app.bot_data[PUSH_DELIVERED_LISTENERS] = [listener]
+        app.bot_data[PUSH_DELIVERED_LISTENERS] = [broken_listener, listener]
         assert group_pushes(server) == []
         (job,) = retry_jobs(app)
         assert job.next_t - datetime.now(job.next_t.tzinfo) <= timedelta(seconds=30)
@@ -244,3 +237,18 @@ async def test_a_manual_push_waits_while_the_last_one_is_retried(server, knowled
         assert busy.params["text"] == "上一条推送还没有发出(正在发送或等待重试),请稍后再试。"
         await run_retries(app)
     assert group_pushes(server) == ["📖 今日学习 · 第1/6段"]
+
+
+async def test_a_retry_pending_at_shutdown_is_made_after_the_restart(server, knowledge):
+    await subscribe_the_group_yesterday(server, knowledge)
+    server.fail_next("sendMessage", 503, when=_is_push)
+    clock = Clock(2026, 11, 27, 9, 0)
+    async with running_bot(server, knowledge, admin_ids=ADMINS, clock=clock) as app:
+        assert len(retry_jobs(app)) == 1
+    clock.now += timedelta(minutes=5)  # the retry was due while the bot was down: at once
+    async with running_bot(server, knowledge, admin_ids=ADMINS, clock=clock) as app:
+        await server.wait_for("sendMessage", lambda c: c.ok and _is_push(c.params))
+        assert retry_jobs(app) == []
+    assert group_pushes(server) == ["📖 今日学习 · 第1/6段"], "resumed, not sent twice"
+    plan, (push,) = await stored_pushes()
+    assert push.state == PushState.DELIVERED and plan.last_passage_id == push.passage_id

@@ -52,7 +52,7 @@ from bot.study.rules import (
     week_start,
     zone,
 )
-from bot.study.store import Plan
+from bot.study.store import Plan, Push
 
 
 def register(app: Application) -> None:
@@ -262,13 +262,23 @@ def _question_list(rows: tuple[tuple[str, int], ...]) -> str:
                      for text, n in rows)
 
 
-async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _push_of_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                          prefix: str) -> Push | None:
+    """The push a button names (`<prefix><push id>`); an unknown one expires the button."""
     query = update.callback_query
-    raw = query.data.removeprefix(CHECK_IN_PREFIX)
-    store = services.study_store(context.application)
-    push = await store.push(int(raw)) if raw.isdigit() else None
+    raw = query.data.removeprefix(prefix)
+    push = (await services.study_store(context.application).push(int(raw))
+            if raw.isdigit() else None)
     if push is None:
         await query.answer(texts.BUTTON_EXPIRED)
+    return push
+
+
+async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    store = services.study_store(context.application)
+    push = await _push_of_button(update, context, CHECK_IN_PREFIX)
+    if push is None:
         return
     before = await store.checkin_count(push.push_id)
     count = await store.check_in(push, query.from_user.id)
@@ -295,11 +305,8 @@ _RESEND_REPLIES = {
 async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The 立即发送 button under an admin's report of a failed or unknown push."""
     query = update.callback_query
-    raw = query.data.removeprefix(RESEND_PREFIX)
-    store = services.study_store(context.application)
-    push = await store.push(int(raw)) if raw.isdigit() else None
+    push = await _push_of_button(update, context, RESEND_PREFIX)
     if push is None:
-        await query.answer(texts.BUTTON_EXPIRED)
         return
     if not await may_manage_chat(context, query.from_user.id, push.chat_id):
         await refuse(update, texts.NOT_ALLOWED)

@@ -1,8 +1,8 @@
 """Telling admins about a daily push that did not (surely) reach its chat.
 
-A failed or unknown push is reported to the chat's own admins in private (the bot admins,
-BOT_ADMIN_IDS, when none of them can be reached or the chat is private), naming the chat and
-the passage, with a "send now" button. A push refused with 403 (the bot was removed or
+A failed or unknown push is reported to the chat's own admins in private (the user of a
+private chat; the bot admins, BOT_ADMIN_IDS, when none of them can be reached), naming the
+chat and the passage, with a "send now" button. A push refused with 403 (the bot was removed or
 blocked) is reported to the bot admins only: the chat's admins cannot act on it from there.
 A push is marked reported once one admin got the message; one nobody got is reported again
 at the next start-up.
@@ -69,9 +69,10 @@ async def _tell(app: Application, user_ids: list[int], text: str,
 
 
 async def _chat_admins(app: Application, chat_id: int) -> list[int]:
-    """The human admins of a group; none for a private chat or when Telegram cannot say."""
+    """Who manages the chat's plan: a group's human admins (none when Telegram cannot say),
+    the user of a private chat."""
     if chat_id > 0:
-        return []
+        return [chat_id]
     try:
         members = await app.bot.get_chat_administrators(chat_id)
     except TelegramError as error:
