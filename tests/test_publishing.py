@@ -12,6 +12,7 @@ import re
 import shutil
 import time
 import zipfile
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,9 @@ from bot.publishing.files import (
     retire,
     safe_file_name,
     stage,
+    stage_for_preview,
 )
+from bot.publishing.worker import ParseWorker
 from tests.conftest import KNOWLEDGE_DIR, SHARED_LECTURE
 
 SHIPPED_TITLE = "党课:发挥模范带头作用 规范网络行为"
@@ -496,3 +499,16 @@ def test_a_preview_lists_at_most_30_sections_and_fits_one_message(folder: Path):
     assert len(text) == MAX_MESSAGE_LENGTH, "a 5,000-character title is cut, not refused"
     short = preview_text(replace(preview, lecture=replace(preview.lecture, title="短标题")))
     assert short.count("\n· 第") == MAX_PREVIEW_ITEMS and "· ……另有 70 项" in short
+
+
+async def test_a_parse_worker_that_dies_is_replaced_for_the_next_upload(folder: Path):
+    worker = ParseWorker()
+    try:
+        with pytest.raises(BrokenProcessPool):
+            await worker.run(os._exit, 1)  # killed mid-parse, out of memory, …
+        staged = await worker.run(stage_for_preview, folder, "next.txt", NEW_LECTURE.encode(),
+                                  ())
+    finally:
+        worker.close()
+    assert staged.text.startswith("📄 预览:《党课:学习新党章》")
+    assert (folder / STAGING_DIR / f"{staged.token}.txt").read_bytes() == NEW_LECTURE.encode()
