@@ -327,14 +327,19 @@ async def _delivered(app: Application, push: Push, message: Message) -> Outcome:
     """The one place a push becomes delivered: recorded with the plan's advance, then the
     listeners of PUSH_DELIVERED_LISTENERS are called."""
     await services.study_store(app).mark_delivered(push, message.message_id, message.chat_id)
-    delivered = replace(push, state=PushState.DELIVERED, message_id=message.message_id,
-                        chat_id=message.chat_id)
-    for listener in list(app.bot_data.get(PUSH_DELIVERED_LISTENERS, ())):
-        try:
-            await listener(app, delivered)
-        except Exception:
-            log.exception("a push-delivered listener failed for push %s", push.push_id)
+    await notify_listeners(app, PUSH_DELIVERED_LISTENERS,
+                           replace(push, state=PushState.DELIVERED,
+                                   message_id=message.message_id, chat_id=message.chat_id))
     return Outcome.DELIVERED
+
+
+async def notify_listeners(app: Application, key: str, *args) -> None:
+    """Calls the listeners registered under `key`; one that fails is logged, never in the way."""
+    for listener in list(app.bot_data.get(key, ())):
+        try:
+            await listener(app, *args)
+        except Exception:
+            log.exception("%s: listener %s failed", key, getattr(listener, "__name__", listener))
 
 
 async def _unknown(app: Application, push: Push, error: TelegramError) -> Outcome:
