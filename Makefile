@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.quiz
 	$(BIN)/python -m benchmarks.records
 	$(BIN)/python -m benchmarks.links
+	$(BIN)/python -m benchmarks.upload
 
 clean:
 	rm -rf $(VENV)

@@ -79,7 +79,7 @@ async def build_database(path: Path, passage_ids: list[str]) -> None:
             day = MONTH + timedelta(days=offset)
             passage = passage_ids[offset % len(passage_ids)]
             push = await stores.study.claim_push(CHAT, day, passage, "scheduled")
-            await stores.study.complete_push(push.push_id, offset + 1, CHAT, passage)
+            await stores.study.mark_delivered(push, offset + 1, CHAT)
             for user in range(1, MEMBERS + 1):
                 if rng.random() < STUDY_SHARE:
                     late = rng.randint(1, 3) if rng.random() < MADE_UP_SHARE else 0

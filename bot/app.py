@@ -118,7 +118,8 @@ async def register_command_menus(app: Application) -> None:
 
 
 async def cleanup(app: Application) -> None:
-    """Shutdown: close the database (every write was already committed)."""
+    """Shutdown: close the database (every write was already committed), end the parser."""
+    await asyncio.to_thread(lectures.close_parse_worker, app)
     stores = app.bot_data.pop(services.STORES_KEY, None)
     if stores is not None:
         await stores.close()

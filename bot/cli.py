@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -26,7 +26,7 @@ from bot.config import (
 from bot.core.answer import Answer
 from bot.core.confidence import unmet_checks
 from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
-from bot.core.lectures import Lecture, load_library
+from bot.core.lectures import Lecture, LectureError, decode_lecture_bytes, load_library
 from bot.core.navigation import find_passage, neighbours
 from bot.core.render import help_text, hit_summary, plain_text, toc_text
 from bot.teach import regression
@@ -126,8 +126,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.question is None and args.questions is None:
         print(texts.CLI_NO_QUESTION, file=sys.stderr)
         return EXIT_USAGE
+    try:
+        questions = _questions(args)
+    except QuestionsFileError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
     knowledge = _load(args)
-    for question in _questions(args):
+    for question in questions:
         answer = knowledge.answer(question, top_k=max(args.top, 1))
         if args.json:
             print(json.dumps(answer_json(answer), ensure_ascii=False))
@@ -137,13 +142,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _questions(args: argparse.Namespace) -> Iterable[str]:
-    if args.question is not None:
-        yield args.question
+class QuestionsFileError(Exception):
+    """The --questions file cannot be read; the message is the one line the user sees."""
+
+
+def _questions(args: argparse.Namespace) -> list[str]:
+    """The question argument, then each line of the questions file (read before anything is
+    answered, so a bad file fails at once)."""
+    questions = [args.question] if args.question is not None else []
     if args.questions is not None:
-        with args.questions.open(encoding="utf-8-sig") as lines:
-            for line in lines:
-                yield line.rstrip("\r\n")
+        questions += _read_questions_file(args.questions)
+    return questions
+
+
+def _read_questions_file(path: Path) -> list[str]:
+    """Lines of UTF-8 or GBK/GB18030 text, decoded as lecture files are."""
+    try:
+        text = decode_lecture_bytes(path, path.read_bytes())
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+    except LectureError as error:
+        reason = error.reason
+    else:
+        return text.splitlines()
+    raise QuestionsFileError(texts.CLI_QUESTIONS_UNREADABLE.format(file=path, reason=reason))
 
 
 def answer_json(answer: Answer) -> dict:

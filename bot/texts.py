@@ -498,3 +498,46 @@ QUESTIONS_UPDATED = "✅ 已更新《{title}》的问题链接:{count} 条可用
 QUESTIONS_BAD_LINES = "以下行没有生效(其余的行照常生效;行号是文件里的行号):\n{lines}"
 QUESTIONS_BAD_LINE = "· 第 {line} 行:{reason}"
 QUESTIONS_MORE_BAD_LINES = "……还有 {count} 行"
+
+
+# --- Faults: pushes that fail or may not have arrived, upload limits, publish races, CLI ---
+PUSH_ALERT_GROUP = "群「{title}」({chat_id})"
+PUSH_ALERT_PRIVATE_CHAT = "与 {name} 的私聊({chat_id})"
+PUSH_ALERT_CHAT_ID = "聊天 {chat_id}"
+PUSH_ALERT_PASSAGE = "第{number}/{total}段 {citation}"
+PUSH_ALERT_FAILED = (
+    "⚠️ 每日学习推送没有发出\n"
+    "聊天:{chat}\n"
+    "日期:{day}\n"
+    "内容:{passage}\n"
+    "Telegram 拒绝发送({error}),自动重试了一段时间仍未成功。学习进度没有前进。\n"
+    "点“立即发送”再发一次。"
+)
+PUSH_ALERT_UNKNOWN = (
+    "⚠️ 不确定每日学习推送是否送达\n"
+    "聊天:{chat}\n"
+    "日期:{day}\n"
+    "内容:{passage}\n"
+    "消息已经发出,但没有收到 Telegram 的确认(网络超时或机器人中途重启)。"
+    "学习进度已按送达计算,机器人不会自动重发,以免重复。\n"
+    "请先到群里看一下:如果没有收到,点“立即发送”。"
+)
+PUSH_ALERT_FORBIDDEN = (
+    "⚠️ 机器人无法再向{chat}发送消息(被移出群或被屏蔽),这个聊天的每日学习已暂停。\n"
+    "未送达:{passage}\n"
+    "把机器人加回群后,由群管理员在群里发送 /subscribe 即可从这一段继续。"
+)
+BUTTON_SEND_NOW = "立即发送"
+RESEND_DONE = "✅ 已发送。"
+RESEND_ALREADY_SENT = "这一段已经发到群里了,不再重复发送。"
+RESEND_BUSY = "这条推送正在发送中,请稍候。"
+RESEND_RETRYING = "Telegram 暂时拒绝发送,机器人会自动重试,失败时再通知你。"
+RESEND_FAILED = "发送失败,已记录。请稍后再点“立即发送”。"
+RESEND_UNKNOWN = "已发出,但仍没有收到 Telegram 的确认。请到群里看一下。"
+RESEND_FORBIDDEN = "机器人已不在这个群里(或被屏蔽),无法发送。"
+PUSH_BUSY = "上一条推送还没有发出(正在发送或等待重试),请稍后再试。"
+DOCX_TOO_MANY_PARAGRAPHS = "Word 文件段落太多(超过 {limit} 段),请拆成几篇讲稿再上传"
+UPLOAD_PARSE_FAILED = "解析文件时出错,请重新发送"
+UPLOAD_MORE_ITEMS = "· ……另有 {count} 项"
+UPLOAD_ID_TAKEN_AT_PUBLISH = "没有发布:在你确认之前,同名讲稿 {existing} 已经发布了(一篇讲稿只能有一个文件)。要替换它,请用完全相同的文件名重新上传。"
+CLI_QUESTIONS_UNREADABLE = "无法读取问题文件 {file}:{reason} / cannot read the questions file {file}: {reason}"

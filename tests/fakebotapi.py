@@ -32,7 +32,9 @@ production: getUpdates ``offset`` confirmation and ``allowed_updates``, per-chat
 ``parse_mode=HTML`` validation, the 4096-character text limit, the 64-byte callback_data limit,
 "message is not modified", and errors for replying to, editing or deleting unknown messages or
 answering unknown queries. It does not model MarkdownV2 parsing (such text is kept verbatim),
-webhooks, or flood limits (inject those with :meth:`FakeBotApi.fail_next`). Methods it does not
+webhooks, or flood limits (inject those with :meth:`FakeBotApi.fail_next`). Slow answers are
+injected with :meth:`FakeBotApi.delay_next` (late, after the call was carried out) and
+:meth:`FakeBotApi.hold_next` (kept back until the test releases it). Methods it does not
 implement answer 404, as Telegram does for unknown methods.
 """
 
@@ -58,7 +60,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-__all__ = ["ApiError", "Call", "FakeBotApi", "UploadedFile"]
+__all__ = ["ApiError", "Call", "FakeBotApi", "Hold", "UploadedFile"]
 
 JSON = dict[str, Any]
 
@@ -208,6 +210,38 @@ class UploadedFile:
     filename: str | None
     content_type: str
     data: bytes = field(repr=False)
+
+
+class Hold:
+    """A response the server keeps back (see :meth:`FakeBotApi.hold_next`): the request has
+    been carried out (a message is stored) but the client gets no answer until
+    :meth:`release` (or the server stops)."""
+
+    def __init__(self) -> None:
+        self._arrived = threading.Event()
+        self._released = threading.Event()
+
+    def wait_arrived(self, timeout: float = 10.0) -> None:
+        """Blocks until the held request has arrived and been carried out."""
+        if not self._arrived.wait(timeout):
+            raise AssertionError(f"no held request arrived within {timeout:g}s")
+
+    @property
+    def arrived(self) -> bool:
+        return self._arrived.is_set()
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@dataclass(slots=True)
+class _Lag:
+    """A planned slow answer: ``seconds`` late, or held by ``hold``; for requests whose
+    params match ``when``."""
+
+    seconds: float
+    hold: Hold | None
+    when: Callable[[JSON], bool] | None
 
 
 class ApiError(Exception):
@@ -681,7 +715,10 @@ class FakeBotApi:
         self._file_paths: dict[str, bytes] = {}
         self._open_queries: set[str] = set()  # callback and inline query ids not yet answered
         self._polls: dict[str, JSON] = {}  # poll id -> the Poll as last sent
-        self._failures: defaultdict[str, deque[ApiError]] = defaultdict(deque)
+        self._failures: defaultdict[
+            str, deque[tuple[ApiError, Callable[[JSON], bool] | None]]
+        ] = defaultdict(deque)
+        self._lags: defaultdict[str, deque[_Lag]] = defaultdict(deque)
         self._settings: dict[str, Any] = {}  # commands, descriptions
         self._ids = itertools.count(1)
 
@@ -813,11 +850,12 @@ class FakeBotApi:
 
     async def _answer(self, method: str, params: JSON) -> JSON:
         try:
-            self._raise_injected_failure(method)
+            self._raise_injected_failure(method, params)
             if method.lower() == "getupdates":
                 result = await self._get_updates(params)
             else:
                 result = self._call_method(method, params)
+                await self._lag(method, params)
         except ApiError as error:
             return error.body()
         except Exception as exc:  # a bug in this fake: show it in the test, not as a hang
@@ -831,11 +869,30 @@ class FakeBotApi:
         with self._lock:
             return implementation(params)
 
-    def _raise_injected_failure(self, method: str) -> None:
+    def _raise_injected_failure(self, method: str, params: JSON) -> None:
         with self._lock:
             queue = self._failures.get(method.lower())
-            if queue:
-                raise queue.popleft()
+            for planned in queue or ():
+                error, when = planned
+                if when is None or when(params):
+                    queue.remove(planned)
+                    raise error
+
+    async def _lag(self, method: str, params: JSON) -> None:
+        """Delays or holds the answer of a request that was already carried out."""
+        with self._lock:
+            queue = self._lags.get(method.lower())
+            lag = next((lag for lag in queue or () if lag.when is None or lag.when(params)),
+                       None)
+            if lag is None:
+                return
+            queue.remove(lag)
+        if lag.hold is None:
+            await asyncio.sleep(lag.seconds)
+            return
+        lag.hold._arrived.set()
+        while not lag.hold._released.is_set() and not self._closing:
+            await asyncio.sleep(_POLL_STEP * 10)
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
         assert self._loop is not None and self._updates_changed is not None
@@ -957,8 +1014,10 @@ class FakeBotApi:
         times: int = 1,
         *,
         migrate_to_chat_id: int | None = None,
+        when: Callable[[JSON], bool] | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail with a Telegram error."""
+        """Make the next ``times`` calls of ``method`` (whose params match ``when``, if
+        given) fail with a Telegram error."""
         if error_code == 429 and retry_after is None:
             retry_after = 1  # Telegram always says how long to wait; PTB relies on it
         parameters: JSON = {}
@@ -969,7 +1028,35 @@ class FakeBotApi:
         description = description or _default_error_description(error_code, parameters)
         error = ApiError(error_code, description, parameters or None)
         with self._lock:
-            self._failures[method.lower()].extend([error] * times)
+            self._failures[method.lower()].extend([(error, when)] * times)
+
+    def clear_failures(self) -> None:
+        """Forget the failures fail_next planned that have not happened yet."""
+        with self._lock:
+            self._failures.clear()
+
+    def delay_next(
+        self,
+        method: str,
+        seconds: float,
+        when: Callable[[JSON], bool] | None = None,
+    ) -> None:
+        """Answer the next call of ``method`` (whose params match ``when``) ``seconds`` late.
+
+        The call is carried out at once (a sent message is stored, as Telegram delivers it),
+        only its answer is late: longer than the client's read timeout, it is the "timed out
+        although delivered" case."""
+        with self._lock:
+            self._lags[method.lower()].append(_Lag(seconds, None, when))
+
+    def hold_next(self, method: str, when: Callable[[JSON], bool] | None = None) -> Hold:
+        """Carry out the next call of ``method`` (matching ``when``) but hold its answer
+        until the returned :class:`Hold` is released: a request in flight, e.g. while the
+        client process is killed."""
+        hold = Hold()
+        with self._lock:
+            self._lags[method.lower()].append(_Lag(0.0, hold, when))
+        return hold
 
     # ---------------------------------------------------------------- test API: update builders
     # Builders return update dicts without update_id (push_update assigns it, so updates are

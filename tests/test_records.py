@@ -185,9 +185,9 @@ async def test_a_month_is_gathered_from_every_feature_store(tmp_path):
                                                    RosterEntry(2, "王五")])
         await stores.records.note_absence(CHAT, date(2026, 11, 2), name_key("王五"), "出差", 9)
         push = await stores.study.claim_push(CHAT, date(2026, 11, 2), "lec:0.1", "scheduled")
-        await stores.study.complete_push(push.push_id, 50, CHAT, "lec:0.1")
+        await stores.study.mark_delivered(push, 50, CHAT)
         other = await stores.study.claim_push(CHAT, date(2026, 10, 31), "lec:0.0", "manual")
-        await stores.study.complete_push(other.push_id, 49, CHAT, "lec:0.0")
+        await stores.study.mark_delivered(other, 49, CHAT)
         await stores.study.check_in(push, 2, datetime(2026, 11, 2, 9, tzinfo=SHANGHAI))
         await stores.study.check_in(push, 3, datetime(2026, 11, 6, 9, tzinfo=SHANGHAI))
         await stores.questions.log_question(CHAT, "问题", True, None, user_id=1,
@@ -320,7 +320,7 @@ async def test_a_registered_quiz_source_fills_the_quiz_columns(tmp_path):
     try:
         for day in (2, 3):
             push = await stores.study.claim_push(CHAT, date(2026, 11, day), "l:0.1", "manual")
-            await stores.study.complete_push(push.push_id, day, CHAT, "l:0.1")
+            await stores.study.mark_delivered(push, day, CHAT)
         record = await month_record(stores, Library(()), CHAT, date(2026, 11, 1),
                                     "Asia/Shanghai", quiz)
     finally:

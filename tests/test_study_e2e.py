@@ -6,32 +6,20 @@ rules are tested at chosen times of day; jobs are fired with `Job.run`, not by w
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot import texts
 from bot.stores import Stores
 from bot.study.delivery import job_name
-from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, ask, running_bot
+from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, SHANGHAI, Clock, ask, running_bot
 from tests.conftest import LECTURE_ID
 
 pytestmark = pytest.mark.usefixtures("workdir")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 GROUP_ADMIN = 5001
-
-
-class Clock:
-    """A settable clock for the bot's daily-study rules."""
-
-    def __init__(self, *args: int):
-        self.now = datetime(*args, tzinfo=SHANGHAI)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _buttons(call) -> dict[str, str]:

@@ -66,6 +66,14 @@ RELIABLE_FREQ = 10
 # that indexing a lecture's sentences only churns it.
 WORDS_CACHE_SIZE = 32
 
+# Terminal escape sequences (colours pasted from a terminal, ESC[31m): whole, or their
+# parameters would survive the control-character filter and read as text ("31m").
+# CSI (ESC [ or its 8-bit form), OSC/DCS/APC/PM/SOS strings up to BEL or ST, and
+# two-character escapes.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]P_^X]|[\x90\x9d\x9e\x9f\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _WHITESPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -77,7 +85,9 @@ log = logging.getLogger(__name__)
 
 
 def normalize(text: str) -> str:
-    """Fold width, case, traditional characters, control characters and runs of spaces."""
+    """Fold width, case, traditional characters, escape sequences, control characters and
+    runs of spaces."""
+    text = _ESCAPE_SEQUENCE.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text).lower()
     text = zhconv.convert(text, "zh-hans")

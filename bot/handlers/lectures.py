@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from concurrent.futures.process import BrokenProcessPool
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -28,11 +29,13 @@ from telegram.ext import (
 from bot import services, texts
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import LectureError
-from bot.core.render import numeral
+from bot.core.links import links_path
+from bot.core.render import MAX_MESSAGE_LENGTH
 from bot.handlers.common import command, knowledge_of
 from bot.handlers.permissions import refuse_unless_global_admin
 from bot.publishing import files as publishing
-from bot.publishing.files import Preview, UploadError
+from bot.publishing.files import LectureIdTaken, UploadError
+from bot.publishing.worker import ParseWorker
 from bot.study.rules import find_lecture
 from bot.teach import linkfile, regression
 
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 
 PUBLISH_PREFIX, CANCEL_PREFIX, CONFIRM_PREFIX = "u:p:", "u:c:", "u:f:"
 _REBUILD_LOCK_KEY = "rebuild_lock"
+_PARSE_WORKER_KEY = "parse_worker"
 
 
 def register(app: Application) -> None:
@@ -62,33 +66,76 @@ def install_reload_signal(app: Application) -> None:
         log.info("SIGHUP reload is not available here; use /reload")
 
 
+def close_parse_worker(app: Application) -> None:
+    """At shutdown: the upload parser's process ends with the bot."""
+    worker: ParseWorker | None = app.bot_data.pop(_PARSE_WORKER_KEY, None)
+    if worker is not None:
+        worker.close()
+
+
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     document = message.document
     if not await refuse_unless_global_admin(update, context):
         return
-    knowledge = knowledge_of(context)
     try:
         publishing.check_upload(document.file_name or "", document.file_size)
-        file = await context.bot.get_file(document.file_id)
-        data = bytes(await file.download_as_bytearray())
-        preview = await asyncio.to_thread(publishing.stage, knowledge.folder,
-                                          document.file_name or "", data, knowledge.library)
-        check = await asyncio.to_thread(regression.preview_check, knowledge, preview.lecture)
     except UploadError as error:
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=error))
+        return
+    # Updates are handled one at a time: downloading and parsing run as a task, so members'
+    # questions are answered meanwhile.
+    context.application.create_task(_preview_upload(context.application, message),
+                                    update=update)
+
+
+async def _preview_upload(app: Application, message: Message) -> None:
+    document = message.document
+    knowledge: KnowledgeBase = app.bot_data[services.KNOWLEDGE_KEY]
+    worker: ParseWorker = app.bot_data.setdefault(_PARSE_WORKER_KEY, ParseWorker())
+    try:
+        file = await app.bot.get_file(document.file_id)
+        data = bytes(await file.download_as_bytearray())
+        # The worker returns the preview's text, not the parsed lecture: a 20,000-paragraph
+        # lecture takes longer to unpickle here than its text to build there.
+        staged = await worker.run(publishing.stage_for_preview, knowledge.folder,
+                                  document.file_name or "", data,
+                                  publishing.existing_titles(knowledge.library))
+    except UploadError as error:
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=error))
+        return
+    except BrokenProcessPool:
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_PARSE_FAILED))
         return
     except TelegramError as error:
         log.warning("could not download %s: %s", document.file_name, error)
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_DOWNLOAD_FAILED))
         return
+    check = await _regression_check(knowledge, staged.token)
     # Publishing a version that breaks links takes a second, explicit yes.
-    publish = PUBLISH_PREFIX + preview.token
+    publish_data = PUBLISH_PREFIX + staged.token
     if check is not None and check.failures:
-        publish = f"{CONFIRM_PREFIX}{preview.token}:{len(check.failures)}"
-    await message.reply_text(preview_text(preview, regression.preview_lines(check)),
-                             reply_markup=_publish_keyboard(texts.BUTTON_PUBLISH, publish,
-                                                            preview.token))
+        publish_data = f"{CONFIRM_PREFIX}{staged.token}:{len(check.failures)}"
+    text = staged.text
+    extra = regression.preview_lines(check)
+    if extra:
+        body = text.removesuffix(texts.UPLOAD_ASK).rstrip()
+        text = "\n\n".join([body, *extra, texts.UPLOAD_ASK])[:MAX_MESSAGE_LENGTH]
+    await message.reply_text(text, reply_markup=_publish_keyboard(texts.BUTTON_PUBLISH,
+                                                                  publish_data, staged.token))
+
+
+async def _regression_check(knowledge: KnowledgeBase, token: str):
+    """The staged lecture's question links run against it; None without a questions file.
+
+    The lecture is parsed again here, in a thread, only when it has links: parsing holds the
+    GIL, and most uploads have none, so the worker process keeps the common case free."""
+    def check():
+        lecture = publishing.staged_lecture(knowledge.folder, token)
+        if lecture is None or not links_path(knowledge.folder, lecture.lecture_id).is_file():
+            return None
+        return regression.preview_check(knowledge, lecture)
+    return await asyncio.to_thread(check)
 
 
 def _publish_keyboard(label: str, publish_data: str, token: str) -> InlineKeyboardMarkup:
@@ -96,27 +143,6 @@ def _publish_keyboard(label: str, publish_data: str, token: str) -> InlineKeyboa
         InlineKeyboardButton(label, callback_data=publish_data),
         InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=CANCEL_PREFIX + token),
     ]])
-
-
-def preview_text(preview: Preview, extra: list[str] | None = None) -> str:
-    lecture = preview.lecture
-    sections = "\n".join(f"· {s.label}({len(s.passages)}段)" for s in lecture.sections)
-    parts = [texts.UPLOAD_PREVIEW.format(
-        title=lecture.title, file=preview.file_name,
-        replaces=texts.UPLOAD_REPLACES if preview.replaces else "",
-        count=len(lecture.passages), sections=sections)]
-    if lecture.gaps:
-        parts.append(texts.UPLOAD_GAPS.format(gaps="\n".join(
-            texts.UPLOAD_GAP_ITEM.format(
-                where="".join(f"第{numeral(n)}部分" for n in gap.missing_section_nos),
-                chars=gap.chars or "?")
-            for gap in lecture.gaps)))
-    if preview.warnings:
-        parts.append(texts.UPLOAD_WARNINGS.format(
-            warnings="\n".join(f"· {w}" for w in preview.warnings)))
-    parts += extra or []
-    parts.append(texts.UPLOAD_ASK)
-    return "\n\n".join(parts)
 
 
 async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -127,6 +153,10 @@ async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         path = await asyncio.to_thread(publishing.publish, folder,
                                        query.data.removeprefix(PUBLISH_PREFIX))
+    except LectureIdTaken as error:  # another preview of the same lecture won: say why here
+        await query.answer()
+        await query.edit_message_text(str(error))
+        return
     except UploadError as error:
         await query.answer(str(error), show_alert=True)
         return

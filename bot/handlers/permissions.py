@@ -58,6 +58,15 @@ async def is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_
     return user_id in admins
 
 
+async def may_manage_chat(context: ContextTypes.DEFAULT_TYPE, user_id: int,
+                          chat_id: int) -> bool:
+    """May this user manage that chat's study from elsewhere (a button in a private chat)?
+    Global admins, the user of a private chat, and the group's current admins may."""
+    if user_id in services.settings(context.application).admin_ids or user_id == chat_id:
+        return True
+    return chat_id < 0 and user_id in await _chat_admins(context, chat_id)
+
+
 async def _chat_admins(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> frozenset[int]:
     try:
         members = await context.bot.get_chat_administrators(chat_id)

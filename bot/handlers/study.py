@@ -22,18 +22,21 @@ from bot import services, texts
 from bot.core.lectures import Lecture, Library
 from bot.core.render import passage_message
 from bot.handlers.common import command, editable_message, knowledge_of
-from bot.handlers.permissions import refuse_unless_admin
+from bot.handlers.permissions import may_manage_chat, refuse, refuse_unless_admin
+from bot.study.alerts import RESEND_PREFIX
 from bot.study.delivery import (
     CHECK_IN_PREFIX,
     CHECKED_IN_LISTENERS,
     RESTART_DATA,
     STOP_DATA,
+    Outcome,
     checkin_keyboard,
     move_chat,
     notify_listeners,
     now_of,
     pause_plan,
     push_next,
+    resend,
     schedule_job,
 )
 from bot.study.rules import (
@@ -51,7 +54,7 @@ from bot.study.rules import (
     week_start,
     zone,
 )
-from bot.study.store import Plan
+from bot.study.store import Plan, Push
 
 
 def register(app: Application) -> None:
@@ -63,6 +66,7 @@ def register(app: Application) -> None:
     app.add_handler(command("today", today))
     app.add_handler(CallbackQueryHandler(check_in, pattern=f"^{CHECK_IN_PREFIX}"))
     app.add_handler(CallbackQueryHandler(end_of_lecture, pattern=f"^({RESTART_DATA}|{STOP_DATA})$"))
+    app.add_handler(CallbackQueryHandler(send_now, pattern=f"^{RESEND_PREFIX}"))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
 
@@ -180,7 +184,8 @@ async def push_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text(
             texts.NOTHING_TO_PUSH.format(lecture=lecture.title))
         return
-    await push_next(context.application, plan, "manual")
+    if await push_next(context.application, plan, "manual") == Outcome.BUSY:
+        await update.effective_message.reply_text(texts.PUSH_BUSY)
 
 
 async def show_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -259,13 +264,23 @@ def _question_list(rows: tuple[tuple[str, int], ...]) -> str:
                      for text, n in rows)
 
 
-async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _push_of_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                          prefix: str) -> Push | None:
+    """The push a button names (`<prefix><push id>`); an unknown one expires the button."""
     query = update.callback_query
-    raw = query.data.removeprefix(CHECK_IN_PREFIX)
-    store = services.study_store(context.application)
-    push = await store.push(int(raw)) if raw.isdigit() else None
+    raw = query.data.removeprefix(prefix)
+    push = (await services.study_store(context.application).push(int(raw))
+            if raw.isdigit() else None)
     if push is None:
         await query.answer(texts.BUTTON_EXPIRED)
+    return push
+
+
+async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    store = services.study_store(context.application)
+    push = await _push_of_button(update, context, CHECK_IN_PREFIX)
+    if push is None:
         return
     before = await store.checkin_count(push.push_id)
     count = await store.check_in(push, query.from_user.id, now_of(context.application))
@@ -278,6 +293,37 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Two members pressing at once may both try to show the same count: harmless.
         with contextlib.suppress(BadRequest):
             await message.edit_reply_markup(checkin_keyboard(push.push_id, count))
+
+
+_RESEND_REPLIES = {
+    Outcome.DELIVERED: texts.RESEND_DONE,
+    Outcome.ALREADY_SENT: texts.RESEND_ALREADY_SENT,
+    Outcome.BUSY: texts.RESEND_BUSY,
+    Outcome.RETRYING: texts.RESEND_RETRYING,
+    Outcome.FAILED: texts.RESEND_FAILED,
+    Outcome.UNKNOWN: texts.RESEND_UNKNOWN,
+    Outcome.FORBIDDEN: texts.RESEND_FORBIDDEN,
+    Outcome.SKIPPED: texts.BUTTON_EXPIRED,
+}
+
+
+async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The 立即发送 button under an admin's report of a failed or unknown push."""
+    query = update.callback_query
+    push = await _push_of_button(update, context, RESEND_PREFIX)
+    if push is None:
+        return
+    if not await may_manage_chat(context, query.from_user.id, push.chat_id):
+        await refuse(update, texts.NOT_ALLOWED)
+        return
+    await query.answer()
+    reply = _RESEND_REPLIES[await resend(context.application, push.push_id)]
+    message = editable_message(query)
+    if message is not None:
+        with contextlib.suppress(BadRequest):  # the same reply twice: "not modified"
+            await message.edit_text(f"{message.text}\n\n{reply}")
+        return
+    await context.bot.send_message(query.from_user.id, reply)
 
 
 async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
