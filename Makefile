@@ -34,6 +34,10 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.bot
 	$(BIN)/python -m benchmarks.push
 	$(BIN)/python -m benchmarks.publish
+	$(BIN)/python -m benchmarks.quiz
+	$(BIN)/python -m benchmarks.records
+	$(BIN)/python -m benchmarks.links
+	$(BIN)/python -m benchmarks.upload
 
 clean:
 	rm -rf $(VENV)

@@ -7,6 +7,10 @@ Run from the repository root:
     python -m benchmarks.bot            # 1,000 questions through the fake Bot API server
     python -m benchmarks.push           # a start-up push to 1,000 subscribed chats
     python -m benchmarks.publish        # 发布 → the new lecture is searchable
+    python -m benchmarks.quiz           # loading the quiz questions, with and without their files
+    python -m benchmarks.records        # a month of 200 members as the 学习台账 workbook
+    python -m benchmarks.links          # question links: false matches, answer p50 with 1,000
+    python -m benchmarks.upload         # answers while a 20,000-paragraph .docx is previewed
 
 Each prints a table and saves the same text under `benchmarks/results/`. This module holds
 the little they share: where things are, and a report that prints and keeps its lines.

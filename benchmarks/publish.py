@@ -15,7 +15,7 @@ Each run (3 per size; the tables show medians)
   reusing one tokenizer (jieba and the lexicon are loaded once, before anything is timed).
   The loaded knowledge base is put in a stand-in application's `bot_data`, as the bot keeps it.
 - stage: `publishing.stage` (size check, parse, staging write, warnings) and the preview
-  message (`handlers.lectures.preview_text`): what happens between the upload's download and
+  message (`publishing.files.preview_text`): what happens between the upload's download and
   the preview with its 发布 button.
 - Then, timed from the moment 发布 is pressed, as `handlers.lectures.publish` does it:
   publish: `publishing.publish` (the atomic move out of .staging) in a worker thread;
@@ -58,8 +58,9 @@ from benchmarks import REPO_ROOT, Report, load_average, write_result
 from bot.core.knowledge import LEXICON_DIR, KnowledgeBase
 from bot.core.lectures import load_library
 from bot.core.text import Lexicon, Tokenizer
-from bot.handlers.lectures import preview_text, rebuild
+from bot.handlers.lectures import rebuild
 from bot.publishing import files as publishing
+from bot.publishing.files import preview_text
 from bot.services import KNOWLEDGE_KEY
 
 SHARED_LECTURE = (Path(__file__).resolve().parents[2] / "shared" / "lectures"

@@ -26,8 +26,20 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot import services, texts
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase
-from bot.handlers import ask, errors, lectures, members, reading, study
+from bot.handlers import (
+    ask,
+    errors,
+    lectures,
+    members,
+    quiz,
+    reading,
+    records,
+    study,
+    teach,
+)
 from bot.handlers.common import soft_call
+from bot.records.delivery import restore_reminders
+from bot.records.report import quiz_results_of
 from bot.stores import Stores
 from bot.study.delivery import restore_jobs
 
@@ -60,7 +72,7 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     if knowledge is not None:
         app.bot_data[services.KNOWLEDGE_KEY] = knowledge
     # Order matters: uploads before the media hint, every command before ask's catch-all.
-    for feature in (members, reading, study, lectures, ask, errors):
+    for feature in (members, reading, study, quiz, records, teach, lectures, ask, errors):
         feature.register(app)
     return app
 
@@ -76,8 +88,13 @@ async def prepare(app: Application) -> None:
         log.warning("lecture file not loaded: %s", failure)
     log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
              len(knowledge.library.passages))
-    app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
+    stores = app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
+    # The records show 每日一题's daily counts; each feature keeps to its own tables.
+    app.bot_data[services.QUIZ_RESULTS_KEY] = quiz_results_of(stores.quiz.daily_results)
+    await teach.prepare(app)
     await restore_jobs(app)
+    await quiz.prepare(app)
+    await restore_reminders(app)
     lectures.install_reload_signal(app)
     await register_command_menus(app)
     await soft_call("setMyDescription", app.bot.set_my_description(texts.BOT_DESCRIPTION))
@@ -91,7 +108,8 @@ async def register_command_menus(app: Application) -> None:
     managing = texts.MEMBER_COMMANDS + texts.CHAT_ADMIN_COMMANDS
     menus = [(texts.MEMBER_COMMANDS, BotCommandScopeDefault()),
              (managing, BotCommandScopeAllPrivateChats()),
-             (managing, BotCommandScopeAllChatAdministrators())]
+             (managing + texts.TEACH_CHAT_ADMIN_COMMANDS,
+              BotCommandScopeAllChatAdministrators())]
     menus += [(texts.all_commands(), BotCommandScopeChat(admin_id))
               for admin_id in sorted(settings.admin_ids)]
     for commands, scope in menus:
@@ -100,7 +118,8 @@ async def register_command_menus(app: Application) -> None:
 
 
 async def cleanup(app: Application) -> None:
-    """Shutdown: close the database (every write was already committed)."""
+    """Shutdown: close the database (every write was already committed), end the parser."""
+    await asyncio.to_thread(lectures.close_parse_worker, app)
     stores = app.bot_data.pop(services.STORES_KEY, None)
     if stores is not None:
         await stores.close()

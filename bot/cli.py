@@ -1,4 +1,5 @@
-"""`lecture-bot`: ask, chat, inspect, run, start — thin wrappers over the core.
+"""`lecture-bot`: ask, chat, inspect, quiz, check, export, run, start — thin wrappers over the
+core.
 
 Telegram is imported only by `run` (and `start` with a token), so `ask` starts fast.
 """
@@ -6,21 +7,30 @@ Telegram is imported only by `run` (and `start` with a token), so `ask` starts f
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from bot import texts
-from bot.config import SettingsError, environment, token_is_valid
+from bot.config import (
+    DEFAULT_DB_PATH,
+    DEFAULT_TIMEZONE,
+    SettingsError,
+    environment,
+    token_is_valid,
+)
 from bot.core.answer import Answer, AnswerKind
 from bot.core.checks import evidence
 from bot.core.features import CANDIDATES
 from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
+from bot.core.lectures import Lecture, LectureError, decode_lecture_bytes, load_library
 from bot.core.navigation import find_passage, neighbours
 from bot.core.render import help_text, hit_summary, plain_text, toc_text
+from bot.teach import regression
 
 EXIT_USAGE = 2
 QUIT_COMMANDS = {"/quit", "/exit", "quit", "exit", "退出"}
@@ -64,12 +74,33 @@ def _parser() -> argparse.ArgumentParser:
     _knowledge_option(inspect)
     inspect.set_defaults(handler=cmd_inspect)
 
+    quiz = sub.add_parser("quiz", help="每日一题题库(缺的题会生成并写入题库文件)/ quiz questions")
+    quiz.add_argument("--lecture", metavar="NAME", help="只看这篇讲稿(标题或文件名的一部分)")
+    quiz.add_argument("--json", action="store_true", help="每行输出一个 JSON / JSON lines")
+    _knowledge_option(quiz)
+    quiz.set_defaults(handler=cmd_quiz)
+
+    check = sub.add_parser("check", help="把问题链接当回归测试运行 / run the question links "
+                                         "as regression tests")
+    check.add_argument("--without-links", action="store_true",
+                       help="另外统计不用链接时机器人自己答对多少 (仅供参考)")
+    _knowledge_option(check)
+    check.set_defaults(handler=cmd_check)
+
     run = sub.add_parser("run", help="运行 Telegram 机器人 / run the Telegram bot")
     run.set_defaults(handler=cmd_run)
 
     start = sub.add_parser("start", help="有令牌时运行机器人,否则本地对话 (make run)")
     _knowledge_option(start, default=None)
     start.set_defaults(handler=cmd_start)
+
+    export = sub.add_parser("export", help="导出学习台账 / export a group's study records")
+    export.add_argument("--chat", type=int, required=True, metavar="ID", help="群号 / chat id")
+    export.add_argument("--month", required=True, metavar="YYYY-MM", help="月份 / month")
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
+                        help="输出的 .xlsx 文件 / the .xlsx file to write")
+    _knowledge_option(export)
+    export.set_defaults(handler=cmd_export)
     return parser
 
 
@@ -96,8 +127,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.question is None and args.questions is None:
         print(texts.CLI_NO_QUESTION, file=sys.stderr)
         return EXIT_USAGE
+    try:
+        questions = _questions(args)
+    except QuestionsFileError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
     knowledge = _load(args)
-    for question in _questions(args):
+    for question in questions:
         answer = knowledge.answer(question, top_k=max(args.top, 1))
         if args.json:
             print(json.dumps(answer_json(answer), ensure_ascii=False))
@@ -107,13 +143,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _questions(args: argparse.Namespace) -> Iterable[str]:
-    if args.question is not None:
-        yield args.question
+class QuestionsFileError(Exception):
+    """The --questions file cannot be read; the message is the one line the user sees."""
+
+
+def _questions(args: argparse.Namespace) -> list[str]:
+    """The question argument, then each line of the questions file (read before anything is
+    answered, so a bad file fails at once)."""
+    questions = [args.question] if args.question is not None else []
     if args.questions is not None:
-        with args.questions.open(encoding="utf-8-sig") as lines:
-            for line in lines:
-                yield line.rstrip("\r\n")
+        questions += _read_questions_file(args.questions)
+    return questions
+
+
+def _read_questions_file(path: Path) -> list[str]:
+    """Lines of UTF-8 or GBK/GB18030 text, decoded as lecture files are."""
+    try:
+        text = decode_lecture_bytes(path, path.read_bytes())
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+    except LectureError as error:
+        reason = error.reason
+    else:
+        return text.splitlines()
+    raise QuestionsFileError(texts.CLI_QUESTIONS_UNREADABLE.format(file=path, reason=reason))
 
 
 def answer_json(answer: Answer) -> dict:
@@ -265,6 +318,50 @@ def _print_scoring(knowledge: KnowledgeBase, question: str) -> None:
             print(f"    命中句:{sentence}")
 
 
+def cmd_quiz(args: argparse.Namespace) -> int:
+    from bot.quiz.bank import QuizBank
+    from bot.study.rules import find_lecture
+
+    knowledge = _load(args)
+    wanted = None
+    if args.lecture:
+        wanted = find_lecture(knowledge.library, args.lecture)
+        if not isinstance(wanted, Lecture):
+            print(texts.CLI_QUIZ_NO_LECTURE.format(name=args.lecture), file=sys.stderr)
+            return EXIT_USAGE
+    bank = QuizBank.load(knowledge.library, knowledge.index.tokenizer)
+    for quiz in bank.lectures.values():
+        if wanted is None or quiz.lecture_id == wanted.lecture_id:
+            for problem in quiz.problems:
+                print(f"警告:{problem}", file=sys.stderr)
+            for question in quiz.askable:
+                print(json.dumps(quiz_json(question), ensure_ascii=False) if args.json
+                      else quiz_text(question))
+    return 0
+
+
+def quiz_json(question) -> dict:
+    """The CLI's public JSON contract for one quiz question (see the README)."""
+    return {"question": question.question, "options": list(question.options),
+            "correct": question.correct, "explanation": question.explanation,
+            "passage_id": question.passage_id}
+
+
+def quiz_text(question) -> str:
+    options = "\n".join(f"  {'✅' if i == question.correct else '  '} {option}"
+                        for i, option in enumerate(question.options))
+    return f"[{question.passage_id}] {question.question}\n{options}\n"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit status 0 when every link of every lecture passes, 1 when any fails."""
+    knowledge = _load(args)
+    checks = regression.check_knowledge(knowledge, args.without_links)
+    for line in regression.report_lines(checks):
+        print(line)
+    return 1 if any(check.failures for check in checks) else 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     env = environment()
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
@@ -291,6 +388,28 @@ def cmd_start(args: argparse.Namespace) -> int:
     if _token_configured():
         return cmd_run(args)
     return cmd_chat(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The same workbook /export sends, from the database the bot is configured with."""
+    from bot.records.export import export_month
+    from bot.records.rules import parse_month
+
+    month = parse_month(args.month)
+    if month is None:
+        print(texts.RECORDS_BAD_MONTH.format(text=texts.echoed(args.month)), file=sys.stderr)
+        return EXIT_USAGE
+    env = environment()
+    db_path = Path(env.get("BOT_DB_PATH") or DEFAULT_DB_PATH)
+    if not db_path.is_file():
+        print(texts.CLI_NO_DATABASE.format(path=db_path), file=sys.stderr)
+        return EXIT_USAGE
+    library = load_library(_knowledge_dir(args))
+    timezone = env.get("BOT_TIMEZONE") or DEFAULT_TIMEZONE
+    data = asyncio.run(export_month(db_path, library, args.chat, month, timezone))
+    args.output.write_bytes(data)
+    print(texts.CLI_EXPORTED.format(path=args.output))
+    return 0
 
 
 if __name__ == "__main__":

@@ -17,13 +17,19 @@ if TYPE_CHECKING:  # only for annotations: features import this module, not the 
     from bot.config import Settings
     from bot.core.knowledge import KnowledgeBase
     from bot.members.store import MemberDirectory
+    from bot.quiz.store import QuizStore
+    from bot.records.report import QuizResults
+    from bot.records.store import RecordsStore
     from bot.stores import Stores
     from bot.study.store import StudyStore
+    from bot.teach.store import TeachStore
 
 KNOWLEDGE_KEY = "knowledge"
 SETTINGS_KEY = "settings"
 STORES_KEY = "stores"
 CLOCK_KEY = "clock"
+# The quiz feature, when installed, puts its QuizResults callable here for the records.
+QUIZ_RESULTS_KEY = "quiz_results"
 
 
 def knowledge(app: Application) -> KnowledgeBase:
@@ -48,6 +54,21 @@ def question_log(app: Application) -> QuestionLog:
 
 def members(app: Application) -> MemberDirectory:
     return stores(app).members
+
+
+def quiz_store(app: Application) -> QuizStore:
+    return stores(app).quiz
+
+
+def records(app: Application) -> RecordsStore:
+    return stores(app).records
+
+
+def quiz_results(app: Application) -> QuizResults | None:
+    """Per-day 每日一题 counts for the records, or None while no quiz is installed."""
+    return app.bot_data.get(QUIZ_RESULTS_KEY)
+def teach_store(app: Application) -> TeachStore:
+    return stores(app).teach
 
 
 def now(app: Application) -> datetime:

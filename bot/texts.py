@@ -247,4 +247,301 @@ def timezone_name(zone: str) -> str:
 
 def all_commands() -> tuple[tuple[str, str], ...]:
     """Every command, in the order a global admin sees them."""
-    return MEMBER_COMMANDS + CHAT_ADMIN_COMMANDS + GLOBAL_ADMIN_COMMANDS
+    return (MEMBER_COMMANDS + CHAT_ADMIN_COMMANDS + TEACH_CHAT_ADMIN_COMMANDS
+            + GLOBAL_ADMIN_COMMANDS + TEACH_GLOBAL_ADMIN_COMMANDS)
+
+
+# ---------------------------------------------------------------------------------------------
+# 每日一题 (bot/quiz, bot/handlers/quiz.py): quiz polls, points, streaks, the weekly board.
+# ---------------------------------------------------------------------------------------------
+QUIZ_FILL_STEM = "根据讲稿填空:\n{sentence}"
+QUIZ_TRUE_FALSE_STEM = "判断对错:\n{statement}"
+QUIZ_TRUE = "正确"
+QUIZ_FALSE = "错误"
+QUIZ_EXPLANATION = "原文:{sentence}\n—— {citation}"
+# The questions file (<讲稿文件名>.quiz.tsv): what admins are told about lines that cannot be used.
+QUIZ_LINE_PROBLEM = "{file} 第{line}行:{reason}"
+QUIZ_LINE_FIELDS = "有 {count} 列,应为 {expected} 列(用 Tab 分隔)"
+QUIZ_LINE_NO_PASSAGE = "缺少段落编号"
+QUIZ_LINE_NO_QUESTION = "缺少题目"
+QUIZ_LINE_TOO_LONG = "{what}超过 {limit} 字(Telegram 的上限)"
+QUIZ_LINE_OPTION_COUNT = "选项应为 {low}~{high} 个(用 | 分隔)"
+QUIZ_LINE_EMPTY_OPTION = "有空选项"
+QUIZ_LINE_SAME_OPTIONS = "有重复的选项"
+QUIZ_LINE_ANSWER = "正确选项“{answer}”不在选项里"
+QUIZ_LINE_SOURCE = "来源“{source}”应为 auto、manual 或 dropped"
+QUIZ_FILE_UNREADABLE = "题库文件无法读取({reason})"
+QUIZ_FILE_NOT_WRITTEN = "{file} 无法写入({reason}),本次使用内存中的题目"
+QUIZ_UNKNOWN_PASSAGE = "{file}:段落 {passage} 不在讲稿里,这一题暂不出题"
+# Commands. The menus above gain the quiz's commands here, so that this feature's texts stay
+# in this one section.
+QUIZ_MEMBER_COMMANDS = (
+    ("quiz", "每日一题练习(私聊)"),
+    ("me", "我的积分、连续学习天数和排名"),
+    ("rank", "本群本周积分榜"),
+)
+QUIZ_ADMIN_COMMANDS = (
+    ("quiztime", "设置每日一题时间,例如 /quiztime 20:00"),
+)
+MEMBER_COMMANDS += QUIZ_MEMBER_COMMANDS
+CHAT_ADMIN_COMMANDS += QUIZ_ADMIN_COMMANDS
+# Replies.
+QUIZ_NONE = "现在还没有可用的题目。"
+QUIZ_NONE_FOR_LECTURE = "《{lecture}》还没有可用的题目。"
+QUIZ_PRIVATE_ONLY = "想多练几题?请私聊我发送 /quiz。群里的每日一题会随每日学习推送。"
+QUIZ_ME = (
+    "🏅 我的学习积分(本群)\n"
+    "本周积分:{week} 分{rank}\n"
+    "累计积分:{total} 分\n"
+    "连续学习:{streak} 天\n"
+    "答对每日一题 +{answer_points} 分,点“✅ 已学习” +{study_points} 分,每天最多 {cap} 分。"
+)
+QUIZ_ME_RANK = "(第 {rank} 名)"
+QUIZ_ME_NO_RANK = "(本周还没有上榜)"
+QUIZ_RANK_TITLE = "🏆 本周积分榜(前 {size} 名)"
+QUIZ_RANK_ITEM = "{rank}. {name} · {points} 分"
+QUIZ_RANK_EMPTY = "本周还没有人得分。答对每日一题、点“✅ 已学习”都能得分。"
+QUIZ_RANK_MINE = "你:第 {rank} 名 · {points} 分"
+QUIZ_RANK_NOT_MINE = "你本周还没有积分。"
+QUIZTIME_USAGE = (
+    "用法:/quiztime 时:分 —— 每天这个时间发当天学习内容的每日一题,例如 /quiztime 20:00;\n"
+    "/quiztime 随推送 —— 和每日学习推送一起发(默认);\n"
+    "/quiztime 关闭 —— 不发每日一题。"
+)
+QUIZTIME_CURRENT = "本聊天的每日一题:{setting}。"
+QUIZTIME_WITH_PUSH = "随每日学习推送一起发"
+QUIZTIME_AT = "每天 {time}(发当天推送内容的题)"
+QUIZTIME_OFF = "已关闭"
+QUIZTIME_SET = "好的,每日一题:{setting}。"
+QUIZTIME_WORDS_WITH_PUSH = ("随推送", "推送", "默认", "push")
+QUIZTIME_WORDS_OFF = ("关闭", "关", "停止", "off")
+QUIZ_PREVIEW_TITLE = "📝 《{lecture}》题库 · 第 {page}/{pages} 页(共 {count} 题,已删除 {dropped} 题)\n文件:{file}"
+QUIZ_PREVIEW_ITEM = "{number}. {question}\n{options}"
+QUIZ_PREVIEW_OPTION = "   {mark} {option}"
+QUIZ_PREVIEW_PROBLEMS = "⚠️ 题库文件有问题:\n{problems}"
+QUIZ_PREVIEW_EMPTY = "《{lecture}》的题库是空的。"
+BUTTON_QUIZ_DROP = "删除第{number}题"
+BUTTON_QUIZ_PREVIOUS = "上一页"
+BUTTON_QUIZ_NEXT = "下一页"
+QUIZ_DROPPED = "已删除这道题,以后不再出。要恢复,把题库文件里这一行的 dropped 改回 auto,再发送 /reload。"
+QUIZ_DROP_GONE = "这道题已经不在题库里了。"
+CLI_QUIZ_NO_LECTURE = "没有找到讲稿“{name}”(或有多篇同名),请写得更具体些。 / No single lecture matches {name!r}."
+
+
+# --- Records (学习台账): /export, /roster, /absent, /remind, /stats, /myname -------------
+RECORDS_MEMBER_COMMANDS = (
+    ("myname", "设置你在台账里的名字,例如 /myname 张三"),
+    ("remind", "私聊发送 /remind off 关闭学习提醒,/remind on 重新打开"),
+)
+RECORDS_ADMIN_COMMANDS = (
+    ("export", "导出学习台账(Excel),例如 /export 2026-11"),
+    ("roster", "导入名单(发送 .xlsx 或 .tsv 文件时写 /roster)"),
+    ("absent", "登记未学原因,例如 /absent 张三 出差"),
+)
+# Workbook: file, sheets, headers, marks.
+RECORDS_FILE_NAME = "学习台账-{title}-{month}.xlsx"
+RECORDS_SHEET_TITLE = "{sheet} · {title} · {year}年{month}月"
+RECORDS_ROSTER_LINE = "名单 {count} 人"
+RECORDS_MEMBER_COUNT = ";Telegram 群成员 {count} 人(含机器人;多出的人还不在名单上)"
+RECORDS_SHEET_DAYS = "学习记录"
+RECORDS_SHEET_SIGN_IN = "签到表"
+RECORDS_SHEET_ABSENT = "未学名单"
+RECORDS_SHEET_QUESTIONS = "提问记录"
+RECORDS_DAY_HEADERS = ("日期", "学习内容", "当天学习", "补学", "名单人数", "学习率")
+RECORDS_QUIZ_HEADERS = ("答题人数", "答对人数")
+RECORDS_QUESTIONS_HEADER = "提问数"
+RECORDS_NAME_HEADER = "姓名"
+RECORDS_PERSON_TOTAL_HEADERS = ("当天学习", "补学", "未学")
+RECORDS_DAY_TOTAL_STUDIED = "当天学习人数"
+RECORDS_DAY_TOTAL_MADE_UP = "补学人数"
+RECORDS_ABSENT_HEADERS = ("日期", "姓名", "情况", "原因")
+RECORDS_QUESTION_HEADERS = ("时间", "提问人", "问题", "讲稿是否回答")
+RECORDS_MARK_STUDIED = "✓"
+RECORDS_MARK_MADE_UP = "补 {date}"
+RECORDS_STATE_ABSENT = "未学"
+RECORDS_STATE_MADE_UP = "{date} 补学"
+RECORDS_ANSWERED = "已回答"
+RECORDS_NOT_ANSWERED = "讲稿未涉及"
+# Chart.
+RECORDS_CHART_TITLE = "{title} · {year}年{month}月 每日学习情况"
+RECORDS_CHART_RATE = "当天学习率"
+RECORDS_CHART_QUIZ = "每日一题正确率"
+RECORDS_CHART_EMPTY = "本月还没有推送"
+# /export.
+RECORDS_EXPORT_USAGE = "用法:在群里发送 /export 或 /export 2026-11;私聊时写上群名或群号,例如 /export 学习小组 2026-11。"
+RECORDS_BAD_MONTH = "“{text}”不是有效的月份,请写成 2026-11 这样的格式。"
+RECORDS_EXPORT_CAPTION = "📒 {title} · {month} 学习台账:{days} 个学习日,名单 {count} 人。"
+RECORDS_EXPORT_FAILED = "抱歉,台账没能发出,请稍后再试。"
+RECORDS_NO_GROUPS = "没有找到你管理的群。请在群里发送 /export,或先让机器人加入群并在群里互动。"
+RECORDS_WHICH_GROUP = "你管理多个群,请写上群名或群号,例如 /export {example}:\n{groups}"
+RECORDS_GROUP_ITEM = "· {title}({chat_id})"
+RECORDS_UNKNOWN_GROUP = "没有找到你管理的群“{name}”。你管理的群:\n{groups}"
+# /roster.
+RECORDS_ROSTER_USAGE = "导入名单:把名单文件(.xlsx 或 .tsv,每行一人:姓名,可选 @用户名)发到群里,说明文字写 /roster。不带文件发送 /roster 查看当前名单。"
+RECORDS_ROSTER_SHOW = "👥 名单 {count} 人{member_count}:\n{names}"
+RECORDS_ROSTER_MEMBER_COUNT = "(Telegram 群成员 {count} 人,含机器人)"
+RECORDS_ROSTER_UNMATCHED = "(未互动)"
+RECORDS_ROSTER_IMPORTED = "✅ 已导入名单 {count} 人,其中 {matched} 人已对应到群成员。未对应的人在他们与机器人互动后自动对应(按 @用户名或名字)。"
+RECORDS_ROSTER_EMPTY = "名单文件里没有找到名字。每行一人:第一列姓名,第二列可选 @用户名。"
+RECORDS_ROSTER_BAD_FILE = "无法读取名单文件:{reason}。"
+RECORDS_ROSTER_WRONG_KIND = "只接受 .xlsx、.tsv、.csv 或 .txt 名单文件"
+RECORDS_ROSTER_TOO_LARGE = "文件太大(上限 {kilobytes} KB)"
+RECORDS_ROSTER_TOO_MANY = "名单太长(上限 {limit} 人)"
+RECORDS_ROSTER_DAMAGED = "Excel 文件已损坏或格式不对"
+RECORDS_ROSTER_ENCODING = "无法识别的文字编码(请用 UTF-8 或 GBK 保存)"
+RECORDS_IN_GROUP_ONLY = "请在群里使用这个命令。"
+# /absent.
+RECORDS_ABSENT_USAGE = "用法:/absent 姓名 原因,例如 /absent 张三 出差;补登以前的日期:/absent 11-26 张三 病假。"
+RECORDS_ABSENT_UNKNOWN = "名单里没有“{name}”。发送 /roster 查看名单。"
+RECORDS_ABSENT_NOTED = "已登记:{name} {date} 未学,原因:{reason}。"
+RECORDS_ABSENT_STUDIED = "{name} {date} 已经学习过了,不需要登记原因。"
+# /remind.
+RECORDS_REMIND_USAGE = "用法:管理员在群里发送 /remind 20:00 设置每天提醒的时间,/remind off 关闭本群提醒;成员私聊发送 /remind off 不再接收提醒,/remind on 重新接收。"
+RECORDS_REMIND_SET = "好的,每天 {time} 私聊提醒还没学习的成员(需要成员先私聊过机器人)。"
+RECORDS_REMIND_GROUP_OFF = "已关闭本群的学习提醒。"
+RECORDS_REMIND_SHOW = "本群每天 {time} 提醒还没学习的成员。"
+RECORDS_REMIND_NONE = "本群还没有设置学习提醒。"
+RECORDS_REMIND_MEMBER_OFF = "好的,以后不再私聊提醒你学习。发送 /remind on 可以重新打开。"
+RECORDS_REMIND_MEMBER_ON = "好的,以后会在群里设置的时间提醒你学习。"
+RECORDS_REMINDER = "⏰ 学习提醒 · {group}\n你今天还没有学习,今天的内容是:"
+RECORDS_REMINDER_FOOTER = "(不想收到提醒?发送 /remind off)"
+# /stats.
+RECORDS_STATS_TODAY = "\n\n今天({date})已学习 {count} 人:{names}\n还没学习 {missing} 人:{missing_names}"
+RECORDS_STATS_NO_PUSH_TODAY = "\n\n今天还没有推送学习内容。"
+RECORDS_STATS_ROSTER = "\n名单 {count} 人{member_count}"
+RECORDS_NAMES_NONE = "无"
+RECORDS_NAMES_MORE = "等 {count} 人"
+RECORDS_CHART_CAPTION = "📈 {month} 每日学习率"
+# /myname.
+RECORDS_MYNAME_USAGE = "用法:/myname 张三(设置你在学习台账里的名字,在你所在的各个群都生效)。"
+RECORDS_MYNAME_SET = "好的,你在台账里的名字是:{name}"
+# lecture-bot export (the command line).
+CLI_NO_DATABASE = "找不到数据库 {path}(请设置 BOT_DB_PATH) / no database at {path} (set BOT_DB_PATH)"
+CLI_EXPORTED = "已写入 {path} / written: {path}"
+# The records commands join the menus here, so this section stays in one place.
+MEMBER_COMMANDS = MEMBER_COMMANDS + RECORDS_MEMBER_COMMANDS
+CHAT_ADMIN_COMMANDS = CHAT_ADMIN_COMMANDS + RECORDS_ADMIN_COMMANDS
+# ---------------------------------------------------------------------------------------------
+# Teaching the bot (issue 11): the review queue, question links, regression checks.
+# ---------------------------------------------------------------------------------------------
+# /review is for group admins (their group's questions) and bot admins (every chat's);
+# /questions for bot admins, since a lecture's links are shared by every chat.
+TEACH_CHAT_ADMIN_COMMANDS = (
+    ("review", "审核机器人没答好的问题"),
+)
+TEACH_GLOBAL_ADMIN_COMMANDS = (
+    ("questions", "下载讲稿的问题链接文件,例如 /questions 讲稿名"),
+)
+
+# The questions file (<讲稿文件名>.questions.tsv): its header and what is wrong with a line.
+LINKS_FILE_HEADER = (
+    "# 《{title}》的问题链接:每行一条,格式为“问题<Tab>段落号”。\n"
+    "# 段落号是 /read 用的编号,例如 3.2(第3部分第2段)、0.1(开篇第1段);写“-”表示讲稿没讲这个问题,机器人会如实说明。\n"
+    "# 以 # 开头的行是注释。“#段落已删除”开头的行是讲稿修改后找不到段落的链接,请改好段落号后去掉这个标记。\n"
+)
+LINKS_ORPHAN_MARK = "#段落已删除"
+LINKS_NO_TAB = "没有 Tab:问题和段落号之间要用一个 Tab 分隔"
+LINKS_EMPTY_QUESTION = "问题是空的"
+LINKS_BAD_REF = "段落号“{ref}”格式不对(应为 3.2 这样的编号,或 -)"
+LINKS_UNKNOWN_REF = "讲稿中没有第 {ref} 段"
+LINKS_UNREADABLE = "文件读不了(请用 UTF-8 编码保存)"
+LINKS_CONFLICT = "与第 {line} 行是同一个问题,却链接到不同的段落"
+LINKS_CONFLICT_ELSEWHERE = "与 {file} 第 {line} 行是同一个问题,却链接到不同的段落"
+LINKS_ORPHANED = "讲稿修改后找不到这个链接的段落(原段落号 {ref})"
+LINKS_FILE_TOO_LARGE = "文件太大(上限 {kilobytes} KB)"
+LINKS_WRITE_FAILED = "问题链接文件写不进去(磁盘已满或没有权限,详见日志)"
+
+# Every link is a test: `lecture-bot check` and the upload preview.
+CHECK_SUMMARY = "《{title}》({file}):回归测试 {passed}/{total} 通过"
+CHECK_FAILURE = "第 {line} 行“{question}”:应为 {expected};实际:{got}"
+CHECK_PROBLEM = "第 {line} 行“{question}”:{problem}"
+CHECK_REFUSED = "讲稿没讲(拒答)"
+CHECK_MOVED = "{count} 条链接随段落移到了新的段落号。"
+CHECK_WITHOUT_LINKS = "不用链接时,机器人自己答对 {right}/{total} 个链接的问题(仅供参考)"
+CHECK_NO_LINKS = "讲稿目录里还没有问题链接文件(讲稿文件名.questions.tsv)。"
+PREVIEW_REGRESSION = "🧪 回归测试 {passed}/{total} 通过"
+PREVIEW_MORE_FAILURES = "……还有 {count} 条没有通过,用 lecture-bot check 查看全部"
+PREVIEW_CONFIRM = "⚠️ 回归测试有 {failed} 条没有通过:发布后这些问题会答得和链接不一样,找不到段落的链接会在问题文件中注释保留。确定仍要发布吗?"
+BUTTON_PUBLISH_ANYWAY = "仍然发布"
+
+# The review queue (/review).
+REVIEW_NOT_ALLOWED = "抱歉,只有机器人管理员和群管理员可以审核问题。群管理员请在自己的群里发送 /review。"
+REVIEW_EMPTY = "✅ 没有待审核的问题。"
+REVIEW_ITEM = "🔎 待审核问题(还有 {remaining} 个)\n\n问题:“{question}”\n聊天:{chat}\n{kinds}{people}\n\n{candidates}"
+REVIEW_PEOPLE = "\n{count} 人问过类似的问题"
+REVIEW_KIND_NOT_COVERED = "机器人回答了“讲稿没讲到”"
+REVIEW_KIND_CLOSEST = "机器人只给出了最接近的段落"
+REVIEW_KIND_DISLIKED = "成员对回答点了 👎"
+REVIEW_CANDIDATES = "候选段落:\n{candidates}"
+REVIEW_CANDIDATE = "{number}. {citation}\n{preview}"
+REVIEW_NO_CANDIDATES = "没有候选段落:可以选“讲稿没讲”,或“跳过”。"
+REVIEW_PRIVATE_CHAT = "私聊"
+REVIEW_GROUP_CHAT = "群“{title}”"
+REVIEW_UNKNOWN_CHAT = "群 {chat_id}"
+REVIEW_MORE_CHATS = "等 {count} 个聊天"
+REVIEW_READING = "候选段落 {number}(问题:“{question}”)"
+REVIEW_LINKED = "✅ 已记下:“{question}” → {citation}"
+REVIEW_MARKED_NOT_COVERED = "✅ 已记下:“{question}” 讲稿没讲,以后会直接说明。"
+REVIEW_SKIPPED = "已跳过。"
+REVIEW_GONE = "这个问题已经处理过了。"
+REVIEW_SAVE_FAILED = "保存失败:{reason}。问题还在待审核列表里,请稍后再试。"
+BUTTON_REVIEW_PICK = "{number} 是这一段"
+BUTTON_REVIEW_READ = "{number} 阅读"
+BUTTON_REVIEW_NOT_COVERED = "讲稿没讲"
+BUTTON_REVIEW_SKIP = "跳过"
+BUTTON_REVIEW_BACK = "返回"
+FOLLOW_UP = "您之前问的“{question}”,讲稿中相关的是这一段:"
+
+# Downloading and uploading a questions file (/questions).
+QUESTIONS_USAGE = "用法:/questions 讲稿名(标题或文件名的一部分)。发送 /lectures 查看讲稿列表。"
+QUESTIONS_CAPTION = "《{title}》的问题链接({count} 条)。每行“问题<Tab>段落号”,“-”表示讲稿没讲。改好后把这个文件发回给我(文件名不变)即可更新。"
+QUESTIONS_SEND_FAILED = "文件发送失败,请稍后再试。"
+QUESTIONS_UPLOAD_NAME = "问题链接文件的名字应为“讲稿文件名.questions.tsv”,例如 {example}"
+QUESTIONS_UPLOAD_NO_LECTURE = "没有文件名为“{stem}”的讲稿,无法更新它的问题链接。发送 /lectures 查看讲稿列表。"
+QUESTIONS_UPDATED = "✅ 已更新《{title}》的问题链接:{count} 条可用。"
+QUESTIONS_BAD_LINES = "以下行没有生效(其余的行照常生效;行号是文件里的行号):\n{lines}"
+QUESTIONS_BAD_LINE = "· 第 {line} 行:{reason}"
+QUESTIONS_MORE_BAD_LINES = "……还有 {count} 行"
+
+
+# --- Faults: pushes that fail or may not have arrived, upload limits, publish races, CLI ---
+PUSH_ALERT_GROUP = "群「{title}」({chat_id})"
+PUSH_ALERT_PRIVATE_CHAT = "与 {name} 的私聊({chat_id})"
+PUSH_ALERT_CHAT_ID = "聊天 {chat_id}"
+PUSH_ALERT_PASSAGE = "第{number}/{total}段 {citation}"
+PUSH_ALERT_FAILED = (
+    "⚠️ 每日学习推送没有发出\n"
+    "聊天:{chat}\n"
+    "日期:{day}\n"
+    "内容:{passage}\n"
+    "Telegram 拒绝发送({error}),自动重试了一段时间仍未成功。学习进度没有前进。\n"
+    "点“立即发送”再发一次。"
+)
+PUSH_ALERT_UNKNOWN = (
+    "⚠️ 不确定每日学习推送是否送达\n"
+    "聊天:{chat}\n"
+    "日期:{day}\n"
+    "内容:{passage}\n"
+    "消息已经发出,但没有收到 Telegram 的确认(网络超时或机器人中途重启)。"
+    "学习进度已按送达计算,机器人不会自动重发,以免重复。\n"
+    "请先到群里看一下:如果没有收到,点“立即发送”。"
+)
+PUSH_ALERT_FORBIDDEN = (
+    "⚠️ 机器人无法再向{chat}发送消息(被移出群或被屏蔽),这个聊天的每日学习已暂停。\n"
+    "未送达:{passage}\n"
+    "把机器人加回群后,由群管理员在群里发送 /subscribe 即可从这一段继续。"
+)
+BUTTON_SEND_NOW = "立即发送"
+RESEND_DONE = "✅ 已发送。"
+RESEND_ALREADY_SENT = "这一段已经发到群里了,不再重复发送。"
+RESEND_BUSY = "这条推送正在发送中,请稍候。"
+RESEND_RETRYING = "Telegram 暂时拒绝发送,机器人会自动重试,失败时再通知你。"
+RESEND_FAILED = "发送失败,已记录。请稍后再点“立即发送”。"
+RESEND_UNKNOWN = "已发出,但仍没有收到 Telegram 的确认。请到群里看一下。"
+RESEND_FORBIDDEN = "机器人已不在这个群里(或被屏蔽),无法发送。"
+PUSH_BUSY = "上一条推送还没有发出(正在发送或等待重试),请稍后再试。"
+DOCX_TOO_MANY_PARAGRAPHS = "Word 文件段落太多(超过 {limit} 段),请拆成几篇讲稿再上传"
+UPLOAD_PARSE_FAILED = "解析文件时出错,请重新发送"
+UPLOAD_MORE_ITEMS = "· ……另有 {count} 项"
+UPLOAD_ID_TAKEN_AT_PUBLISH = "没有发布:在你确认之前,同名讲稿 {existing} 已经发布了(一篇讲稿只能有一个文件)。要替换它,请用完全相同的文件名重新上传。"
+CLI_QUESTIONS_UNREADABLE = "无法读取问题文件 {file}:{reason} / cannot read the questions file {file}: {reason}"

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 
@@ -18,22 +19,36 @@ from tests.conftest import KNOWLEDGE_DIR
 from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123456:TEST-token-for-the-fake-server"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 PRIVATE_CHAT = 1001
 GROUP_CHAT = -100200300
 MEMBER = 31337
 
 
+class Clock:
+    """A settable clock (Asia/Shanghai) for the bot's daily-study rules."""
+
+    def __init__(self, *args: int):
+        self.now = datetime(*args, tzinfo=SHANGHAI)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @contextlib.asynccontextmanager
 async def running_bot(server: FakeBotApi, knowledge: KnowledgeBase | None = None, *,
                       db_path: Path | None = None, admin_ids: frozenset[int] = frozenset(),
-                      clock: Callable[[], datetime] | None = None):
-    """The real Application polling the fake server, started as run_polling would."""
+                      clock: Callable[[], datetime] | None = None,
+                      rate_limiter: bool = False):
+    """The real Application polling the fake server, started as run_polling would.
+
+    Without PTB's rate limiter unless asked: it only slows tests that do not test it."""
     settings = Settings(token=TOKEN, api_base_url=server.url, knowledge_dir=KNOWLEDGE_DIR,
                         db_path=db_path or Path("bot.sqlite3"), admin_ids=admin_ids)
     # run_bot builds the application before any event loop runs; here one already runs, and
     # building creates the HTTP clients' TLS contexts (about 0.1 s), so it happens off the loop.
-    app = await asyncio.to_thread(build_application, settings, knowledge, rate_limiter=False,
-                                  clock=clock)
+    app = await asyncio.to_thread(build_application, settings, knowledge,
+                                  rate_limiter=rate_limiter, clock=clock)
     async with app:
         await prepare(app)  # post_init/post_shutdown run only under run_polling
         await app.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,14 @@ def workdir(tmp_path, monkeypatch) -> Path:
     """Runs the test in a temporary folder, so relative paths (the database) stay out of it."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A private copy of the knowledge folder, for tests that write into it."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, target)
+    return target
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,9 @@ production: getUpdates ``offset`` confirmation and ``allowed_updates``, per-chat
 ``parse_mode=HTML`` validation, the 4096-character text limit, the 64-byte callback_data limit,
 "message is not modified", and errors for replying to, editing or deleting unknown messages or
 answering unknown queries. It does not model MarkdownV2 parsing (such text is kept verbatim),
-webhooks, or flood limits (inject those with :meth:`FakeBotApi.fail_next`). Methods it does not
+webhooks, or flood limits (inject those with :meth:`FakeBotApi.fail_next`). Slow answers are
+injected with :meth:`FakeBotApi.delay_next` (late, after the call was carried out) and
+:meth:`FakeBotApi.hold_next` (kept back until the test releases it). Methods it does not
 implement answer 404, as Telegram does for unknown methods.
 """
 
@@ -58,7 +60,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-__all__ = ["ApiError", "Call", "FakeBotApi", "UploadedFile"]
+__all__ = ["ApiError", "Call", "FakeBotApi", "Hold", "UploadedFile"]
 
 JSON = dict[str, Any]
 
@@ -75,6 +77,11 @@ MAX_CALLBACK_DATA_BYTES = 64
 MAX_INLINE_RESULTS = 50
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPDATES_PER_CALL = 100
+# sendPoll, as Telegram checks it (constants.PollLimit).
+MAX_POLL_QUESTION_LENGTH = 300
+MAX_POLL_OPTION_LENGTH = 100
+MIN_POLL_OPTIONS, MAX_POLL_OPTIONS = 2, 10
+MAX_POLL_EXPLANATION_LENGTH = 200
 
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
@@ -203,6 +210,38 @@ class UploadedFile:
     filename: str | None
     content_type: str
     data: bytes = field(repr=False)
+
+
+class Hold:
+    """A response the server keeps back (see :meth:`FakeBotApi.hold_next`): the request has
+    been carried out (a message is stored) but the client gets no answer until
+    :meth:`release` (or the server stops)."""
+
+    def __init__(self) -> None:
+        self._arrived = threading.Event()
+        self._released = threading.Event()
+
+    def wait_arrived(self, timeout: float = 10.0) -> None:
+        """Blocks until the held request has arrived and been carried out."""
+        if not self._arrived.wait(timeout):
+            raise AssertionError(f"no held request arrived within {timeout:g}s")
+
+    @property
+    def arrived(self) -> bool:
+        return self._arrived.is_set()
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@dataclass(slots=True)
+class _Lag:
+    """A planned slow answer: ``seconds`` late, or held by ``hold``; for requests whose
+    params match ``when``."""
+
+    seconds: float
+    hold: Hold | None
+    when: Callable[[JSON], bool] | None
 
 
 class ApiError(Exception):
@@ -638,7 +677,10 @@ class FakeBotApi:
     """A local Telegram Bot API server for tests. See the module docstring.
 
     Public state a test may set: ``chat_admins[chat_id] = [user_id, ...]`` (answers
-    getChatAdministrators and getChatMember) and ``long_poll_cap`` (seconds).
+    getChatAdministrators and getChatMember), ``usernames[user_id] = "name"`` (the @username
+    of the users the update builders make), ``group_titles[chat_id]`` (a new group's title),
+    ``member_counts[chat_id]`` (answers getChatMemberCount; by default the bot plus every
+    user seen in the chat) and ``long_poll_cap`` (seconds).
     """
 
     def __init__(
@@ -655,6 +697,10 @@ class FakeBotApi:
         # getUpdates waits at most this long, whatever timeout the bot asks for: fast tests.
         self.long_poll_cap = long_poll_cap
         self.chat_admins: dict[int, list[int]] = {}
+        self.usernames: dict[int, str] = {}
+        self.group_titles: dict[int, str] = {}
+        self.member_counts: dict[int, int] = {}
+        self._chat_users: defaultdict[int, set[int]] = defaultdict(set)
 
         self._log = _CallLog()
         self._updates = _UpdateQueue()
@@ -668,7 +714,11 @@ class FakeBotApi:
         self._files: dict[str, _StoredFile] = {}
         self._file_paths: dict[str, bytes] = {}
         self._open_queries: set[str] = set()  # callback and inline query ids not yet answered
-        self._failures: defaultdict[str, deque[ApiError]] = defaultdict(deque)
+        self._polls: dict[str, JSON] = {}  # poll id -> the Poll as last sent
+        self._failures: defaultdict[
+            str, deque[tuple[ApiError, Callable[[JSON], bool] | None]]
+        ] = defaultdict(deque)
+        self._lags: defaultdict[str, deque[_Lag]] = defaultdict(deque)
         self._settings: dict[str, Any] = {}  # commands, descriptions
         self._ids = itertools.count(1)
 
@@ -800,11 +850,12 @@ class FakeBotApi:
 
     async def _answer(self, method: str, params: JSON) -> JSON:
         try:
-            self._raise_injected_failure(method)
+            self._raise_injected_failure(method, params)
             if method.lower() == "getupdates":
                 result = await self._get_updates(params)
             else:
                 result = self._call_method(method, params)
+                await self._lag(method, params)
         except ApiError as error:
             return error.body()
         except Exception as exc:  # a bug in this fake: show it in the test, not as a hang
@@ -818,11 +869,30 @@ class FakeBotApi:
         with self._lock:
             return implementation(params)
 
-    def _raise_injected_failure(self, method: str) -> None:
+    def _raise_injected_failure(self, method: str, params: JSON) -> None:
         with self._lock:
             queue = self._failures.get(method.lower())
-            if queue:
-                raise queue.popleft()
+            for planned in queue or ():
+                error, when = planned
+                if when is None or when(params):
+                    queue.remove(planned)
+                    raise error
+
+    async def _lag(self, method: str, params: JSON) -> None:
+        """Delays or holds the answer of a request that was already carried out."""
+        with self._lock:
+            queue = self._lags.get(method.lower())
+            lag = next((lag for lag in queue or () if lag.when is None or lag.when(params)),
+                       None)
+            if lag is None:
+                return
+            queue.remove(lag)
+        if lag.hold is None:
+            await asyncio.sleep(lag.seconds)
+            return
+        lag.hold._arrived.set()
+        while not lag.hold._released.is_set() and not self._closing:
+            await asyncio.sleep(_POLL_STEP * 10)
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
         assert self._loop is not None and self._updates_changed is not None
@@ -944,8 +1014,10 @@ class FakeBotApi:
         times: int = 1,
         *,
         migrate_to_chat_id: int | None = None,
+        when: Callable[[JSON], bool] | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail with a Telegram error."""
+        """Make the next ``times`` calls of ``method`` (whose params match ``when``, if
+        given) fail with a Telegram error."""
         if error_code == 429 and retry_after is None:
             retry_after = 1  # Telegram always says how long to wait; PTB relies on it
         parameters: JSON = {}
@@ -956,7 +1028,35 @@ class FakeBotApi:
         description = description or _default_error_description(error_code, parameters)
         error = ApiError(error_code, description, parameters or None)
         with self._lock:
-            self._failures[method.lower()].extend([error] * times)
+            self._failures[method.lower()].extend([(error, when)] * times)
+
+    def clear_failures(self) -> None:
+        """Forget the failures fail_next planned that have not happened yet."""
+        with self._lock:
+            self._failures.clear()
+
+    def delay_next(
+        self,
+        method: str,
+        seconds: float,
+        when: Callable[[JSON], bool] | None = None,
+    ) -> None:
+        """Answer the next call of ``method`` (whose params match ``when``) ``seconds`` late.
+
+        The call is carried out at once (a sent message is stored, as Telegram delivers it),
+        only its answer is late: longer than the client's read timeout, it is the "timed out
+        although delivered" case."""
+        with self._lock:
+            self._lags[method.lower()].append(_Lag(seconds, None, when))
+
+    def hold_next(self, method: str, when: Callable[[JSON], bool] | None = None) -> Hold:
+        """Carry out the next call of ``method`` (matching ``when``) but hold its answer
+        until the returned :class:`Hold` is released: a request in flight, e.g. while the
+        client process is killed."""
+        hold = Hold()
+        with self._lock:
+            self._lags[method.lower()].append(_Lag(0.0, hold, when))
+        return hold
 
     # ---------------------------------------------------------------- test API: update builders
     # Builders return update dicts without update_id (push_update assigns it, so updates are
@@ -1154,6 +1254,31 @@ class FakeBotApi:
         content = {"migrate_to_chat_id": new_chat_id}
         return {"message": self._user_message(chat_id, user_id, "group", first_name, content)}
 
+    def poll_answer(
+        self,
+        poll_id: str,
+        user_id: int,
+        option_ids: list[int],
+        first_name: str = "Tester",
+    ) -> JSON:
+        """A member's answer to a poll the bot sent (``[]`` takes a vote back). Like Telegram,
+        only non-anonymous polls report answers, and the update carries no chat."""
+        with self._lock:
+            poll = self._polls.get(poll_id)
+            if poll is None:
+                raise ValueError(f"no poll {poll_id} was sent")
+            if poll["is_anonymous"]:
+                raise ValueError("Telegram sends no poll_answer for an anonymous poll")
+            user = self._user(user_id, first_name)
+            persistent = [poll["options"][i]["persistent_id"] for i in option_ids]
+        answer = {
+            "poll_id": poll_id,
+            "user": user,
+            "option_ids": option_ids,
+            "option_persistent_ids": persistent,
+        }
+        return {"poll_answer": answer}
+
     # ---------------------------------------------------------------- builder helpers
 
     def _user_message(
@@ -1186,7 +1311,10 @@ class FakeBotApi:
             content["caption_entities"] = entities
 
     def _user(self, user_id: int, first_name: str) -> JSON:
-        return {"id": user_id, "is_bot": False, "first_name": first_name}
+        user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if user_id in self.usernames:
+            user["username"] = self.usernames[user_id]
+        return user
 
     def _chat_for(self, chat_id: int, chat_type: str | None, user: JSON) -> JSON:
         known = self._chats.get(chat_id)
@@ -1195,7 +1323,8 @@ class FakeBotApi:
         chat_type = chat_type or ("supergroup" if chat_id < 0 else "private")
         if chat_type == "private":
             return {"id": chat_id, "type": chat_type, "first_name": user["first_name"]}
-        title = known.get("title", DEFAULT_GROUP_TITLE) if known else DEFAULT_GROUP_TITLE
+        title = known.get("title", DEFAULT_GROUP_TITLE) if known \
+            else self.group_titles.get(chat_id, DEFAULT_GROUP_TITLE)
         return {"id": chat_id, "type": chat_type, "title": title}
 
     def _resolve_message(self, chat_id: int, message: JSON | int) -> JSON:
@@ -1219,6 +1348,9 @@ class FakeBotApi:
             if query:
                 self._open_queries.add(str(query["id"]))
                 self._users.setdefault(query["from"]["id"], query["from"])
+        answer = update.get("poll_answer")
+        if answer and answer.get("user"):
+            self._users.setdefault(answer["user"]["id"], answer["user"])
         for key in ("my_chat_member", "chat_member"):
             if key in update:
                 chat = update[key]["chat"]
@@ -1236,6 +1368,7 @@ class FakeBotApi:
         self._chats[chat["id"]] = dict(chat)
         if "from" in message:
             self._users[message["from"]["id"]] = dict(message["from"])
+            self._chat_users[chat["id"]].add(message["from"]["id"])
         self._last_message_id[chat["id"]] = max(
             self._last_message_id[chat["id"]], message["message_id"]
         )
@@ -1281,6 +1414,8 @@ class FakeBotApi:
             ("sendMessage", self._api_send_message),
             ("sendDocument", functools.partial(self._api_send_media, "document")),
             ("sendPhoto", functools.partial(self._api_send_media, "photo")),
+            ("sendPoll", self._api_send_poll),
+            ("stopPoll", self._api_stop_poll),
             ("editMessageText", self._api_edit_message_text),
             ("editMessageReplyMarkup", self._api_edit_message_reply_markup),
             ("deleteMessage", self._api_delete_message),
@@ -1302,6 +1437,7 @@ class FakeBotApi:
             ("getChat", self._api_get_chat),
             ("getChatAdministrators", self._api_get_chat_administrators),
             ("getChatMember", self._api_get_chat_member),
+            ("getChatMemberCount", self._api_get_chat_member_count),
             ("leaveChat", always_true),
             ("getFile", self._api_get_file),
         ]
@@ -1350,6 +1486,86 @@ class FakeBotApi:
                 message["caption_entities"] = entities
         self._attach_reply_markup(message, params)
         return self._remember_sent(message)
+
+    def _api_send_poll(self, params: JSON) -> JSON:
+        chat_id = self._chat_id(params)
+        poll = self._new_poll(params)
+        message = self._new_bot_message(chat_id, params)
+        message["poll"] = poll
+        self._attach_reply_markup(message, params)
+        self._polls[poll["id"]] = poll
+        return self._remember_sent(message)
+
+    def _new_poll(self, params: JSON) -> JSON:
+        """The Poll object of a sendPoll, after Telegram's checks."""
+        question = str(params.get("question") or "")
+        if not 1 <= _utf16_len(question) <= MAX_POLL_QUESTION_LENGTH:
+            raise _bad_request("POLL_QUESTION_INVALID")
+        options = params.get("options")
+        if not isinstance(options, list) or not (
+            MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS
+        ):
+            raise _bad_request("POLL_OPTIONS_INVALID" if options else "poll must have options")
+        texts = [str(o.get("text", "")) if isinstance(o, dict) else str(o) for o in options]
+        if any(not 1 <= _utf16_len(t) <= MAX_POLL_OPTION_LENGTH for t in texts):
+            raise _bad_request("POLL_OPTION_INVALID")
+        if len(set(texts)) != len(texts):
+            raise _bad_request("POLL_OPTION_DUPLICATE")
+        kind = params.get("type") or "regular"
+        if kind not in ("regular", "quiz"):
+            raise _bad_request("wrong poll type specified")
+        poll: JSON = {
+            "id": str(6_000_000_000_000_000 + next(self._ids)),
+            "question": question,
+            # Bot API 9.6: every option has an id that stays when options are added.
+            "options": [
+                {"text": t, "voter_count": 0, "persistent_id": str(i)} for i, t in enumerate(texts)
+            ],
+            "total_voter_count": 0,
+            "is_closed": bool(params.get("is_closed", False)),
+            "is_anonymous": bool(params.get("is_anonymous", True)),
+            "type": kind,
+            "allows_multiple_answers": bool(params.get("allows_multiple_answers", False)),
+            # Bot API 9.6: a quiz's answer cannot be changed unless the bot allows it.
+            "allows_revoting": bool(params.get("allows_revoting", kind != "quiz")),
+            "members_only": bool(params.get("members_only", False)),
+        }
+        if kind == "quiz":
+            poll["correct_option_ids"] = self._correct_options(params, len(texts))
+            explanation = params.get("explanation")
+            if explanation is not None:
+                if _utf16_len(str(explanation)) > MAX_POLL_EXPLANATION_LENGTH:
+                    raise _bad_request("message is too long")
+                poll["explanation"] = str(explanation)
+        return poll
+
+    @staticmethod
+    def _correct_options(params: JSON, count: int) -> list[int]:
+        """Bot API 9.6's correct_option_ids, or the single correct_option_id before it."""
+        correct = params.get("correct_option_ids")
+        if correct is None and params.get("correct_option_id") is not None:
+            correct = [params["correct_option_id"]]
+        if (
+            not isinstance(correct, list)
+            or not correct
+            or len(set(correct)) != len(correct)
+            or any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < count
+                   for i in correct)
+        ):
+            raise _bad_request("wrong correct option ID specified")
+        return sorted(correct)
+
+    def _api_stop_poll(self, params: JSON) -> JSON:
+        message = self._editable_message(params)
+        poll = message.get("poll")
+        if poll is None:
+            raise _bad_request("message with poll to stop not found")
+        if poll["is_closed"]:
+            raise _bad_request("poll has already been closed")
+        closed = {**poll, "is_closed": True}
+        self._messages[(message["chat"]["id"], message["message_id"])] = {**message, "poll": closed}
+        self._polls[poll["id"]] = closed
+        return closed
 
     def _api_edit_message_text(self, params: JSON) -> JSON | bool:
         text, entities = self._formatted(params, "text", "entities", MAX_TEXT_LENGTH)
@@ -1454,6 +1670,13 @@ class FakeBotApi:
 
     def _api_get_chat_member(self, params: JSON) -> JSON:
         return self._member(self._chat_id(params), _int_param(params, "user_id", 0))
+
+    def _api_get_chat_member_count(self, params: JSON) -> int:
+        chat_id = self._chat_id(params)
+        if self._chat(chat_id)["type"] == "private":
+            return 2  # the user and the bot, as Telegram answers
+        seen = self._chat_users[chat_id] - {self.bot_id}
+        return self.member_counts.get(chat_id, len(seen) + 1)
 
     def _api_get_file(self, params: JSON) -> JSON:
         stored = self._files.get(str(params.get("file_id")))

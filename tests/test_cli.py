@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.cli import chat, main
+from bot.core.text import normalize
 from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID, ROOT, write_lecture
 
 
@@ -103,3 +106,78 @@ def test_webhook_without_secret_and_bad_time_zone_are_refused(tmp_path: Path):
     bad_zone = _run_cli("run", env={**env, "BOT_TIMEZONE": "Mars/Olympus"})
     assert bad_zone.returncode == 2 and "BOT_TIMEZONE" in bad_zone.stderr
     assert "Traceback" not in no_secret.stderr + bad_zone.stderr
+
+
+def test_quiz_json_one_question_a_line_with_the_ask_passage_ids(tmp_path: Path, capsys):
+    for name in ("party-lecture-online-conduct.txt", "party-lecture-online-conduct.quiz.tsv"):
+        (tmp_path / name).write_bytes((KNOWLEDGE_DIR / name).read_bytes())
+    assert main(["quiz", "--json", "--knowledge", str(tmp_path), "--lecture", "党课"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) >= 20
+    assert all(set(line) == {"question", "options", "correct", "explanation", "passage_id"}
+               for line in lines)
+    first = lines[0]
+    assert 0 <= first["correct"] < len(first["options"])
+    assert main(["ask", "--json", "--knowledge", str(tmp_path), "党员总数有多少"]) == 0
+    asked = json.loads(capsys.readouterr().out)["results"][0]["passage_id"]
+    assert asked in {line["passage_id"] for line in lines}
+    assert main(["quiz", "--knowledge", str(tmp_path), "--lecture", "没有这篇"]) == 2
+    assert "没有这篇" in capsys.readouterr().err
+@pytest.mark.parametrize("make, reason", [
+    (lambda folder: folder / "missing.txt", "No such file or directory"),
+    (lambda folder: folder, "Is a directory"),
+    (lambda folder: write_bytes(folder / "binary.txt", b"\x00\x01\x02" * 100), "二进制"),
+    (lambda folder: write_bytes(folder / "odd.txt", b"\xff\xfe\x80" * 50), "无法识别的文字编码"),
+])
+def test_an_unreadable_questions_file_is_one_line_and_exit_status_2(tmp_path: Path, capsys,
+                                                                    make, reason):
+    path = make(tmp_path)
+    assert main(["ask", "--json", "--questions", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"无法读取问题文件 {path}:") and reason in line
+    assert f"cannot read the questions file {path}" in line
+
+
+def test_the_command_line_reports_a_missing_questions_file_without_a_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--questions",
+                             str(tmp_path / "none.txt")], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig"])
+def test_a_questions_file_is_read_like_a_lecture_file(tmp_path: Path, capsys, encoding):
+    questions = tmp_path / "q.txt"
+    questions.write_bytes("网民规模有多大\r\n党员总数有多少\r\n".encode(encoding))
+    assert main(["ask", "--json", "--questions", str(questions)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["question"] for r in lines] == ["网民规模有多大", "党员总数有多少"]
+    assert all(r["answered"] for r in lines)
+
+
+@pytest.mark.parametrize("dressed", [
+    "\x1b[31m网民规模有多大\x1b[0m",          # colour, as pasted from a terminal
+    "\x1b]0;窗口标题\x07网民规模有多大",        # OSC: a window title
+    "网民\x1b[1;4m规模\x1b[m有多大\x00\x07",   # attributes and stray control characters
+])
+def test_escape_sequences_and_control_characters_are_stripped_before_matching(
+        knowledge, dressed):
+    clean = knowledge.answer("网民规模有多大")
+    answer = knowledge.answer(dressed)
+    assert normalize(dressed) == "网民规模有多大"
+    assert [hit.passage.passage_id for hit in answer.hits] == \
+        [hit.passage.passage_id for hit in clean.hits]
+    assert [hit.score for hit in answer.hits] == [hit.score for hit in clean.hits]
+
+
+def test_the_parameters_of_an_escape_sequence_are_not_read_as_a_number(tokenizer):
+    assert "31" not in tokenizer.analyze("\x1b[31m党员\x1b[0m").words
+    assert "31" in tokenizer.analyze("党员31").words
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

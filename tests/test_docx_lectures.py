@@ -18,8 +18,10 @@ import docx
 import pytest
 
 from bot.cli import main
+from bot.core import docx_reader
 from bot.core.lectures import LectureError, lecture_from_bytes, load_library, parse_lecture
 from tests.conftest import KNOWLEDGE_DIR, SHARED_LECTURE
+from tests.documents import many_paragraph_docx
 
 TITLE = "党课:学习新党章"
 Paragraphs = list[tuple[str, str | None]]  # (text, style name or None for Normal)
@@ -363,3 +365,23 @@ def test_a_broken_docx_beside_it_is_named_by_inspect_and_the_others_still_load(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["results"][0]["passage_id"] == "新党章:2.1"
     assert "坏文件.docx" in captured.err  # ask warns about it on stderr, and still answers
+
+
+# --- size ------------------------------------------------------------------------------------
+
+
+def test_a_document_over_the_paragraph_cap_is_refused_with_a_clear_reason(monkeypatch):
+    monkeypatch.setattr(docx_reader, "MAX_PARAGRAPHS", len(NEW_LECTURE))
+    assert parse(NEW_LECTURE).title == TITLE, "at the cap: read"
+    with pytest.raises(LectureError) as refused:
+        parse(NEW_LECTURE + [("多出的一段。", None)])
+    assert refused.value.reason == (f"Word 文件段落太多(超过 {len(NEW_LECTURE)} 段),"
+                                    "请拆成几篇讲稿再上传")
+
+
+def test_a_large_document_keeps_its_styles_and_every_paragraph():
+    lecture = lecture_from_bytes(Path("big.docx"), many_paragraph_docx(2_000))
+    assert lecture.title == "大文件讲稿"
+    assert len(lecture.sections) == 100 and len(lecture.passages) == 1_899
+    assert lecture.sections[0].heading == "第1部分 学习"
+    assert lecture.passages[-1].text == "第1999段:党员要认真学习党章,按时参加组织生活。"

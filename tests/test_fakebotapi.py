@@ -29,6 +29,7 @@ from telegram.error import (
     EndPointNotFound,
     Forbidden,
     RetryAfter,
+    TimedOut,
 )
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -269,6 +270,33 @@ async def test_fail_next_with_migration_raises_chat_migrated(server: FakeBotApi)
         with pytest.raises(ChatMigrated) as caught:
             await app.bot.send_message(-4242, "hello")
     assert caught.value.new_chat_id == GROUP_CHAT
+
+
+async def test_delay_next_times_the_client_out_although_the_message_was_stored(
+    server: FakeBotApi,
+) -> None:
+    server.delay_next("sendMessage", 1.0)
+    async with build_app(server) as app:
+        with pytest.raises(TimedOut):
+            await app.bot.send_message(PRIVATE_CHAT, "slow", read_timeout=0.2)
+        assert [m["text"] for m in server.sent_messages()] == ["slow"], "delivered anyway"
+        started = time.monotonic()
+        await app.bot.send_message(PRIVATE_CHAT, "fast", read_timeout=0.2)
+        assert time.monotonic() - started < 0.2, "only the next call is late"
+
+
+async def test_hold_next_keeps_the_answer_back_until_released(server: FakeBotApi) -> None:
+    hold = server.hold_next("sendMessage", when=lambda params: params.get("text") == "held")
+    async with build_app(server) as app:
+        await app.bot.send_message(PRIVATE_CHAT, "not matching: answered at once")
+        sending = asyncio.create_task(app.bot.send_message(PRIVATE_CHAT, "held"))
+        await asyncio.to_thread(hold.wait_arrived)
+        assert server.sent_messages()[-1]["text"] == "held", "carried out while held"
+        await asyncio.sleep(0.2)
+        assert not sending.done() and len(server.calls("sendMessage")) == 1
+        hold.release()
+        message = await sending
+    assert message.text == "held" and len(server.calls("sendMessage")) == 2
 
 
 async def test_unknown_method_answers_404(server: FakeBotApi) -> None:

@@ -23,10 +23,12 @@ from bot.core.lectures import read_lecture
 from bot.services import KNOWLEDGE_KEY
 from tests.botharness import PRIVATE_CHAT, ask, running_bot
 from tests.conftest import KNOWLEDGE_DIR
+from tests.documents import many_paragraph_docx
 
 pytestmark = pytest.mark.usefixtures("workdir")
 
 ADMIN = PRIVATE_CHAT  # in a private chat the user id is the chat id
+PREVIEW_TIMEOUT_S = 30
 NEW_LECTURE = (
     "党课:学习新党章\n\n来源:支部整理\n\n一、认真学习党章\n"
     "党章是立党治党管党的总章程,每名党员都要逐条学习。\n"
@@ -61,7 +63,8 @@ async def _send_file(server, name: str, data: bytes, user_id: int = ADMIN,
     mark = server.mark()
     server.push_update(server.document_message(PRIVATE_CHAT, user_id, file_id=file_id,
                                                file_name=name, file_size=size or len(data)))
-    (reply,) = await server.wait_for("sendMessage", since=mark)
+    # The first upload starts the parser's worker process: seconds on a busy machine.
+    (reply,) = await server.wait_for("sendMessage", since=mark, timeout=PREVIEW_TIMEOUT_S)
     return reply
 
 
@@ -211,3 +214,41 @@ async def test_sighup_reloads_the_folder(server, folder, tokenizer):
             await asyncio.sleep(0.05)
         answer = await ask(server, "党费要按期交吗")
     assert "《党课:学习新党章》" in answer.params["text"]
+
+
+async def test_of_two_previews_of_one_lecture_only_the_first_published_wins(server, folder,
+                                                                          tokenizer):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})):
+        as_txt = await _send_file(server, "twin.txt", NEW_LECTURE.encode())
+        as_md = await _send_file(server, "twin.md", ("# " + NEW_LECTURE).encode())
+        for preview in (as_txt, as_md):
+            mark = server.mark()
+            server.push_update(server.callback_query(PRIVATE_CHAT, ADMIN, preview.result,
+                                                     _buttons(preview)["发布"]))
+            await server.wait_for("editMessageText", since=mark)
+        (refused,) = await server.wait_for(
+            "editMessageText", lambda c: c.params["message_id"] == as_md.result["message_id"])
+        await server.wait_for("editMessageText", lambda c: c.params["text"].startswith("✅"))
+    assert refused.params["text"].startswith("没有发布:在你确认之前,同名讲稿 twin.txt 已经发布了")
+    assert "reply_markup" not in refused.params, "no 发布 button left to press"
+    assert sorted(p.name for p in folder.glob("twin*")) == ["twin.txt"]
+
+
+async def test_members_are_answered_while_a_large_document_is_parsed(server, folder,
+                                                                    tokenizer):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    data = many_paragraph_docx(20_000)
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})):
+        server.add_file("big-docx", data)
+        mark = server.mark()
+        server.push_update(server.document_message(PRIVATE_CHAT, ADMIN, file_id="big-docx",
+                                                   file_name="big.docx", file_size=len(data)))
+        answer = await ask(server, "网民规模有多大", chat_id=2002)
+        (preview,) = await server.wait_for("sendMessage", lambda c: c.params["chat_id"] == ADMIN,
+                                           since=mark, timeout=PREVIEW_TIMEOUT_S)
+    assert "10.92亿" in answer.params["text"]
+    assert answer.seq < preview.seq, "the answer did not wait for the parse"
+    text = preview.params["text"]
+    assert "段落:18999 段" in text and "· ……另有 970 项" in text
+    assert len(text) <= 4096

@@ -12,6 +12,8 @@ import re
 import shutil
 import time
 import zipfile
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,20 +21,26 @@ import docx
 import pytest
 
 from bot.core.lectures import Lecture, lecture_files, load_library, read_lecture
+from bot.core.render import MAX_MESSAGE_LENGTH
 from bot.publishing import files as publishing
 from bot.publishing.files import (
+    MAX_PREVIEW_ITEMS,
     MAX_SENDABLE_PASSAGE_CHARS,
     MAX_UPLOAD_BYTES,
     RETIRED_DIR,
     STAGING_DIR,
+    LectureIdTaken,
     UploadError,
     check_upload,
     discard,
+    preview_text,
     publish,
     retire,
     safe_file_name,
     stage,
+    stage_for_preview,
 )
+from bot.publishing.worker import ParseWorker
 from tests.conftest import KNOWLEDGE_DIR, SHARED_LECTURE
 
 SHIPPED_TITLE = "党课:发挥模范带头作用 规范网络行为"
@@ -468,3 +476,39 @@ def test_uploads_left_unanswered_for_a_week_are_forgotten(folder: Path):
     stage_text(folder, "新.txt", NEW_LECTURE)
     with pytest.raises(UploadError):
         publish(folder, old.token)
+
+
+def test_of_two_previews_of_one_lecture_id_only_the_first_published_wins(folder: Path):
+    """twin.txt and twin.md both pass staging (neither is published yet); at publish the
+    second finds the first and is refused, its staged files forgotten."""
+    first = stage(folder, "twin.txt", NEW_LECTURE.encode(), load_library(folder))
+    second = stage(folder, "twin.md", NEW_LECTURE.encode(), load_library(folder))
+    assert publish(folder, first.token) == folder / "twin.txt"
+    with pytest.raises(LectureIdTaken) as refused:
+        publish(folder, second.token)
+    assert "同名讲稿 twin.txt 已经发布了" in str(refused.value)
+    assert [p.name for p in lecture_files(folder) if p.stem == "twin"] == ["twin.txt"]
+    assert not any(p.name.startswith(second.token) for p in (folder / STAGING_DIR).iterdir())
+
+
+def test_a_preview_lists_at_most_30_sections_and_fits_one_message(folder: Path):
+    headings = "".join(f"第{n}条 规定\n内容{n}。\n" for n in range(1, 101))
+    preview = stage(folder, "many.txt", ("标" * 5000 + "\n" + headings).encode(),
+                    load_library(folder))
+    text = preview_text(preview)
+    assert len(text) == MAX_MESSAGE_LENGTH, "a 5,000-character title is cut, not refused"
+    short = preview_text(replace(preview, lecture=replace(preview.lecture, title="短标题")))
+    assert short.count("\n· 第") == MAX_PREVIEW_ITEMS and "· ……另有 70 项" in short
+
+
+async def test_a_parse_worker_that_dies_is_replaced_for_the_next_upload(folder: Path):
+    worker = ParseWorker()
+    try:
+        with pytest.raises(BrokenProcessPool):
+            await worker.run(os._exit, 1)  # killed mid-parse, out of memory, …
+        staged = await worker.run(stage_for_preview, folder, "next.txt", NEW_LECTURE.encode(),
+                                  ())
+    finally:
+        worker.close()
+    assert staged.text.startswith("📄 预览:《党课:学习新党章》")
+    assert (folder / STAGING_DIR / f"{staged.token}.txt").read_bytes() == NEW_LECTURE.encode()

@@ -25,7 +25,7 @@ from bot.storage import Database, Schema, migrate
 from bot.stores import SCHEMAS, Stores
 from bot.study import store as study
 from bot.study.rules import missed_push_due
-from bot.study.store import Plan
+from bot.study.store import Plan, PushState
 
 ROOT = Path(__file__).resolve().parents[1]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -231,10 +231,17 @@ async def test_active_plans_lists_only_active_ones(store):
 async def test_one_scheduled_push_per_chat_and_day_but_manual_ones_still_allowed(store):
     first = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
     assert first is not None and first.message_id is None and first.kind == "scheduled"
+    assert first.state == PushState.SENDING
+    await store.mark_delivered(first, 1, CHAT)
     assert await store.claim_push(CHAT, TODAY, f"{LECTURE}:1.1", "scheduled") is None
     manual = await store.claim_push(CHAT, TODAY, f"{LECTURE}:1.1", "manual")
     assert manual is not None and manual.push_id != first.push_id
-    assert await store.claim_push(CHAT, TODAY, f"{LECTURE}:1.2", "manual") is not None
+    await store.mark_delivered(manual, 2, CHAT)
+    third = await store.claim_push(CHAT, TODAY, f"{LECTURE}:1.2", "manual")
+    assert third is not None
+    assert await store.claim_push(CHAT, TODAY, f"{LECTURE}:1.3", "manual") is None, \
+        "a push in flight carries the passage a second one would repeat"
+    await store.mark_delivered(third, 3, CHAT)
     # another day, another chat: fine
     assert await store.claim_push(CHAT, TODAY + timedelta(days=1), "x", "scheduled")
     assert await store.claim_push(OTHER_CHAT, TODAY, "x", "scheduled")
@@ -243,10 +250,10 @@ async def test_one_scheduled_push_per_chat_and_day_but_manual_ones_still_allowed
     assert await store.chats_with_scheduled_push({yesterday}) == set()
 
 
-async def test_complete_push_sets_message_id_and_advances_the_plan(store):
+async def test_mark_delivered_sets_message_id_and_advances_the_plan(store):
     await store.save_plan(make_plan())
     push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
-    await store.complete_push(push.push_id, 42, CHAT, f"{LECTURE}:0.1")
+    await store.mark_delivered(push, 42, CHAT)
     assert (await store.plan(CHAT)).last_passage_id == f"{LECTURE}:0.1"
     stored = await store.push(push.push_id)
     assert stored.message_id == 42 and stored.local_date == TODAY
@@ -256,12 +263,12 @@ async def test_complete_push_sets_message_id_and_advances_the_plan(store):
 async def test_latest_push_ignores_claimed_but_not_completed_pushes(store):
     assert await store.latest_push(CHAT) is None
     done = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
-    await store.complete_push(done.push_id, 7, CHAT, f"{LECTURE}:0.1")
+    await store.mark_delivered(done, 7, CHAT)
     pending = await store.claim_push(CHAT, TODAY, f"{LECTURE}:1.1", "manual")
     latest = await store.latest_push(CHAT)
     assert latest.push_id == done.push_id and latest.message_id == 7
     assert pending.push_id > done.push_id
-    await store.complete_push(pending.push_id, 8, CHAT, f"{LECTURE}:1.1")
+    await store.mark_delivered(pending, 8, CHAT)
     assert (await store.latest_push(CHAT)).push_id == pending.push_id
 
 
@@ -273,6 +280,7 @@ async def test_check_in_counts_a_member_once(store):
     assert await store.check_in(push, 5) == 1
     assert await store.check_in(push, 6) == 2
     assert await store.checkin_count(push.push_id) == 2
+    await store.mark_delivered(push, 1, CHAT)
     other = await store.claim_push(CHAT, TODAY, f"{LECTURE}:1.1", "manual")
     assert await store.check_in(other, 5) == 1  # a member checks in once per push
     assert await store.checkin_count(push.push_id) == 2
@@ -301,6 +309,7 @@ async def test_stats_count_checkins_members_and_group_questions(store, questions
     pushes = {}
     for day in (TODAY, TODAY - timedelta(days=1), WEEK_START - timedelta(days=1)):
         pushes[day] = await store.claim_push(CHAT, day, f"{LECTURE}:0.1", "scheduled")
+        await store.mark_delivered(pushes[day], 1, CHAT)
     for user in (1, 2):
         await store.check_in(pushes[TODAY], user)
     for user in (1, 3):
@@ -337,7 +346,7 @@ async def test_migrate_chat_moves_plan_pushes_checkins_and_questions(store, ques
     old, new = -4001, -1004001
     await store.save_plan(make_plan(old))
     push = await store.claim_push(old, TODAY, f"{LECTURE}:0.1", "scheduled")
-    await store.complete_push(push.push_id, 3, old, f"{LECTURE}:0.1")
+    await store.mark_delivered(push, 3, old)
     await store.check_in(push, 5)
     await questions.log_question(old, "问题", True, None)
     await questions.add_feedback(old, f"{LECTURE}:0.1", 7, 1)
@@ -374,7 +383,7 @@ async def _write_a_day(stores: Stores) -> int:
     store, questions = stores.study, stores.questions
     await store.save_plan(make_plan())
     push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
-    await store.complete_push(push.push_id, 11, CHAT, f"{LECTURE}:0.1")
+    await store.mark_delivered(push, 11, CHAT)
     await store.check_in(push, 5)
     await questions.log_question(CHAT, "问题", False, None)
     return push.push_id
@@ -463,6 +472,7 @@ async def test_writes_do_not_block_the_event_loop(store, questions, caplog):
                 await questions.log_question(CHAT, f"问题 {i}", i % 3 == 0, None)
             else:
                 push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "manual")
+                await store.mark_delivered(push, i, CHAT)
                 await store.check_in(push, i)
     finally:
         loop.set_debug(False)
@@ -486,7 +496,7 @@ async def test_the_connection_cannot_be_used_from_the_event_loop_thread(tmp_path
 # --------------------------------------------------------------------- atomicity
 
 
-async def test_complete_push_is_atomic(store):
+async def test_mark_delivered_is_atomic(store):
     """If the plan update fails (a trigger stands in for a crash or any error between the
     two statements), the push's message_id must not stay committed on its own."""
     await store.save_plan(make_plan())
@@ -499,10 +509,10 @@ async def test_complete_push_is_atomic(store):
 
     await store.database.run(add_failing_trigger)
     with pytest.raises(sqlite3.IntegrityError, match="simulated failure"):
-        await store.complete_push(push.push_id, 99, CHAT, f"{LECTURE}:0.1")
+        await store.mark_delivered(push, 99, CHAT)
     assert (await store.plan(CHAT)).last_passage_id is None
     assert (await store.push(push.push_id)).message_id is None, (
-        "half of complete_push was committed: the push is marked delivered, the plan not "
+        "half of mark_delivered was committed: the push is marked delivered, the plan not "
         "advanced")
 
 
@@ -557,7 +567,7 @@ async def test_a_failed_chat_migration_during_catch_up_does_not_abort_start_up(
     for chat_id in (old, new, later):
         await store.save_plan(make_plan(chat_id, weekdays=(0, 1, 2, 3, 4, 5, 6)))
     done = await store.claim_push(new, TODAY, f"{LECTURE}:0.1", "scheduled")
-    await store.complete_push(done.push_id, 1, new, f"{LECTURE}:0.1")
+    await store.mark_delivered(done, 1, new)
     await stores.close()
     server.fail_next("sendMessage", 400, migrate_to_chat_id=new)  # the first send: to `old`
 
@@ -597,3 +607,75 @@ async def test_a_check_in_records_when_it_happened(store, db_path):
     with contextlib.closing(sqlite3.connect(db_path)) as connection:
         (checked_in_at,) = connection.execute("SELECT checked_in_at FROM checkins").fetchone()
     assert datetime.fromisoformat(checked_in_at).tzinfo is not None
+
+
+# --------------------------------------------------------------------- push states
+
+
+async def test_pushes_from_before_push_states_are_delivered_or_failed_and_never_reported(
+        db_path):
+    """Study at migration 2 stored a push without a message id when its send failed (the
+    error was swallowed): such a push was never delivered as far as anyone knows."""
+    old = Schema(study.SCHEMA.name, study.SCHEMA.migrations[:2], study.SCHEMA.chat_tables)
+    database = await Database(db_path, (old,)).open()
+
+    def two_old_pushes() -> None:
+        for message_id in (7, None):
+            database.write("INSERT INTO pushes (chat_id, local_date, passage_id, kind, "
+                           "message_id, sent_at) VALUES (?, ?, ?, 'manual', ?, ?)",
+                           (CHAT, TODAY.isoformat(), f"{LECTURE}:0.1", message_id,
+                            "2025-03-05T00:00:00+00:00"))
+
+    await database.run(two_old_pushes)
+    await database.close()
+    stores = await Stores.open(db_path)
+    try:
+        delivered, failed = [await stores.study.push(push_id) for push_id in (1, 2)]
+        assert (delivered.state, delivered.message_id) == (PushState.DELIVERED, 7)
+        assert (failed.state, failed.message_id) == (PushState.FAILED, None)
+        assert await stores.study.unreported_pushes() == []
+        assert (await stores.study.latest_push(CHAT)).push_id == 1
+    finally:
+        await stores.close()
+    assert versions(db_path)["study"] == LATEST["study"]
+
+
+async def test_a_push_left_sending_by_a_killed_process_becomes_unknown_and_counts_once(store):
+    await store.save_plan(make_plan())
+    push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
+    (interrupted,) = await store.interrupted_pushes()
+    assert (interrupted.push_id, interrupted.state) == (push.push_id, PushState.UNKNOWN)
+    assert await store.interrupted_pushes() == []
+    assert (await store.plan(CHAT)).last_passage_id == f"{LECTURE}:0.1"
+    assert [p.push_id for p in await store.unreported_pushes()] == [push.push_id]
+    await store.mark_reported(push.push_id)
+    assert await store.unreported_pushes() == []
+    assert (await store.latest_push(CHAT)).push_id == push.push_id, "/today shows it"
+
+
+async def test_the_plan_advances_only_from_where_it_stood_at_the_claim(store):
+    await store.save_plan(make_plan())
+    first = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "manual", None)
+    await store.mark_unknown(first, "TimedOut: Timed out")
+    second = await store.claim_push(CHAT, TODAY, f"{LECTURE}:1.1", "manual", f"{LECTURE}:0.1")
+    await store.mark_delivered(second, 2, CHAT)
+    resent = await store.begin_attempt(first.push_id, (PushState.UNKNOWN,), fresh=True)
+    assert resent is not None and resent.state == PushState.SENDING
+    await store.mark_delivered(resent, 3, CHAT)  # an admin resent the first one late
+    assert (await store.plan(CHAT)).last_passage_id == f"{LECTURE}:1.1", "never backwards"
+    assert await store.delivered_later(first) is False
+    assert await store.begin_attempt(first.push_id, (PushState.FAILED,)) is None
+
+
+async def test_a_refused_push_does_not_advance_the_plan(store):
+    await store.save_plan(make_plan())
+    push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
+    later = datetime(2025, 3, 5, 9, 0, tzinfo=SHANGHAI)
+    await store.mark_retrying(push, "NetworkError: Bad Gateway", later, later)
+    (retrying,) = await store.pushes_in_state(PushState.RETRYING)
+    assert (retrying.next_attempt_at, retrying.give_up_at) == (later, later)
+    assert await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "manual") is None
+    await store.mark_failed(retrying, "NetworkError: Bad Gateway")
+    assert (await store.plan(CHAT)).last_passage_id is None
+    assert await store.latest_push(CHAT) is None
+    assert [p.error for p in await store.unreported_pushes()] == ["NetworkError: Bad Gateway"]

@@ -24,6 +24,7 @@ from bot.core.lectures import (
     chinese_numeral,
     heading_lead,
 )
+from bot.core.links import Link, LinkIndex, linked_hit
 from bot.core.questions import MAX_MESSAGE_CHARS, question_parts
 from bot.core.search import Hit, Index, Query
 from bot.core.text import normalize
@@ -91,9 +92,11 @@ class Answer:
 class Answerer:
     """Answers questions from one Library and its Index; immutable, safe to share."""
 
-    def __init__(self, library: Library, index: Index, model: DecisionModel | None = None):
+    def __init__(self, library: Library, index: Index, links: LinkIndex | None = None,
+                 model: DecisionModel | None = None):
         self.library = library
         self.index = index
+        self.links = links if links is not None else LinkIndex((), None)
         self.model = model or DecisionModel.load()
 
     def answer(self, message: str, top_k: int = 5) -> Answer:
@@ -104,6 +107,12 @@ class Answerer:
         questions = question_parts(message)
         if not questions:
             return Answer(message, AnswerKind.NO_QUESTION, truncated=truncated)
+        # A message an admin linked as a whole is answered as linked, however many questions
+        # it seems to hold.
+        link = self.links.match(message[:MAX_MESSAGE_CHARS])
+        if link is not None:
+            return self._linked_answer(link, message[:MAX_MESSAGE_CHARS], message, truncated,
+                                       top_k)
         if len(questions) == 1:
             return self._answer(questions[0], message, truncated, top_k)
         last = len(questions) - 1
@@ -116,6 +125,11 @@ class Answerer:
         return replace(max(answers, key=_preference), parts=tuple(answers))
 
     def _answer(self, query: str, question: str, truncated: bool, top_k: int) -> Answer:
+        # Question links (bot.core.links): a question an admin linked, or a close rewording
+        # of it, is answered as linked before anything else is decided.
+        link = self.links.match(query)
+        if link is not None:
+            return self._linked_answer(link, query, question, truncated, top_k)
         searched, found = self.index.search_query(query, max(top_k, CANDIDATES))
         hits = tuple(found)
         kind_args = {"question": question, "hits": hits[:top_k], "truncated": truncated}
@@ -159,6 +173,21 @@ class Answerer:
         verdicts = evidence(query, candidates, self.index.tokenizer)
         return candidate_rows(question_signals(query, small_talk), searched, candidates,
                               verdicts)
+
+    def _linked_answer(self, link: Link, query: str, question: str, truncated: bool,
+                       top_k: int) -> Answer:
+        """The linked passage first (the search's other hits after it), or "not covered"."""
+        hits = tuple(self.index.search(query, top_k))
+        passage = self.library.passage(link.passage_id) if link.passage_id else None
+        if passage is None:
+            return Answer(question, AnswerKind.NOT_COVERED, hits=hits, truncated=truncated,
+                          suggestions=self._suggestions(hits))
+        first = linked_hit(passage, hits, self.index.tokenizer, (query, link.question))
+        rest = tuple(hit for hit in hits if hit.passage.passage_id != passage.passage_id)
+        # An admin confirmed the link: as sure as the bot can be.
+        return Answer(question, AnswerKind.ANSWERED, hits=(first, *rest)[:top_k],
+                      lecture=self.library.lecture(passage.lecture_id), truncated=truncated,
+                      confidence=1.0)
 
     def _lecture_in_question(self, query: str, hits: tuple[Hit, ...]) -> Lecture | None:
         """The lecture a question is about: named in it, else the best hit's, else the first."""

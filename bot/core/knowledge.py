@@ -1,16 +1,19 @@
-"""The knowledge folder loaded for answering: lectures, word lists, index, answerer.
+"""The knowledge folder loaded for answering: lectures, word lists, question links, index,
+answerer.
 
 `KnowledgeBase.load(folder)` does all start-up work once (jieba, the user dictionary, the
-index); the result is immutable, so a reload builds a new one beside it and swaps it in.
+index); the result is immutable, so a reload builds a new one beside it and swaps it in. A
+change of question links alone (`with_links`) keeps the index and swaps in new links.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.core.answer import Answer, Answerer
 from bot.core.lectures import Library, load_library
+from bot.core.links import LinkBook, load_links
 from bot.core.search import Index
 from bot.core.text import Lexicon, Tokenizer
 
@@ -24,6 +27,7 @@ class KnowledgeBase:
     library: Library
     index: Index
     answerer: Answerer
+    links: LinkBook
 
     @classmethod
     def load(cls, folder: Path, tokenizer: Tokenizer | None = None,
@@ -38,11 +42,22 @@ class KnowledgeBase:
             tokenizer.warm_up()
         library = load_library(folder)
         index = Index(library.passages, tokenizer)
-        return cls(folder, library, index, Answerer(library, index))
+        links = load_links(folder, library, tokenizer)
+        return cls(folder, library, index, Answerer(library, index, links.index), links)
 
     def reload(self, reload_lexicon: bool = False) -> KnowledgeBase:
         """A new KnowledgeBase from the same folder; jieba is reused unless the lexicon is."""
         return KnowledgeBase.load(self.folder, None if reload_lexicon else self.index.tokenizer)
+
+    def with_links(self, links: LinkBook) -> KnowledgeBase:
+        """The same lectures and index answering with other question links."""
+        return replace(self, links=links,
+                       answerer=Answerer(self.library, self.index, links.index))
+
+    def reload_links(self) -> KnowledgeBase:
+        """The same lectures with the question files as they are on disk now."""
+        return self.with_links(load_links(self.folder, self.library, self.index.tokenizer,
+                                          self.links))
 
     def answer(self, question: str, top_k: int = 5) -> Answer:
         return self.answerer.answer(question, top_k)

@@ -286,7 +286,11 @@ def _heading_match(line: str, pattern: re.Pattern[str]) -> re.Match[str] | None:
 
 @dataclass
 class _LectureBuilder:
-    """Walks the lines of a lecture once, keeping the section it is in."""
+    """Walks the lines of a lecture once, keeping the section it is in.
+
+    What it asks of the sections so far (numbers taken, any content yet) is kept as it goes,
+    so a document of many short sections costs time in proportion to its lines.
+    """
 
     lecture_id: str
     title: str
@@ -296,6 +300,8 @@ class _LectureBuilder:
     sections: list[tuple[int, str, list[str]]] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    numbers: set[int] = field(default_factory=set)
+    has_content: bool = False
 
     def add_line(self, line: str) -> None:
         if self._is_meta(line):
@@ -310,18 +316,18 @@ class _LectureBuilder:
             pass  # 谢谢大家: part of the talk, not a study passage
         else:
             self._current_paragraphs().append(line)
+            self.has_content = True
 
     def add_marked_heading(self, line: str) -> None:
         """A heading the document marked itself: numbered as written, else in sequence."""
         number = next((chinese_numeral(match.group("n")) for _, pattern in HEADING_STYLES
                        if (match := pattern.match(line))), None)
         if number is None:
-            number = max((n for n, _, _ in self.sections), default=OPENING_SECTION_NO) + 1
+            number = max(self.numbers, default=OPENING_SECTION_NO) + 1
         self._start_section(number, line)
 
     def _is_meta(self, line: str) -> bool:
-        before_content = not any(paragraphs for _, _, paragraphs in self.sections)
-        if not before_content or len(line) > MAX_META_LINE_CHARS:
+        if self.has_content or len(line) > MAX_META_LINE_CHARS:
             return False
         return bool(_META_LINE.search(line) or _DATE_ONLY.match(line))
 
@@ -341,13 +347,15 @@ class _LectureBuilder:
             for name, pattern in HEADING_STYLES)
 
     def _start_section(self, number: int, heading: str) -> None:
-        if any(n == number for n, _, _ in self.sections):
+        if number in self.numbers:
             self.warnings.append(texts.WARNING_DUPLICATE_SECTION.format(heading=heading))
+        self.numbers.add(number)
         self.sections.append((number, heading, []))
 
     def _current_paragraphs(self) -> list[str]:
         if not self.sections:
             self.sections.append((OPENING_SECTION_NO, OPENING_SECTION_LABEL, []))
+            self.numbers.add(OPENING_SECTION_NO)
         return self.sections[-1][2]
 
     def _add_gap(self, line: str, match: re.Match[str]) -> None:

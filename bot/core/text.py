@@ -61,6 +61,19 @@ UNKNOWN_WORD_FREQ = 3
 # below this count a compound's own frequency says nothing, so its characters' is used.
 RELIABLE_FREQ = 10
 
+# A question is split into words more than once while it is answered (the question links,
+# the search, the answer checks); remembering the last few texts does it once. Small, so
+# that indexing a lecture's sentences only churns it.
+WORDS_CACHE_SIZE = 32
+
+# Terminal escape sequences (colours pasted from a terminal, ESC[31m): whole, or their
+# parameters would survive the control-character filter and read as text ("31m").
+# CSI (ESC [ or its 8-bit form), OSC/DCS/APC/PM/SOS strings up to BEL or ST, and
+# two-character escapes.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]P_^X]|[\x90\x9d\x9e\x9f\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _WHITESPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -72,7 +85,9 @@ log = logging.getLogger(__name__)
 
 
 def normalize(text: str) -> str:
-    """Fold width, case, traditional characters, control characters and runs of spaces."""
+    """Fold width, case, traditional characters, escape sequences, control characters and
+    runs of spaces."""
+    text = _ESCAPE_SEQUENCE.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text).lower()
     text = zhconv.convert(text, "zh-hans")
@@ -226,6 +241,7 @@ class Tokenizer:
     def __init__(self, lexicon: Lexicon, thesaurus: Thesaurus | None = None):
         self.lexicon = lexicon
         self._thesaurus = thesaurus
+        self._tags: dict[str, str] | None = None
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
         for word, freq in lexicon.user_words.items():
@@ -245,6 +261,8 @@ class Tokenizer:
         inner = sorted((w for w in self._inner_words if len(w) >= 2 and not w.isascii()),
                        key=len, reverse=True)
         self._inner_alias = re.compile("|".join(map(re.escape, inner))) if inner else None
+        # Per instance: a class-level cache would keep a replaced tokenizer (and its jieba) alive.
+        self._cached_words = functools.lru_cache(maxsize=WORDS_CACHE_SIZE)(self._split_words)
 
     @property
     def thesaurus(self) -> Thesaurus:
@@ -260,12 +278,15 @@ class Tokenizer:
 
     def words(self, text: str) -> list[str]:
         """Normalised words with aliases mapped to their canonical form; no punctuation."""
+        return list(self._cached_words(text))
+
+    def _split_words(self, text: str) -> tuple[str, ...]:
         words = []
         for token in self._jieba.lcut(normalize(text)):
             token = token.strip()
             if token and has_word_chars(token):
                 words.append(self._canonical(token))
-        return words
+        return tuple(words)
 
     def _canonical(self, token: str) -> str:
         """The alias group's word; also inside a compound jieba kept whole (法制建设 → 法治建设)."""
@@ -303,6 +324,29 @@ class Tokenizer:
         if compound:
             return sum(self.word_weight(ch) for ch in word) / len(word)
         return math.log(self._total_freq / UNKNOWN_WORD_FREQ)
+
+    def tagged_words(self, text: str) -> list[tuple[str, str]]:
+        """jieba's words of `text` as written (not normalised: they join back into `text`),
+        each with its part of speech from jieba's dictionary ("nz" for a lexicon word, "" for
+        one jieba's HMM glued together). For the quiz's key terms; searching never needs it."""
+        tags = self._word_tags()
+        return [(word, tags.get(word, "")) for word in self._jieba.lcut(text)]
+
+    def _word_tags(self) -> dict[str, str]:
+        """Read once, on first use, from this jieba's own dictionary (not jieba.posseg, whose
+        import builds a second tagger over jieba's global tokenizer)."""
+        if self._tags is None:
+            tags = {}
+            with self._jieba.get_dict_file() as lines:
+                for line in lines:
+                    parts = line.decode("utf-8").split()
+                    if len(parts) == 3:
+                        tags[parts[0]] = parts[2]
+            # The admins' words and alias groups are the lectures' own terms: proper nouns.
+            for word in (*self.lexicon.user_words, *self.lexicon.aliases):
+                tags[word] = "nz"
+            self._tags = tags
+        return self._tags
 
     def knows(self, word: str) -> bool:
         """Is the word in the dictionary, rather than a run jieba's HMM glued (干些, 哪开)?"""

@@ -150,7 +150,8 @@ async def _log(context: ContextTypes.DEFAULT_TYPE, message: Message, answer: Ans
         message.chat_id, answer.question, answer.answered, best,
         user_id=message.from_user.id if message.from_user else None,
         reply_kind=answer.kind.value,
-        candidates=[hit.passage.passage_id for hit in answer.hits[:LOGGED_CANDIDATES]])
+        candidates=[hit.passage.passage_id for hit in answer.hits[:LOGGED_CANDIDATES]],
+        at=services.now(context.application))
 
 
 def answer_keyboard(answer: Answer, library: Library) -> InlineKeyboardMarkup | None:

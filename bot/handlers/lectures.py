@@ -3,6 +3,10 @@
 Lectures are shared by every chat, so only global admins (BOT_ADMIN_IDS) manage them. The
 index is rebuilt in a worker thread and swapped in with one assignment: questions asked
 meanwhile are answered from the old index. SIGHUP reloads the folder like /reload.
+
+The preview runs the lecture's question links as a regression set (bot.teach.regression):
+with failures, 发布 asks for an explicit confirmation. After a rebuild, links follow their
+edited paragraphs in the questions files (bot.teach.linkfile.reconcile_all).
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from concurrent.futures.process import BrokenProcessPool
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -24,17 +29,21 @@ from telegram.ext import (
 from bot import services, texts
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import LectureError
-from bot.core.render import numeral
+from bot.core.links import links_path
+from bot.core.render import MAX_MESSAGE_LENGTH
 from bot.handlers.common import command, knowledge_of
 from bot.handlers.permissions import refuse_unless_global_admin
 from bot.publishing import files as publishing
-from bot.publishing.files import Preview, UploadError
+from bot.publishing.files import LectureIdTaken, UploadError
+from bot.publishing.worker import ParseWorker
 from bot.study.rules import find_lecture
+from bot.teach import linkfile, regression
 
 log = logging.getLogger(__name__)
 
-PUBLISH_PREFIX, CANCEL_PREFIX = "u:p:", "u:c:"
+PUBLISH_PREFIX, CANCEL_PREFIX, CONFIRM_PREFIX = "u:p:", "u:c:", "u:f:"
 _REBUILD_LOCK_KEY = "rebuild_lock"
+_PARSE_WORKER_KEY = "parse_worker"
 
 
 def register(app: Application) -> None:
@@ -42,6 +51,7 @@ def register(app: Application) -> None:
                                    & filters.UpdateType.MESSAGE, upload))
     app.add_handler(CallbackQueryHandler(publish, pattern=f"^{PUBLISH_PREFIX}"))
     app.add_handler(CallbackQueryHandler(cancel, pattern=f"^{CANCEL_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(confirm_publish, pattern=f"^{CONFIRM_PREFIX}"))
     app.add_handler(command("lectures", list_lectures))
     app.add_handler(command("retire", retire))
     app.add_handler(command("reload", reload_command))
@@ -56,49 +66,83 @@ def install_reload_signal(app: Application) -> None:
         log.info("SIGHUP reload is not available here; use /reload")
 
 
+def close_parse_worker(app: Application) -> None:
+    """At shutdown: the upload parser's process ends with the bot."""
+    worker: ParseWorker | None = app.bot_data.pop(_PARSE_WORKER_KEY, None)
+    if worker is not None:
+        worker.close()
+
+
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     document = message.document
     if not await refuse_unless_global_admin(update, context):
         return
-    knowledge = knowledge_of(context)
     try:
         publishing.check_upload(document.file_name or "", document.file_size)
-        file = await context.bot.get_file(document.file_id)
-        data = bytes(await file.download_as_bytearray())
-        preview = await asyncio.to_thread(publishing.stage, knowledge.folder,
-                                          document.file_name or "", data, knowledge.library)
     except UploadError as error:
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=error))
+        return
+    # Updates are handled one at a time: downloading and parsing run as a task, so members'
+    # questions are answered meanwhile.
+    context.application.create_task(_preview_upload(context.application, message),
+                                    update=update)
+
+
+async def _preview_upload(app: Application, message: Message) -> None:
+    document = message.document
+    knowledge: KnowledgeBase = app.bot_data[services.KNOWLEDGE_KEY]
+    worker: ParseWorker = app.bot_data.setdefault(_PARSE_WORKER_KEY, ParseWorker())
+    try:
+        file = await app.bot.get_file(document.file_id)
+        data = bytes(await file.download_as_bytearray())
+        # The worker returns the preview's text, not the parsed lecture: a 20,000-paragraph
+        # lecture takes longer to unpickle here than its text to build there.
+        staged = await worker.run(publishing.stage_for_preview, knowledge.folder,
+                                  document.file_name or "", data,
+                                  publishing.existing_titles(knowledge.library))
+    except UploadError as error:
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=error))
+        return
+    except BrokenProcessPool:
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_PARSE_FAILED))
         return
     except TelegramError as error:
         log.warning("could not download %s: %s", document.file_name, error)
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_DOWNLOAD_FAILED))
         return
-    await message.reply_text(preview_text(preview), reply_markup=InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_PUBLISH, callback_data=PUBLISH_PREFIX + preview.token),
-        InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=CANCEL_PREFIX + preview.token),
-    ]]))
+    check = await _regression_check(knowledge, staged.token)
+    # Publishing a version that breaks links takes a second, explicit yes.
+    publish_data = PUBLISH_PREFIX + staged.token
+    if check is not None and check.failures:
+        publish_data = f"{CONFIRM_PREFIX}{staged.token}:{len(check.failures)}"
+    text = staged.text
+    extra = regression.preview_lines(check)
+    if extra:
+        body = text.removesuffix(texts.UPLOAD_ASK).rstrip()
+        text = "\n\n".join([body, *extra, texts.UPLOAD_ASK])[:MAX_MESSAGE_LENGTH]
+    await message.reply_text(text, reply_markup=_publish_keyboard(texts.BUTTON_PUBLISH,
+                                                                  publish_data, staged.token))
 
 
-def preview_text(preview: Preview) -> str:
-    lecture = preview.lecture
-    sections = "\n".join(f"· {s.label}({len(s.passages)}段)" for s in lecture.sections)
-    parts = [texts.UPLOAD_PREVIEW.format(
-        title=lecture.title, file=preview.file_name,
-        replaces=texts.UPLOAD_REPLACES if preview.replaces else "",
-        count=len(lecture.passages), sections=sections)]
-    if lecture.gaps:
-        parts.append(texts.UPLOAD_GAPS.format(gaps="\n".join(
-            texts.UPLOAD_GAP_ITEM.format(
-                where="".join(f"第{numeral(n)}部分" for n in gap.missing_section_nos),
-                chars=gap.chars or "?")
-            for gap in lecture.gaps)))
-    if preview.warnings:
-        parts.append(texts.UPLOAD_WARNINGS.format(
-            warnings="\n".join(f"· {w}" for w in preview.warnings)))
-    parts.append(texts.UPLOAD_ASK)
-    return "\n\n".join(parts)
+async def _regression_check(knowledge: KnowledgeBase, token: str):
+    """The staged lecture's question links run against it; None without a questions file.
+
+    The lecture is parsed again here, in a thread, only when it has links: parsing holds the
+    GIL, and most uploads have none, so the worker process keeps the common case free."""
+    def check():
+        lecture = publishing.staged_lecture(knowledge.folder, token)
+        if lecture is None or not links_path(knowledge.folder, lecture.lecture_id).is_file():
+            return None
+        return regression.preview_check(knowledge, lecture)
+    return await asyncio.to_thread(check)
+
+
+def _publish_keyboard(label: str, publish_data: str, token: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(label, callback_data=publish_data),
+        InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=CANCEL_PREFIX + token),
+    ]])
 
 
 async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -109,6 +153,10 @@ async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         path = await asyncio.to_thread(publishing.publish, folder,
                                        query.data.removeprefix(PUBLISH_PREFIX))
+    except LectureIdTaken as error:  # another preview of the same lecture won: say why here
+        await query.answer()
+        await query.edit_message_text(str(error))
+        return
     except UploadError as error:
         await query.answer(str(error), show_alert=True)
         return
@@ -118,6 +166,19 @@ async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # meanwhile are answered (from the old index) instead of waiting for it.
     context.application.create_task(_announce_when_rebuilt(context.application, query, path),
                                      update=update)
+
+
+async def confirm_publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The preview's regression run failed: 发布 asks once more before publishing."""
+    if not await refuse_unless_global_admin(update, context):
+        return
+    query = update.callback_query
+    token, _, failed = query.data.removeprefix(CONFIRM_PREFIX).partition(":")
+    await query.answer()
+    await query.edit_message_text(
+        texts.PREVIEW_CONFIRM.format(failed=failed or "?"),
+        reply_markup=_publish_keyboard(texts.BUTTON_PUBLISH_ANYWAY, PUBLISH_PREFIX + token,
+                                       token))
 
 
 async def _announce_when_rebuilt(app: Application, query, path) -> None:
@@ -161,10 +222,42 @@ async def rebuild(app: Application, reload_lexicon: bool = False
         if broken:
             log.error("reload kept the previous index; broken: %s", broken)
             return current, broken
+        fresh = await links_follow_edits(fresh, current)
         app.bot_data[services.KNOWLEDGE_KEY] = fresh
         log.info("index rebuilt: %d lectures, %d passages", len(fresh.library.lectures),
                  len(fresh.library.passages))
         return fresh, []
+
+
+async def links_follow_edits(fresh: KnowledgeBase,
+                             previous: KnowledgeBase | None) -> KnowledgeBase:
+    """Questions files follow their lectures' edits (moved refs rewritten, orphans commented
+    out, anchors recorded); returns the knowledge with its links re-read if a file changed."""
+    try:
+        rewritten = await asyncio.to_thread(linkfile.reconcile_all, fresh, previous)
+    except (OSError, linkfile.LinksFileError) as error:
+        log.error("questions files not updated after loading the lectures: %s", error)
+        return fresh
+    for found in rewritten:
+        log.info("questions file %s: %d links moved, %d orphaned", found.path.name,
+                 len(found.moved), len(found.orphans))
+    knowledge = await asyncio.to_thread(fresh.reload_links) if rewritten else fresh
+    for found in knowledge.links.lectures:
+        for problem in found.problems:  # the admin sees them with lecture-bot check
+            log.warning("questions file %s, line %d not used: %s", found.path.name,
+                        problem.line_no, problem.reason)
+    return knowledge
+
+
+async def refresh_links(app: Application) -> KnowledgeBase:
+    """Re-reads the questions files and swaps in new links, keeping the index; waits for a
+    rebuild in progress, which would otherwise swap in links read before the change."""
+    lock: asyncio.Lock = app.bot_data.setdefault(_REBUILD_LOCK_KEY, asyncio.Lock())
+    async with lock:
+        current: KnowledgeBase = app.bot_data[services.KNOWLEDGE_KEY]
+        fresh = await asyncio.to_thread(current.reload_links)
+        app.bot_data[services.KNOWLEDGE_KEY] = fresh
+        return fresh
 
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -29,7 +29,7 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return False
-    if user.id in services.settings(context.application).admin_ids:
+    if is_bot_admin(context, user.id):
         return True
     if chat.type == ChatType.PRIVATE:
         return True
@@ -39,14 +39,32 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     if message is not None and message.sender_chat is not None \
             and message.sender_chat.id == chat.id:
         return True  # an admin posting anonymously, as the group itself
+    return await is_group_admin(context, chat.id, user.id)
+
+
+def is_bot_admin(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
+    return user_id in services.settings(context.application).admin_ids
+
+
+async def is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    """Is the user one of the group's Telegram admins (asked again if the cache says no)?"""
     cache: dict[int, tuple[float, frozenset[int]]] = \
         context.application.bot_data.setdefault(ADMIN_CACHE_KEY, {})
-    cached = cache.get(chat.id)
-    if cached and time.monotonic() < cached[0] and user.id in cached[1]:
+    cached = cache.get(chat_id)
+    if cached and time.monotonic() < cached[0] and user_id in cached[1]:
         return True
-    admins = await _chat_admins(context, chat.id)
-    cache[chat.id] = (time.monotonic() + ADMIN_CACHE_SECONDS, admins)
-    return user.id in admins
+    admins = await _chat_admins(context, chat_id)
+    cache[chat_id] = (time.monotonic() + ADMIN_CACHE_SECONDS, admins)
+    return user_id in admins
+
+
+async def may_manage_chat(context: ContextTypes.DEFAULT_TYPE, user_id: int,
+                          chat_id: int) -> bool:
+    """May this user manage that chat's study from elsewhere (a button in a private chat)?
+    Global admins, the user of a private chat, and the group's current admins may."""
+    if user_id in services.settings(context.application).admin_ids or user_id == chat_id:
+        return True
+    return chat_id < 0 and user_id in await _chat_admins(context, chat_id)
 
 
 async def _chat_admins(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> frozenset[int]:
@@ -70,7 +88,7 @@ async def refuse_unless_global_admin(update: Update,
                                      context: ContextTypes.DEFAULT_TYPE) -> bool:
     """True for BOT_ADMIN_IDS (who manage what every chat shares); otherwise refuses."""
     user = update.effective_user
-    if user is not None and user.id in services.settings(context.application).admin_ids:
+    if user is not None and is_bot_admin(context, user.id):
         return True
     await refuse(update, texts.ONLY_GLOBAL_ADMINS)
     return False

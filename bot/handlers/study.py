@@ -1,4 +1,4 @@
-"""Daily study commands: /subscribe /schedule /unsubscribe /push /plan /today /stats,
+"""Daily study commands: /subscribe /schedule /unsubscribe /push /plan /today,
 the ✅ 已学习 button, the end-of-lecture choice, and chat lifecycle (migration, removal)."""
 
 from __future__ import annotations
@@ -22,16 +22,21 @@ from bot import services, texts
 from bot.core.lectures import Lecture, Library
 from bot.core.render import passage_message
 from bot.handlers.common import command, editable_message, knowledge_of
-from bot.handlers.permissions import refuse_unless_admin
+from bot.handlers.permissions import may_manage_chat, refuse, refuse_unless_admin
+from bot.study.alerts import RESEND_PREFIX
 from bot.study.delivery import (
     CHECK_IN_PREFIX,
+    CHECKED_IN_LISTENERS,
     RESTART_DATA,
     STOP_DATA,
+    Outcome,
     checkin_keyboard,
     move_chat,
+    notify_listeners,
     now_of,
     pause_plan,
     push_next,
+    resend,
     schedule_job,
 )
 from bot.study.rules import (
@@ -49,7 +54,7 @@ from bot.study.rules import (
     week_start,
     zone,
 )
-from bot.study.store import Plan
+from bot.study.store import Plan, Push
 
 
 def register(app: Application) -> None:
@@ -59,9 +64,9 @@ def register(app: Application) -> None:
     app.add_handler(command("push", push_now))
     app.add_handler(command("plan", show_plan))
     app.add_handler(command("today", today))
-    app.add_handler(command("stats", stats))
     app.add_handler(CallbackQueryHandler(check_in, pattern=f"^{CHECK_IN_PREFIX}"))
     app.add_handler(CallbackQueryHandler(end_of_lecture, pattern=f"^({RESTART_DATA}|{STOP_DATA})$"))
+    app.add_handler(CallbackQueryHandler(send_now, pattern=f"^{RESEND_PREFIX}"))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
 
@@ -179,7 +184,8 @@ async def push_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text(
             texts.NOTHING_TO_PUSH.format(lecture=lecture.title))
         return
-    await push_next(context.application, plan, "manual")
+    if await push_next(context.application, plan, "manual") == Outcome.BUSY:
+        await update.effective_message.reply_text(texts.PUSH_BUSY)
 
 
 async def show_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -233,21 +239,22 @@ async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                               reply_markup=checkin_keyboard(push.push_id, count))
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await refuse_unless_admin(update, context):
-        return
-    chat_id = update.effective_chat.id
-    store = services.study_store(context.application)
+async def stats_text(app: Application, chat_id: int) -> str:
+    """The counts /stats shows: check-ins today and this week, votes, common questions.
+
+    /stats itself belongs to the records (bot/handlers/records.py), which add names and a chart.
+    """
+    store = services.study_store(app)
     plan = await store.plan(chat_id)
-    tz = zone(plan.timezone if plan else services.settings(context.application).timezone)
-    local_today = now_of(context.application).astimezone(tz).date()
+    tz = zone(plan.timezone if plan else services.settings(app).timezone)
+    local_today = now_of(app).astimezone(tz).date()
     checkins = await store.checkin_stats(chat_id, local_today, week_start(local_today))
-    questions = await services.question_log(context.application).stats(chat_id)
-    await update.effective_message.reply_text(texts.STATS.format(
+    questions = await services.question_log(app).stats(chat_id)
+    return texts.STATS.format(
         today=checkins.today, week=checkins.week,
         members=checkins.members_week, likes=questions.likes, dislikes=questions.dislikes,
         top=_question_list(questions.top_questions),
-        unanswered=_question_list(questions.unanswered)))
+        unanswered=_question_list(questions.unanswered))
 
 
 def _question_list(rows: tuple[tuple[str, int], ...]) -> str:
@@ -257,22 +264,66 @@ def _question_list(rows: tuple[tuple[str, int], ...]) -> str:
                      for text, n in rows)
 
 
-async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _push_of_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                          prefix: str) -> Push | None:
+    """The push a button names (`<prefix><push id>`); an unknown one expires the button."""
     query = update.callback_query
-    raw = query.data.removeprefix(CHECK_IN_PREFIX)
-    store = services.study_store(context.application)
-    push = await store.push(int(raw)) if raw.isdigit() else None
+    raw = query.data.removeprefix(prefix)
+    push = (await services.study_store(context.application).push(int(raw))
+            if raw.isdigit() else None)
     if push is None:
         await query.answer(texts.BUTTON_EXPIRED)
+    return push
+
+
+async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    store = services.study_store(context.application)
+    push = await _push_of_button(update, context, CHECK_IN_PREFIX)
+    if push is None:
         return
     before = await store.checkin_count(push.push_id)
-    count = await store.check_in(push, query.from_user.id)
+    count = await store.check_in(push, query.from_user.id, now_of(context.application))
     await query.answer(texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
+    if count > before:
+        await notify_listeners(context.application, CHECKED_IN_LISTENERS, push,
+                               query.from_user.id)
     message = editable_message(query)
     if count != before and message is not None:
         # Two members pressing at once may both try to show the same count: harmless.
         with contextlib.suppress(BadRequest):
             await message.edit_reply_markup(checkin_keyboard(push.push_id, count))
+
+
+_RESEND_REPLIES = {
+    Outcome.DELIVERED: texts.RESEND_DONE,
+    Outcome.ALREADY_SENT: texts.RESEND_ALREADY_SENT,
+    Outcome.BUSY: texts.RESEND_BUSY,
+    Outcome.RETRYING: texts.RESEND_RETRYING,
+    Outcome.FAILED: texts.RESEND_FAILED,
+    Outcome.UNKNOWN: texts.RESEND_UNKNOWN,
+    Outcome.FORBIDDEN: texts.RESEND_FORBIDDEN,
+    Outcome.SKIPPED: texts.BUTTON_EXPIRED,
+}
+
+
+async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The 立即发送 button under an admin's report of a failed or unknown push."""
+    query = update.callback_query
+    push = await _push_of_button(update, context, RESEND_PREFIX)
+    if push is None:
+        return
+    if not await may_manage_chat(context, query.from_user.id, push.chat_id):
+        await refuse(update, texts.NOT_ALLOWED)
+        return
+    await query.answer()
+    reply = _RESEND_REPLIES[await resend(context.application, push.push_id)]
+    message = editable_message(query)
+    if message is not None:
+        with contextlib.suppress(BadRequest):  # the same reply twice: "not modified"
+            await message.edit_text(f"{message.text}\n\n{reply}")
+        return
+    await context.bot.send_message(query.from_user.id, reply)
 
 
 async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -139,6 +139,30 @@ class MemberDirectory:
         """Has the user ever written to the bot privately (so the bot may write to them)?"""
         return await self.member(user_id, user_id) is not None
 
+    async def with_private_chat(self, user_ids: list[int]) -> set[int]:
+        """Which of these users have written to the bot privately (one query for them all)."""
+        return await self.database.run(self._with_private_chat, list(user_ids))
+
+    def _with_private_chat(self, user_ids: list[int]) -> set[int]:
+        rows = self.database.connection().execute(
+            "SELECT user_id FROM members WHERE chat_id = user_id")
+        return {row["user_id"] for row in rows} & set(user_ids)
+
+    async def groups_of(self, user_id: int) -> list[int]:
+        """The groups (negative chat ids) where the bot has met this user."""
+        return await self.database.run(self._chat_ids,
+                                       "SELECT chat_id FROM members WHERE user_id = ? "
+                                       "AND chat_id < 0 ORDER BY chat_id", (user_id,))
+
+    async def group_ids(self) -> list[int]:
+        """Every group where the bot has met someone."""
+        return await self.database.run(self._chat_ids,
+                                       "SELECT DISTINCT chat_id FROM members WHERE chat_id < 0 "
+                                       "ORDER BY chat_id", ())
+
+    def _chat_ids(self, sql: str, params: tuple) -> list[int]:
+        return [row[0] for row in self.database.connection().execute(sql, params)]
+
 
 def _member(row: sqlite3.Row) -> Member:
     return Member(chat_id=row["chat_id"], user_id=row["user_id"], first_name=row["first_name"],

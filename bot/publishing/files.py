@@ -12,7 +12,9 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,13 +28,16 @@ from bot.core.lectures import (
     lecture_files,
     lecture_from_bytes,
 )
-from bot.core.render import MAX_MESSAGE_LENGTH
+from bot.core.render import MAX_MESSAGE_LENGTH, numeral
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 STAGING_DIR = ".staging"
 # A preview's 发布 button works this long; an upload left unanswered is then deleted.
 STAGED_UPLOAD_LIFETIME_S = 7 * 24 * 3600
 RETIRED_DIR = "retired"
+# A preview lists at most this many sections and warnings: a phone screen's worth; a long
+# document's full list would also pass Telegram's 4096-character limit.
+MAX_PREVIEW_ITEMS = 30
 # A passage longer than this cannot be sent with its header in one message: the header (the
 # citation with a lecture title and heading, the position line, the 今日学习 line) stays
 # under 300 characters for titles up to ~200 characters.
@@ -42,6 +47,15 @@ _UNSAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff.\-]+")
 
 class UploadError(ValueError):
     """An upload that is refused; the message (Chinese) says why."""
+
+
+class LectureIdTaken(UploadError):
+    """At publish: another file of the same lecture id was published after this preview."""
+
+
+# Publishing and retiring change which file holds a lecture id: one at a time, so the check
+# that a lecture id has one file and the move that publishes cannot interleave.
+_FOLDER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -72,10 +86,23 @@ def safe_file_name(file_name: str) -> str:
 
 def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Preview:
     """Parses the upload; on success keeps it in the staging folder and returns its preview."""
+    return stage_upload(folder, file_name, data, existing_titles(library))
+
+
+def existing_titles(library: Library) -> tuple[tuple[str, str], ...]:
+    """(title, file name) of each lecture: what a preview compares an upload's title with."""
+    return tuple((lecture.title, lecture.path.name) for lecture in library.lectures)
+
+
+def stage_upload(folder: Path, file_name: str, data: bytes,
+                 titles: tuple[tuple[str, str], ...]) -> Preview:
+    """`stage` with the library reduced to its titles: cheap to send to a worker process."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(texts.UPLOAD_TOO_LARGE.format(megabytes=MAX_UPLOAD_BYTES >> 20))
     name = safe_file_name(file_name)
-    _refuse_a_second_lecture_id(folder, name)
+    existing = _other_file_of_the_lecture_id(folder, name)
+    if existing is not None:
+        raise UploadError(texts.UPLOAD_STEM_TAKEN.format(existing=existing.name))
     try:
         lecture = lecture_from_bytes(Path(name), data, Path(name).stem)
     except LectureError as error:
@@ -85,10 +112,71 @@ def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Previe
     staging = folder / STAGING_DIR
     staging.mkdir(parents=True, exist_ok=True)
     _forget_old_uploads(staging)
-    _atomic_write(staging / f"{token}{Path(name).suffix}", data)
+    atomic_write(staging / f"{token}{Path(name).suffix}", data)
     (staging / f"{token}.name").write_text(name, encoding="utf-8")
     return Preview(lecture, token, name, (folder / name).exists(),
-                   tuple(_warnings(lecture, library, name)))
+                   tuple(_warnings(lecture, titles, name)))
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    """A staged upload as the chat needs it: the token of its buttons, its preview's text."""
+
+    token: str
+    text: str
+
+
+def stage_for_preview(folder: Path, file_name: str, data: bytes,
+                      titles: tuple[tuple[str, str], ...]) -> StagedUpload:
+    """`stage_upload`, returning only what the preview message needs (small to send back
+    from a worker process)."""
+    preview = stage_upload(folder, file_name, data, titles)
+    return StagedUpload(preview.token, preview_text(preview))
+
+
+def staged_lecture(folder: Path, token: str) -> Lecture | None:
+    """The lecture of a staged upload, parsed again (None if it is gone or unreadable): for
+    the checks that need the lecture itself, as the regression run of its question links."""
+    if not re.fullmatch(r"[0-9a-f]{12}", token):
+        return None
+    staging = folder / STAGING_DIR
+    try:
+        name = safe_file_name((staging / f"{token}.name").read_text(encoding="utf-8"))
+        data = (staging / f"{token}{Path(name).suffix}").read_bytes()
+        return lecture_from_bytes(Path(name), data, Path(name).stem)
+    except (OSError, LectureError):
+        return None
+
+
+def preview_text(preview: Preview) -> str:
+    """What the admin reads before 发布: title, sections, gaps, warnings."""
+    lecture = preview.lecture
+    sections = _at_most(f"· {s.label}({len(s.passages)}段)" for s in lecture.sections)
+    parts = [texts.UPLOAD_PREVIEW.format(
+        title=lecture.title, file=preview.file_name,
+        replaces=texts.UPLOAD_REPLACES if preview.replaces else "",
+        count=len(lecture.passages), sections=sections)]
+    if lecture.gaps:
+        parts.append(texts.UPLOAD_GAPS.format(gaps="\n".join(
+            texts.UPLOAD_GAP_ITEM.format(
+                where="".join(f"第{numeral(n)}部分" for n in gap.missing_section_nos),
+                chars=gap.chars or "?")
+            for gap in lecture.gaps)))
+    if preview.warnings:
+        parts.append(texts.UPLOAD_WARNINGS.format(
+            warnings=_at_most(f"· {w}" for w in preview.warnings)))
+    parts.append(texts.UPLOAD_ASK)
+    # A title may be a whole paragraph long: the preview still goes out, cut if need be.
+    return "\n\n".join(parts)[:MAX_MESSAGE_LENGTH]
+
+
+def _at_most(lines: Iterable[str]) -> str:
+    """The first MAX_PREVIEW_ITEMS lines, and how many more there are."""
+    lines = list(lines)
+    shown = lines[:MAX_PREVIEW_ITEMS]
+    if len(lines) > len(shown):
+        shown.append(texts.UPLOAD_MORE_ITEMS.format(count=len(lines) - len(shown)))
+    return "\n".join(shown)
 
 
 def _forget_old_uploads(staging: Path) -> None:
@@ -99,28 +187,32 @@ def _forget_old_uploads(staging: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _refuse_a_second_lecture_id(folder: Path, name: str) -> None:
+def _other_file_of_the_lecture_id(folder: Path, name: str) -> Path | None:
     """A lecture's id is its file stem: a.md beside a.txt would take over a.txt's plans,
     buttons and question log. Replacing a file needs its exact name."""
-    for existing in lecture_files(folder):
-        if existing.stem == Path(name).stem and existing.name != name:
-            raise UploadError(texts.UPLOAD_STEM_TAKEN.format(existing=existing.name))
+    return next((existing for existing in lecture_files(folder)
+                 if existing.stem == Path(name).stem and existing.name != name), None)
 
 
-def _warnings(lecture: Lecture, library: Library, file_name: str) -> list[str]:
+def _warnings(lecture: Lecture, titles: tuple[tuple[str, str], ...],
+              file_name: str) -> list[str]:
     warnings = list(lecture.warnings)
     for passage in lecture.passages:
         if len(passage.text) > MAX_SENDABLE_PASSAGE_CHARS:
             warnings.append(texts.WARNING_PASSAGE_TOO_LONG.format(citation=passage.citation,
                                                                   chars=len(passage.text)))
-    for other in library.lectures:
-        if other.title == lecture.title and other.path.name != file_name:
-            warnings.append(texts.WARNING_DUPLICATE_TITLE.format(file=other.path.name))
+    for title, other_file in titles:
+        if title == lecture.title and other_file != file_name:
+            warnings.append(texts.WARNING_DUPLICATE_TITLE.format(file=other_file))
     return warnings
 
 
 def publish(folder: Path, token: str) -> Path:
-    """Moves a staged upload into the knowledge folder atomically; returns its path."""
+    """Moves a staged upload into the knowledge folder atomically; returns its path.
+
+    Raises LectureIdTaken (and forgets the upload) if, since its preview, another file of the
+    same lecture id was published: two previews of twin.txt and twin.md cannot both win.
+    """
     if not re.fullmatch(r"[0-9a-f]{12}", token):
         raise UploadError(texts.UPLOAD_EXPIRED)
     staging = folder / STAGING_DIR
@@ -131,8 +223,13 @@ def publish(folder: Path, token: str) -> Path:
     staged = staging / f"{token}{Path(name).suffix}"
     if not staged.is_file():
         raise UploadError(texts.UPLOAD_EXPIRED)
-    target = folder / name
-    os.replace(staged, target)
+    with _FOLDER_LOCK:
+        existing = _other_file_of_the_lecture_id(folder, name)
+        if existing is not None:
+            discard(folder, token)
+            raise LectureIdTaken(texts.UPLOAD_ID_TAKEN_AT_PUBLISH.format(existing=existing.name))
+        target = folder / name
+        os.replace(staged, target)
     name_file.unlink(missing_ok=True)
     return target
 
@@ -145,6 +242,11 @@ def discard(folder: Path, token: str) -> None:
 
 def retire(folder: Path, lecture: Lecture) -> Path:
     """Moves the lecture's file to `retired/` (with a time stamp if the name is taken)."""
+    with _FOLDER_LOCK:
+        return _retire(folder, lecture)
+
+
+def _retire(folder: Path, lecture: Lecture) -> Path:
     retired = folder / RETIRED_DIR
     retired.mkdir(exist_ok=True)
     target = retired / lecture.path.name
@@ -158,7 +260,7 @@ def retire(folder: Path, lecture: Lecture) -> Path:
     return target
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Writes to a hidden temporary file beside `path`, then renames it into place."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:

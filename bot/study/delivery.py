@@ -1,38 +1,96 @@
-"""Sending the daily passage: jobs, the push itself, catch-up after downtime.
+"""Sending the daily passage: jobs, the push itself, retries, catch-up after downtime.
 
 One JobQueue job per chat, named `daily:{chat_id}`, rebuilt from the database at start-up.
-A push is claimed in the database before it is sent (see StudyStore.claim_push), so a scheduled
-push goes out at most once a day however often the bot restarts. A chat that blocked the
-bot is marked inactive; a group that became a supergroup keeps its plan under the new id.
+A push is recorded as `sending` before it is sent and settles in one of the states of
+`PushState`, each in one transaction with the plan's advance:
+
+- delivered: Telegram returned the message; the plan advances (`_delivered`, the one place);
+- unknown: the request left but no answer came (a timeout, or the process was killed, found
+  at start-up); the plan advances as if delivered, admins are told and may resend it with a
+  button, it is never resent on its own;
+- retrying: Telegram refused it (5xx, a flood limit past the rate limiter's retries); another
+  attempt follows with backoff (`rules.retry_delay`) for an hour, then
+- failed: admins are told, with a button to send it now. A 403 (the bot was removed or
+  blocked) fails at once, pauses the plan and tells the bot admins.
+
+A scheduled push goes out at most once a day however often the bot restarts (one row per chat
+and day); a chat has at most one push sending or retrying, so no passage is sent twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
+import httpx
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import ChatMigrated, Forbidden, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ContextTypes
 
 from bot import services, texts
-from bot.core.lectures import Library
+from bot.core.lectures import Library, lecture_of
 from bot.core.render import passage_message
-from bot.study.rules import missed_push_due, next_passage, parse_time, zone
-from bot.study.store import Plan
+from bot.study import alerts
+from bot.study.rules import (
+    RETRY_WINDOW,
+    missed_push_due,
+    next_passage,
+    parse_time,
+    passage_number,
+    retry_delay,
+    zone,
+)
+from bot.study.store import Plan, Push, PushState
 
 log = logging.getLogger(__name__)
 
 CHECK_IN_PREFIX = "c:"
 # Set once the start-up catch-up has run (tests and health checks wait for it).
 CATCH_UP_DONE_KEY = "catch_up_done"
+# Other features (a daily quiz, …) follow delivered pushes: a list of
+# `async def listener(app, push) -> None` under this bot_data key, called once per push that
+# Telegram confirmed (not for unknown outcomes). A listener's exception is logged and never
+# affects the delivery or the other listeners.
+PUSH_DELIVERED_LISTENERS = "push_delivered_listeners"
 # APScheduler skips a run that starts more than 1 s late by default; a push an hour late (a
 # busy loop, a suspended machine) is still wanted, and the database claim prevents doubles.
 DAILY_MISFIRE_GRACE_SECONDS = 3600
 _AS_SOON_AS_STARTED = datetime(2000, 1, 1, tzinfo=UTC)
 RESTART_DATA, STOP_DATA = "e:restart", "e:stop"
+# CHECKED_IN_LISTENERS: `async def listener(app, push, user_id)` after a member's new ✅ 已学习
+# (the daily quiz awards study points); called like PUSH_DELIVERED_LISTENERS.
+CHECKED_IN_LISTENERS = "checked_in_listeners"
+# Errors recorded on a push that was not refused by Telegram itself.
+PLAN_CHANGED = "plan changed"
+PASSAGE_GONE = "passage gone"
+CHAT_MOVED = "chat moved"
+INTERNAL_ERROR = "internal error"
+# httpx errors raised before a request was sent: nothing can have reached Telegram.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class Outcome(StrEnum):
+    """What one attempt (or a request for one) came to."""
+
+    DELIVERED = "delivered"
+    UNKNOWN = "unknown"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    FORBIDDEN = "forbidden"
+    SKIPPED = "skipped"  # nothing to send (no plan, lecture or passage any more)
+    BUSY = "busy"  # the chat has a push sending or retrying
+    ALREADY_SENT = "already sent"  # a resend of a passage the chat already got
 
 
 def now_of(app: Application) -> datetime:
@@ -41,6 +99,10 @@ def now_of(app: Application) -> datetime:
 
 def job_name(chat_id: int) -> str:
     return f"daily:{chat_id}"
+
+
+def retry_job_name(push_id: int) -> str:
+    return f"retry:{push_id}"
 
 
 def schedule_job(app: Application, plan: Plan) -> None:
@@ -77,14 +139,19 @@ async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def restore_jobs(app: Application) -> None:
-    """At start-up: one job per active plan; today's missed pushes follow in the background.
+    """At start-up: settle pushes a killed process left mid-request, one job per active plan;
+    retries, reports to admins and today's missed pushes follow in the background.
 
     The catch-up runs as a job as soon as the JobQueue has started, not here: start-up (and
     so answering members) does not wait for hundreds of rate-limited sends, and a push time
     that passes while the bot starts is still caught (APScheduler computes a job's first run
     when it starts, so such a push would be neither missed at a check here nor run).
     """
-    for plan in await services.study_store(app).active_plans():
+    store = services.study_store(app)
+    for push in await store.interrupted_pushes():
+        log.warning("push %s to chat %s was cut off mid-request: outcome unknown",
+                    push.push_id, push.chat_id)
+    for plan in await store.active_plans():
         schedule_job(app, plan)
     app.bot_data[CATCH_UP_DONE_KEY] = asyncio.Event()
     if app.job_queue is not None:
@@ -94,14 +161,29 @@ async def restore_jobs(app: Application) -> None:
 
 
 async def _catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    app = context.application
     try:
-        await catch_up(context.application)
+        await resume_retries(app)
+        await alerts.report_pending(app)
+        await catch_up(app)
     finally:
-        context.application.bot_data[CATCH_UP_DONE_KEY].set()
+        app.bot_data[CATCH_UP_DONE_KEY].set()
+
+
+async def resume_retries(app: Application) -> None:
+    """Pushes that were waiting for a retry when the bot stopped get it (at once if due)."""
+    now = now_of(app)
+    for push in await services.study_store(app).pushes_in_state(PushState.RETRYING):
+        due = push.next_attempt_at or now
+        schedule_retry(app, push.push_id, max(due - now, timedelta(0)))
 
 
 async def catch_up(app: Application) -> None:
-    """Sends each active chat's missed push of today; one chat's failure skips only it."""
+    """Sends each active chat's missed push of today; one chat's failure skips only it.
+
+    A chat that has today's push in any state is skipped: delivered, unknown (admins were
+    told), retrying (its retry is scheduled) or failed (admins were told).
+    """
     store = services.study_store(app)
     now = now_of(app)
     plans = await store.active_plans()
@@ -117,7 +199,7 @@ async def catch_up(app: Application) -> None:
             log.exception("catch-up push for chat %s failed", plan.chat_id)
 
 
-async def push_next(app: Application, plan: Plan, kind: str) -> None:
+async def push_next(app: Application, plan: Plan, kind: str) -> Outcome:
     """Sends the plan's next passage.
 
     The plan is read again first: a catch-up of many chats takes a while, and an admin may
@@ -127,61 +209,218 @@ async def push_next(app: Application, plan: Plan, kind: str) -> None:
     store = services.study_store(app)
     plan = await store.plan(plan.chat_id)
     if plan is None or (kind == "scheduled" and not plan.active):
-        return
+        return Outcome.SKIPPED
     if library.lecture(plan.lecture_id) is None:
         await _lecture_gone(app, plan)
-        return
+        return Outcome.SKIPPED
     progress = next_passage(library, plan)
     if progress.passage is None:
-        return
+        return Outcome.SKIPPED
     moved = plan.last_passage_id is not None and library.passage(plan.last_passage_id) is None
     local_date = now_of(app).astimezone(zone(plan.timezone)).date()
-    push = await store.claim_push(plan.chat_id, local_date, progress.passage.passage_id, kind)
+    push = await store.claim_push(plan.chat_id, local_date, progress.passage.passage_id, kind,
+                                  plan.last_passage_id)
     if push is None:
-        return
-    header = texts.PUSH_HEADER.format(number=progress.number, total=progress.total,
-                                      citation=progress.passage.citation)
-    text = passage_message(header, progress.passage)
-    message = await _send(app, plan.chat_id, text, checkin_keyboard(push.push_id, 0),
-                          ParseMode.HTML)
-    if message is None:
-        return
-    await store.complete_push(push.push_id, message.message_id, message.chat_id,
-                              progress.passage.passage_id)
+        return Outcome.BUSY
+    outcome = await _attempt(app, push)
+    if outcome not in (Outcome.DELIVERED, Outcome.UNKNOWN):
+        return outcome
+    chat_id = (await store.push(push.push_id)).chat_id  # a group may have become a supergroup
     if moved:
-        await _send(app, message.chat_id, texts.PLAN_PASSAGE_MOVED, None)
+        await _send_note(app, chat_id, texts.PLAN_PASSAGE_MOVED, None)
     if progress.number == progress.total:
-        await _send(app, message.chat_id,
-                    texts.LECTURE_FINISHED.format(lecture=progress.passage.lecture_title),
-                    finished_keyboard())
+        await _send_note(app, chat_id,
+                         texts.LECTURE_FINISHED.format(lecture=progress.passage.lecture_title),
+                         finished_keyboard())
     elif kind == "manual":
-        await _send(app, message.chat_id, texts.PUSH_MANUAL_NOTE, None)
+        await _send_note(app, chat_id, texts.PUSH_MANUAL_NOTE, None)
+    return outcome
+
+
+async def resend(app: Application, push_id: int) -> Outcome:
+    """An admin's "send now" for a failed or unknown push: one more round of attempts,
+    unless the chat already got that passage from a later push."""
+    store = services.study_store(app)
+    push = await store.push(push_id)
+    if push is None:
+        return Outcome.SKIPPED
+    if push.state == PushState.DELIVERED or await store.delivered_later(push):
+        return Outcome.ALREADY_SENT
+    push = await store.begin_attempt(push_id, (PushState.FAILED, PushState.UNKNOWN),
+                                     fresh=True)
+    if push is None:
+        return Outcome.BUSY
+    return await _attempt(app, push)
+
+
+def schedule_retry(app: Application, push_id: int, delay: timedelta) -> None:
+    if app.job_queue is None:
+        return
+    app.job_queue.run_once(_retry_job, when=delay, data=push_id,
+                           name=retry_job_name(push_id),
+                           job_kwargs={"misfire_grace_time": None})
+
+
+async def _retry_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    app = context.application
+    store = services.study_store(app)
+    push = await store.begin_attempt(context.job.data, (PushState.RETRYING,))
+    if push is None:
+        return  # an admin's button or another retry got there first
+    plan = await store.plan(push.chat_id)
+    if plan is None or not plan.active or plan.lecture_id != lecture_of(push.passage_id):
+        await store.mark_failed(push, PLAN_CHANGED, report=False)  # the admins changed it
+        return
+    await _attempt(app, push)
+
+
+async def _attempt(app: Application, push: Push) -> Outcome:
+    """Sends a claimed push (state `sending`) and settles it by what Telegram answered."""
+    message = await _push_message(app, push)
+    if message is None:
+        await services.study_store(app).mark_failed(push, PASSAGE_GONE, report=False)
+        return Outcome.SKIPPED
+    text, keyboard = message
+    try:
+        sent = await _send(app, push.chat_id, text, keyboard, ParseMode.HTML)
+    except TelegramError as error:
+        return await _settle_refusal(app, push, error)
+    except Exception:  # e.g. moving a migrated chat failed: nothing was delivered
+        await services.study_store(app).mark_failed(push, INTERNAL_ERROR)
+        await alerts.report(app, replace(push, state=PushState.FAILED, error=INTERNAL_ERROR))
+        raise
+    return await _delivered(app, push, sent)
+
+
+async def _settle_refusal(app: Application, push: Push, error: TelegramError) -> Outcome:
+    """Settles a push Telegram did not confirm, by the kind of error."""
+    if isinstance(error, Forbidden):
+        return await _forbidden(app, push, error)
+    if isinstance(error, ChatMigrated):  # the supergroup has a plan of its own: left be
+        await services.study_store(app).mark_failed(push, CHAT_MOVED, report=False)
+        return Outcome.SKIPPED
+    if isinstance(error, BadRequest):  # the same request would be refused again: no retries
+        return await _failed(app, push, error)
+    if outcome_unknown(error):
+        return await _unknown(app, push, error)
+    return await _refused(app, push, error)
+
+
+async def _push_message(app: Application, push: Push
+                        ) -> tuple[str, InlineKeyboardMarkup] | None:
+    library = services.knowledge(app).library
+    passage = library.passage(push.passage_id)
+    if passage is None:
+        return None
+    number, total = passage_number(library, passage)
+    header = texts.PUSH_HEADER.format(number=number, total=total, citation=passage.citation)
+    count = await services.study_store(app).checkin_count(push.push_id)
+    return passage_message(header, passage), checkin_keyboard(push.push_id, count)
+
+
+def outcome_unknown(error: TelegramError) -> bool:
+    """Did the request leave without an answer coming back (so Telegram may have delivered
+    it)? An error response has no httpx cause; a connection never made sent nothing."""
+    cause = error.__cause__
+    return (isinstance(error, NetworkError) and isinstance(cause, httpx.HTTPError)
+            and not isinstance(cause, _NOT_SENT))
+
+
+async def _delivered(app: Application, push: Push, message: Message) -> Outcome:
+    """The one place a push becomes delivered: recorded with the plan's advance, then the
+    listeners of PUSH_DELIVERED_LISTENERS are called."""
+    await services.study_store(app).mark_delivered(push, message.message_id, message.chat_id)
+    await notify_listeners(app, PUSH_DELIVERED_LISTENERS,
+                           replace(push, state=PushState.DELIVERED,
+                                   message_id=message.message_id, chat_id=message.chat_id))
+    return Outcome.DELIVERED
+
+
+async def notify_listeners(app: Application, key: str, *args) -> None:
+    """Calls the listeners registered under `key`; one that fails is logged, never in the way."""
+    for listener in list(app.bot_data.get(key, ())):
+        try:
+            await listener(app, *args)
+        except Exception:
+            log.exception("%s: listener %s failed", key, getattr(listener, "__name__", listener))
+
+
+async def _unknown(app: Application, push: Push, error: TelegramError) -> Outcome:
+    log.warning("push %s to chat %s: no answer from Telegram (%s); counted as delivered",
+                push.push_id, push.chat_id, error)
+    await services.study_store(app).mark_unknown(push, _describe(error))
+    await alerts.report(app, replace(push, state=PushState.UNKNOWN, error=_describe(error)))
+    return Outcome.UNKNOWN
+
+
+async def _refused(app: Application, push: Push, error: TelegramError) -> Outcome:
+    """Telegram refused: retry with backoff until an hour after the first refusal."""
+    now = now_of(app)
+    give_up_at = push.give_up_at or now + RETRY_WINDOW
+    retry_after = error.retry_after if isinstance(error, RetryAfter) else None
+    seconds = retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
+    delay = retry_delay(push.attempts, seconds)
+    if now + delay > give_up_at:
+        return await _failed(app, push, error)
+    log.warning("push %s to chat %s refused (%s); retry in %s", push.push_id, push.chat_id,
+                error, delay)
+    await services.study_store(app).mark_retrying(push, _describe(error), now + delay,
+                                                  give_up_at)
+    schedule_retry(app, push.push_id, delay)
+    return Outcome.RETRYING
+
+
+async def _failed(app: Application, push: Push, error: TelegramError) -> Outcome:
+    log.error("push %s to chat %s failed for good: %s", push.push_id, push.chat_id, error)
+    await services.study_store(app).mark_failed(push, _describe(error))
+    await alerts.report(app, replace(push, state=PushState.FAILED, error=_describe(error)))
+    return Outcome.FAILED
+
+
+async def _forbidden(app: Application, push: Push, error: Forbidden) -> Outcome:
+    log.warning("chat %s blocked or removed the bot (%s); plan paused", push.chat_id, error)
+    await pause_plan(app, push.chat_id)
+    await services.study_store(app).mark_failed(push, alerts.FORBIDDEN)
+    await alerts.report(app, replace(push, state=PushState.FAILED, error=alerts.FORBIDDEN))
+    return Outcome.FORBIDDEN
+
+
+def _describe(error: TelegramError) -> str:
+    return f"{type(error).__name__}: {error.message}"
 
 
 async def _lecture_gone(app: Application, plan: Plan) -> None:
     """The plan's lecture was retired: pause the plan and tell the chat once."""
     await pause_plan(app, plan.chat_id)
-    await _send(app, plan.chat_id, texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id), None)
+    await _send_note(app, plan.chat_id, texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id),
+                     None)
 
 
 async def _send(app: Application, chat_id: int, text: str,
                 keyboard: InlineKeyboardMarkup | None,
-                parse_mode: ParseMode | None = None) -> Message | None:
-    """Sends to a chat, following a supergroup migration; None if the chat is gone."""
+                parse_mode: ParseMode | None = None) -> Message:
+    """Sends to a chat, following a supergroup migration; raises what Telegram raised.
+
+    Raises ChatMigrated if the supergroup already has a plan of its own (it is left be)."""
     try:
         return await app.bot.send_message(chat_id, text, reply_markup=keyboard,
                                           parse_mode=parse_mode)
     except ChatMigrated as migrated:
         if not await move_chat(app, chat_id, migrated.new_chat_id):
-            return None  # the supergroup already has a plan of its own: leave it be
+            raise
         return await _send(app, migrated.new_chat_id, text, keyboard, parse_mode)
+
+
+async def _send_note(app: Application, chat_id: int, text: str,
+                     keyboard: InlineKeyboardMarkup | None) -> None:
+    """A message beside the push (the lecture finished, …): best effort, a 403 pauses."""
+    try:
+        await _send(app, chat_id, text, keyboard)
     except Forbidden as error:
         log.warning("chat %s blocked or removed the bot (%s); plan paused", chat_id, error)
         await pause_plan(app, chat_id)
-        return None
     except TelegramError as error:
-        log.error("push to chat %s failed: %s", chat_id, error)
-        return None
+        log.error("note to chat %s failed: %s", chat_id, error)
 
 
 async def move_chat(app: Application, old_chat_id: int, new_chat_id: int) -> bool:
@@ -211,4 +450,3 @@ def finished_keyboard() -> InlineKeyboardMarkup:
         InlineKeyboardButton(texts.BUTTON_RESTART, callback_data=RESTART_DATA),
         InlineKeyboardButton(texts.BUTTON_STOP, callback_data=STOP_DATA),
     ]])
-

@@ -155,3 +155,20 @@ def find_lecture(library: Library, name: str) -> Lecture | list[Lecture] | None:
 def default_lecture(library: Library) -> Lecture | None:
     """The first lecture in file-name order that has passages."""
     return next((lecture for lecture in library.lectures if lecture.passages), None)
+
+
+# Telegram's refusals (a 5xx, a flood limit past the rate limiter's own retries) are retried:
+# the first retry after 20 s (the issue asks for one within 30 s; a 5xx is usually over by
+# then), then at doubling intervals up to 15 minutes, for an hour after the first refusal —
+# long enough for an outage of Telegram's, short enough that admins hear of it the same morning.
+FIRST_RETRY_SECONDS = 20
+MAX_RETRY_INTERVAL_SECONDS = 15 * 60
+RETRY_WINDOW = timedelta(hours=1)
+
+
+def retry_delay(failed_attempts: int, retry_after: float | None = None) -> timedelta:
+    """How long to wait after the `failed_attempts`-th refusal; never less than Telegram's
+    own retry_after."""
+    backoff = min(FIRST_RETRY_SECONDS * 2 ** max(failed_attempts - 1, 0),
+                  MAX_RETRY_INTERVAL_SECONDS)
+    return timedelta(seconds=max(backoff, retry_after or 0))
