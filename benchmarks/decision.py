@@ -91,6 +91,9 @@ class Example:
     answerable: bool     # should the bot answer here?
     rows: list[np.ndarray]    # per question of the message: candidate features
     labels: list[np.ndarray]  # per question: 1 where the candidate answers the message
+    candidates: list[list[str]] = field(default_factory=list)  # per question: passage ids
+    queries: list[str] = field(default_factory=list)  # the questions, as searched
+    knowledge: str = ""  # the knowledge folder asked (its name)
     rule_answered: bool | None = None  # a rule's decision, when a rule decided
     rule_right: bool | None = None
     probabilities: list[np.ndarray] = field(default_factory=list)
@@ -179,8 +182,8 @@ def ask(knowledge: KnowledgeBase, message: str, is_right):
     answer = knowledge.answer(message)
     if answer.kind in RULE_KINDS:
         right = bool(answer.best and is_right(answer.best.passage.passage_id))
-        return [], [], answer.answered, right
-    rows, labels = [], []
+        return [], [], answer.answered, right, [], []
+    rows, labels, candidates, queries = [], [], [], []
     for query in question_parts(message):
         if knowledge.index.tokenizer.is_small_talk(query):
             continue
@@ -190,7 +193,9 @@ def ask(knowledge: KnowledgeBase, message: str, is_right):
         rows.append(found)
         labels.append(np.array([float(is_right(h.passage.passage_id))
                                 for h in hits[:len(found)]]))
-    return rows, labels, None, None
+        candidates.append([h.passage.passage_id for h in hits[:len(found)]])
+        queries.append(query)
+    return rows, labels, None, None, candidates, queries
 
 
 def collect(tokenizer: Tokenizer, root: Path, quick: bool) -> list[Example]:
@@ -240,11 +245,19 @@ def collect(tokenizer: Tokenizer, root: Path, quick: bool) -> list[Example]:
 
 
 def _example(source, group, question, kind, answerable, knowledge, is_right) -> Example:
-    rows, labels, rule_answered, rule_right = ask(knowledge, question, is_right)
+    rows, labels, rule_answered, rule_right, candidates, queries = ask(knowledge, question,
+                                                                      is_right)
     top, score = Bm25Baseline.of(knowledge).first(question)
-    return Example(source, group, question, kind, answerable, rows, labels, rule_answered,
-                   rule_right, baseline_right=top is not None and is_right(top),
-                   baseline_score=score)
+    PASSAGES.setdefault(knowledge.folder.name, [(p.passage_id, p.text)
+                                                for p in knowledge.library.passages])
+    return Example(source, group, question, kind, answerable, rows, labels, candidates,
+                   queries, knowledge.folder.name, rule_answered, rule_right,
+                   baseline_right=top is not None and is_right(top), baseline_score=score)
+
+
+# Every knowledge folder's passages (id, text), by folder name: for experiments with
+# features computed after the fact (saved with --examples).
+PASSAGES: dict[str, list[tuple[str, str]]] = {}
 
 
 class Bm25Baseline:
@@ -481,13 +494,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def load_or_collect(cache: Path | None, quick: bool) -> list[Example]:
     if cache is not None and cache.is_file():
-        return pickle.loads(cache.read_bytes())
+        saved = pickle.loads(cache.read_bytes())
+        PASSAGES.update(saved["passages"])
+        return saved["examples"]
     tokenizer = Tokenizer(Lexicon.load(KNOWLEDGE / "lexicon"))
     tokenizer.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
         examples = collect(tokenizer, Path(tmp), quick)
     if cache is not None:
-        cache.write_bytes(pickle.dumps(examples))
+        cache.write_bytes(pickle.dumps({"examples": examples, "passages": PASSAGES}))
     return examples
 
 

@@ -53,3 +53,32 @@ def test_every_command_is_in_the_menu_and_the_readme():
     for command, description in texts.all_commands():
         assert f"/{command}" in readme, command
         assert description
+
+
+def _callback_prefixes() -> dict[str, str]:
+    """Every `*_PREFIX = "…:"` constant of the bot (button callback data), by name."""
+    prefixes = {}
+    for path in BOT.rglob("*.py"):
+        if path.parent.name == "core":  # the core's prefixes are index terms, not buttons
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Assign):
+                continue
+            targets = [t for target in node.targets
+                       for t in (target.elts if isinstance(target, ast.Tuple) else [target])]
+            values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+            for target, value in zip(targets, values, strict=False):
+                if (isinstance(target, ast.Name) and target.id.endswith("_PREFIX")
+                        and isinstance(value, ast.Constant) and isinstance(value.value, str)
+                        and value.value.endswith(":")):
+                    prefixes[f"{path.name}:{target.id}"] = value.value
+    return prefixes
+
+
+def test_button_prefixes_never_shadow_each_other():
+    """A button's callback data is routed by its prefix: no prefix may start another."""
+    prefixes = _callback_prefixes()
+    assert len(prefixes) >= 10
+    for name, prefix in prefixes.items():
+        for other, value in prefixes.items():
+            assert other == name or not value.startswith(prefix), (name, other)

@@ -13,7 +13,7 @@ STORY = ("我是一名老党员,退休好多年了,平时喜欢在抖音上看�
 @pytest.mark.parametrize("message, parts", [
     ("党员网络行为规定是什么时候印发的", ["党员网络行为规定是什么时候印发的"]),
     ("三地是啥?还有网民多少", ["三地是啥?", "网民多少"]),
-    ("事后追责怎么搞 另外第二部分讲了啥", ["事后追责怎么搞", "另外第二部分讲了啥"]),
+    ("事后追责怎么搞 另外第二部分讲了啥", ["事后追责怎么搞", "第二部分讲了啥"]),
     # 还有 inside a sentence is part of the question, not a second one
     ("网上,还有哪些乱象", ["网上,还有哪些乱象"]),
     # greetings and thanks around a question are not questions
@@ -31,9 +31,10 @@ def test_a_story_is_left_out_and_its_question_kept():
         "想问一下,党员在网上转发东西到底有什么规定?"]
 
 
-def test_a_question_too_short_to_stand_alone_keeps_the_sentence_before_it():
+def test_a_question_that_points_back_keeps_the_sentence_before_it():
     assert question_parts("网上有人造谣说我们支部出事了。那怎么办?") == [
         "网上有人造谣说我们支部出事了。那怎么办?"]
+    assert question_parts("老师好!三地是啥?") == ["三地是啥?"]
 
 
 def test_words_that_only_look_like_asking_do_not_make_a_question():

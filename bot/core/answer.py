@@ -171,8 +171,9 @@ class Answerer:
         """The evidence rows the decision weighs (also what the training script records)."""
         candidates = hits[:CANDIDATES]
         verdicts = evidence(query, candidates, self.index.tokenizer)
+        sentence_coverages = [self.index.sentence_coverage(hit, searched) for hit in candidates]
         return candidate_rows(question_signals(query, small_talk), searched, candidates,
-                              verdicts)
+                              verdicts, sentence_coverages)
 
     def _linked_answer(self, link: Link, query: str, question: str, truncated: bool,
                        top_k: int) -> Answer:

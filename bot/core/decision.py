@@ -13,6 +13,7 @@ needs numpy alone to apply them.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -54,9 +55,9 @@ class DecisionModel:
     @classmethod
     def load(cls, path: Path | None = None) -> DecisionModel:
         """The shipped weights, or those of `path` (a file written by the training script)."""
-        text = (path.read_text(encoding="utf-8") if path is not None else
-                resources.files("bot.core").joinpath(WEIGHTS_FILE).read_text(encoding="utf-8"))
-        return cls.from_dict(json.loads(text))
+        if path is None:
+            return shipped_model()
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
     @classmethod
     def from_dict(cls, data: dict) -> DecisionModel:
@@ -87,3 +88,10 @@ class DecisionModel:
             return None
         rank = int(np.argmax(probabilities))
         return Choice(rank, float(probabilities[rank]))
+
+
+@functools.cache
+def shipped_model() -> DecisionModel:
+    """The weights shipped beside this module, read once per process."""
+    text = resources.files("bot.core").joinpath(WEIGHTS_FILE).read_text(encoding="utf-8")
+    return DecisionModel.from_dict(json.loads(text))

@@ -42,7 +42,7 @@ _INTERROGATIVE = re.compile(
 
 FEATURE_NAMES: tuple[str, ...] = (
     "rank_1", "rank_2",
-    "coverage", "coverage_below_best",
+    "coverage", "coverage_below_best", "sentence_coverage",
     "score_of_max", "score_of_first", "margin_to_next",
     "best_sentence_of_max",
     "rare_coverage", "max_unmatched_weight", "unmatched_informative",
@@ -76,17 +76,19 @@ def question_signals(question: str, small_talk: bool) -> QuestionSignals:
 
 
 def candidate_rows(signals: QuestionSignals, query: Query, hits: Sequence[Hit],
-                   evidence: Sequence[Evidence]) -> np.ndarray:
-    """One feature row (in FEATURE_NAMES order) per candidate among the first hits."""
+                   evidence: Sequence[Evidence],
+                   sentence_coverages: Sequence[float]) -> np.ndarray:
+    """One feature row (in FEATURE_NAMES order) per candidate among the first hits;
+    `sentence_coverages` from `Index.sentence_coverage`, one per hit."""
     count = min(CANDIDATES, len(hits))
     rows = np.zeros((count, len(FEATURE_NAMES)), dtype=np.float64)
     for rank in range(count):
-        rows[rank] = _row(signals, query, hits, rank, evidence[rank])
+        rows[rank] = _row(signals, query, hits, rank, evidence[rank], sentence_coverages)
     return rows
 
 
 def _row(signals: QuestionSignals, query: Query, hits: Sequence[Hit], rank: int,
-         evidence: Evidence) -> list[float]:
+         evidence: Evidence, sentence_coverages: Sequence[float]) -> list[float]:
     hit = hits[rank]
     weights = query.weights
     total = query.total_weight or 1.0
@@ -102,6 +104,7 @@ def _row(signals: QuestionSignals, query: Query, hits: Sequence[Hit], rank: int,
     return [
         float(rank == 1), float(rank == 2),
         hit.coverage, max(h.coverage for h in hits[:CANDIDATES]) - hit.coverage,
+        sentence_coverages[rank],
         hit.score / max_score, hit.score / (hits[0].score or 1.0),
         (hit.score - following) / (hit.score or 1.0),
         max(hit.sentence_scores, default=0.0) / max_score,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.core.answer import Answer, Answerer
+from bot.core.decision import DecisionModel
 from bot.core.lectures import Library, load_library
 from bot.core.links import LinkBook, load_links
 from bot.core.search import Index
@@ -52,7 +53,8 @@ class KnowledgeBase:
     def with_links(self, links: LinkBook) -> KnowledgeBase:
         """The same lectures and index answering with other question links."""
         return replace(self, links=links,
-                       answerer=Answerer(self.library, self.index, links.index))
+                       answerer=Answerer(self.library, self.index, links.index,
+                                         self.answerer.model))
 
     def reload_links(self) -> KnowledgeBase:
         """The same lectures with the question files as they are on disk now."""
@@ -61,3 +63,8 @@ class KnowledgeBase:
 
     def answer(self, question: str, top_k: int = 5) -> Answer:
         return self.answerer.answer(question, top_k)
+
+    def with_model(self, model: DecisionModel) -> KnowledgeBase:
+        """The same knowledge deciding with other weights (training, tests)."""
+        return replace(self, answerer=Answerer(self.library, self.index, self.links.index,
+                                               model))

@@ -18,8 +18,11 @@ MAX_MESSAGE_CHARS = 1000
 MAX_QUESTION_CHARS = 300
 # At most this many questions of one message are answered, one reply each.
 MAX_QUESTIONS = 3
-# A question sentence this short ("那怎么办?", "为啥?") leans on the sentence before it.
-MIN_SELF_CONTAINED_CHARS = 6
+# A question that points back ("那怎么办?", "这种情况算违纪吗?", "为啥?") leans on the
+# sentence before it; "三地是啥?" after "老师好!" does not.
+_LEANS_BACK = re.compile(
+    r"^(那|这|那么|这样|那样|这种|那种|这个|那个|这些|那些|所以|然后|可是|但是|如果这样)"
+    r"|^(为啥|为什么|怎么办|咋办|怎么回事|是吗|对吗|真的吗|行吗|可以吗)[?？]?$")
 
 # Sentence ends; a line break ends a sentence too (voice input, pasted text).
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;…\n])")
@@ -27,7 +30,8 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?；;…\n])")
 # ("事后追责怎么搞 另外第二部分讲了啥"); 还有 only after a sentence's end, since "网上,还有哪些
 # 乱象" is one question.
 _QUESTION_BREAK = re.compile(r"(?:^|[\s,，])\s*(?=另外|顺便问一?下|再问一?下)")
-_LEADING_STILL = re.compile(r"^\s*还有[,，\s]*")
+# A later question's opening word ("另外…", "还有…") is no part of what it asks.
+_LEADING_CONNECTOR = re.compile(r"^\s*(还有|另外|顺便问一?下|再问一?下)[,，、\s]*")
 _QUESTION_MARK = re.compile(r"[?？]")
 # What makes a sentence a question or a request for information, in Chinese as members type.
 # 几 asks (几条, 第几) except in 前几天, 这几年, 好几个, 几乎.
@@ -40,8 +44,8 @@ _ASKS = re.compile(
 
 def question_parts(message: str) -> list[str]:
     """The questions of a message, in order, at most MAX_QUESTIONS (at least one if it has
-    words): each a sentence that asks, with the sentence before it when it is too short to
-    stand alone. A message with no asking sentence is one question as a whole."""
+    words): each a sentence that asks, with the sentence before it when it points back to
+    it. A message with no asking sentence is one question as a whole."""
     text = message[:MAX_MESSAGE_CHARS]
     sentences = [s for s in _sentences(text) if has_word_chars(s)]
     asking = [i for i, s in enumerate(sentences) if _asks(s)]
@@ -50,7 +54,7 @@ def question_parts(message: str) -> list[str]:
     parts = []
     for i in asking:
         part = sentences[i]
-        if len(_bare(part)) < MIN_SELF_CONTAINED_CHARS and i > 0 and i - 1 not in asking:
+        if _LEANS_BACK.search(part.strip()) and i > 0 and i - 1 not in asking:
             part = sentences[i - 1] + part
         parts.append(part.strip()[:MAX_QUESTION_CHARS])
     return parts[:MAX_QUESTIONS]
@@ -60,7 +64,7 @@ def _sentences(text: str) -> list[str]:
     sentences = []
     for sentence in _SENTENCE_END.split(text):
         for piece in _QUESTION_BREAK.split(sentence):
-            piece = _LEADING_STILL.sub("", piece)
+            piece = _LEADING_CONNECTOR.sub("", piece)
             if piece.strip():
                 sentences.append(piece)
     return sentences
@@ -68,7 +72,3 @@ def _sentences(text: str) -> list[str]:
 
 def _asks(sentence: str) -> bool:
     return bool(_QUESTION_MARK.search(sentence) or _ASKS.search(sentence))
-
-
-def _bare(text: str) -> str:
-    return "".join(ch for ch in text if has_word_chars(ch))

@@ -225,19 +225,25 @@ class Index:
         self._sentence_start = np.zeros(len(self.passages) + 1, dtype=np.int64)
         self._folded: list[str] = []
         self._word_bounds: list[tuple[int, ...]] = []
+        # Where each sentence of a passage ends in its folded text (its words joined).
+        self._sentence_ends: list[tuple[int, ...]] = []
+        self._position = {passage.passage_id: i for i, passage in enumerate(self.passages)}
         for i, passage in enumerate(self.passages):
             total: Counter[str] = Counter()
-            words = []
+            words: list[str] = []
+            ends = []
             for sentence in passage.sentences:
                 analysis = tokenizer.analyze(sentence)
                 counts = Counter(analysis.terms)
                 sentence_terms.append(counts)
                 total.update(counts)
                 words.extend(analysis.words)
+                ends.append(sum(map(len, words)))
             passage_terms.append(total)
             self._sentence_start[i + 1] = len(sentence_terms)
             self._folded.append("".join(words))
             self._word_bounds.append(_word_bounds(words))
+            self._sentence_ends.append(tuple(ends))
         self._pinyin_cache: dict[int, str] = {}
         self._vocabulary: dict[str, int] = {}
         self._passage_index = _Postings(passage_terms, self._vocabulary)
@@ -300,6 +306,22 @@ class Index:
             item[1] += _quote_bonus(folded_question, self._folded[item[0]])
         ranked.sort(key=lambda item: (-item[1], item[0]))
         return ranked, sentence_scores
+
+    def sentence_coverage(self, hit: Hit, query: Query) -> float:
+        """The largest share of the question's information one sentence of the hit holds:
+        a question is usually about one sentence, and words spread over a passage's several
+        sentences often answer nothing."""
+        i = self._position.get(hit.passage.passage_id)
+        if i is None or not query.words or query.total_weight <= 0:
+            return 0.0
+        folded, best, start = self._folded[i], 0.0, 0
+        for end in self._sentence_ends[i]:
+            sentence = folded[start:end]
+            found = sum(weight for word, weight in zip(query.words, query.weights, strict=True)
+                        if word in sentence)
+            best = max(best, found / query.total_weight)
+            start = end
+        return best
 
     def _sentence_scores_of(self, i: int, sentence_scores: np.ndarray) -> list[float]:
         return sentence_scores[self._sentence_start[i]:self._sentence_start[i + 1]].tolist()

@@ -263,6 +263,7 @@ class Tokenizer:
         self._inner_alias = re.compile("|".join(map(re.escape, inner))) if inner else None
         # Per instance: a class-level cache would keep a replaced tokenizer (and its jieba) alive.
         self._cached_words = functools.lru_cache(maxsize=WORDS_CACHE_SIZE)(self._split_words)
+        self._stop_compounds: dict[str, bool] = {}
 
     @property
     def thesaurus(self) -> Thesaurus:
@@ -299,13 +300,31 @@ class Tokenizer:
 
     def analyze(self, text: str) -> Analysis:
         words = self.words(text)
-        stop = self.lexicon.stop_words
-        content = [w for w in words if w not in stop]
+        stop = self._stop_positions(words)
+        content = [w for i, w in enumerate(words) if not stop[i]]
         terms = [WORD_PREFIX + w for w in content]
         for run in _content_runs(words, stop):
             terms.extend(BIGRAM_PREFIX + gram for gram in char_bigrams(run))
             terms.extend(PINYIN_PREFIX + gram for gram in pinyin_bigrams(run))
         return Analysis(tuple(words), tuple(content), tuple(terms))
+
+    def _stop_positions(self, words: list[str]) -> list[bool]:
+        """Which words are stop words: listed ones, words made of listed ones only (jieba
+        keeps 有多大 and 是啥时候 whole), and neighbours that together make one (jieba cuts
+        多大 into 多 / 大 after 有): they ask, they say nothing."""
+        stop = [w in self.lexicon.stop_words or self._is_stop_compound(w) for w in words]
+        for i in range(len(words) - 1):
+            if not (stop[i] and stop[i + 1]) and self._is_stop_compound(words[i] + words[i + 1]):
+                stop[i] = stop[i + 1] = True
+        return stop
+
+    def _is_stop_compound(self, word: str) -> bool:
+        known = self._stop_compounds.get(word)
+        if known is None:
+            known = (word in self.lexicon.stop_words
+                     or (len(word) > 1 and _splits_into(word, self.lexicon.stop_words)))
+            self._stop_compounds[word] = known
+        return known
 
     def word_weight(self, word: str) -> float:
         """How informative a word is in Chinese at large (IDF from jieba's dictionary).
@@ -358,11 +377,20 @@ class Tokenizer:
         return any(p.search(bare) for p in self.lexicon.small_talk)
 
 
-def _content_runs(words: list[str], stop: frozenset[str]) -> Iterable[str]:
+def _splits_into(word: str, pieces: frozenset[str], longest: int = 4) -> bool:
+    """Can `word` be cut into pieces that are all in `pieces` (each at most `longest`)?"""
+    reachable = [True] + [False] * len(word)
+    for end in range(1, len(word) + 1):
+        reachable[end] = any(reachable[start] and word[start:end] in pieces
+                             for start in range(max(0, end - longest), end))
+    return reachable[-1]
+
+
+def _content_runs(words: list[str], stop: list[bool]) -> Iterable[str]:
     """Joins consecutive content words: bigrams never straddle a dropped stop word."""
     run: list[str] = []
-    for word in words:
-        if word in stop:
+    for word, is_stop in zip(words, stop, strict=True):
+        if is_stop:
             if run:
                 yield "".join(run)
             run = []

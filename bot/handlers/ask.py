@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 MORE_PREFIX, SHOW_PREFIX, FEEDBACK_PREFIX = "m:", "p:", "f:"
 # 阅读 under a refusal (the passage as a new message) and 全文 (the whole lecture).
-READ_PREFIX, FULL_TEXT_PREFIX = "r:", "t:"
+READ_PREFIX, FULL_TEXT_PREFIX = "rd:", "ft:"
 # Results offered behind 更多: as many refs as fit in 64 bytes of callback data.
 MORE_RESULTS = 4
 # Inline results: as many as a phone shows without scrolling, each with a one-line preview.
