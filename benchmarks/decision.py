@@ -70,8 +70,12 @@ REGULARISATION_C = 1.0
 SOURCE_WEIGHT = 1000.0
 RULE_KINDS = {AnswerKind.SMALL_TALK, AnswerKind.SECTION, AnswerKind.MISSING_SECTION,
               AnswerKind.NO_QUESTION}
-# Threshold choice (see choose_thresholds): answers may be wrong at most this often.
-MAX_CONFIDENT_WRONG = 0.03
+# Threshold choice (see choose_thresholds). A confident answer is a paragraph presented as the
+# answer: on lectures the model never saw, at most one in ten may be wrong (3% costs more than
+# half of the right answers, which then come as "closest" replies; see the README's table).
+MAX_CONFIDENT_WRONG = 0.10
+# Off-topic questions get the closest paragraph at most this often.
+MAX_OFF_TOPIC_SHOWN = 0.05
 
 
 @dataclass
@@ -185,7 +189,7 @@ def ask(knowledge: KnowledgeBase, message: str, is_right):
         return [], [], answer.answered, right, [], []
     rows, labels, candidates, queries = [], [], [], []
     for query in question_parts(message):
-        if knowledge.index.tokenizer.is_small_talk(query):
+        if knowledge.answerer.is_small_talk(query):
             continue
         searched, hits = knowledge.index.search_query(query, CANDIDATES)
         hits = tuple(hits)
@@ -419,32 +423,29 @@ def scores(examples: Sequence[Example], confident: float, closest: float) -> Sco
 
 
 def choose_thresholds(examples: Sequence[Example]) -> tuple[float, float]:
-    """The confident threshold: the lowest at which held-out confident answers on the lecture
-    questions are wrong at most MAX_CONFIDENT_WRONG, and CMRC in/out stay balanced (the
-    best of their mean); the closest threshold: the one that shows the most right paragraphs
-    while greetings, thanks and general questions (kinds chitchat, general) get none."""
-    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    """Both thresholds from the held-out predictions.
+
+    Confident: the one that answers lectures' questions best (answered right plus refused
+    right) among those at which, on lectures the model never saw, at most MAX_CONFIDENT_WRONG
+    of the confident answers are wrong. Closest: the lowest at which no greeting, thanks or
+    general question (kinds chitchat, general) gets a paragraph, and lecture questions asked
+    of a knowledge that has nothing on them (CMRC's) get one at most MAX_OFF_TOPIC_SHOWN of
+    the time."""
+    grid = np.round(np.arange(0.05, 0.99, 0.005), 3)
     lectures = [e for e in examples if e.source == "lecture"]
-    cmrc = [e for e in examples if e.source.startswith("cmrc") and e.source != "cmrc-as-knowledge"]
-    best, best_value = 0.5, -1.0
+    confident, best = float(grid[-1]), -1.0
     for t in grid:
-        lecture = scores(lectures, t, t)
-        if lecture.confident_wrong > MAX_CONFIDENT_WRONG:
-            continue
-        c = scores(cmrc, t, t)
-        value = lecture.accuracy + (c.answered_right + c.refused) / 2
-        if value > best_value:
-            best, best_value = float(t), value
+        s = scores(lectures, t, t)
+        if s.confident_wrong <= MAX_CONFIDENT_WRONG and s.accuracy > best:
+            confident, best = float(t), s.accuracy
     chatter = [e for e in lectures if e.kind in ("chitchat", "general")]
-    closest, closest_value = best, -1.0
-    for t in grid[grid <= best]:
-        shown_to_chatter = sum(outcome(e, best, t).shown for e in chatter)
-        if shown_to_chatter:
-            continue
-        value = scores(lectures, best, t).shown_right
-        if value > closest_value:
-            closest, closest_value = float(t), value
-    return best, closest
+    off_topic = [e for e in examples if e.source == "cmrc-as-knowledge"]
+    for t in grid[grid <= confident]:
+        shown_to_chatter = any(outcome(e, confident, t).shown for e in chatter)
+        off_shown = sum(outcome(e, confident, t).shown for e in off_topic) / max(len(off_topic), 1)
+        if not shown_to_chatter and off_shown <= MAX_OFF_TOPIC_SHOWN:
+            return confident, float(t)
+    return confident, confident
 
 
 def reliability(examples: Sequence[Example], bins: int = 10) -> list[tuple[float, float, int]]:
@@ -514,8 +515,8 @@ def log_loss(examples: Sequence[Example]) -> float:
 
 
 def report(say: Report, examples: Sequence[Example], confident: float, closest: float) -> None:
-    say(f"thresholds chosen from held-out predictions: confident {confident:.2f}, "
-        f"closest {closest:.2f}")
+    say(f"thresholds chosen from held-out predictions: confident {confident:.3f}, "
+        f"closest {closest:.3f}")
     say("held-out figures (grouped cross-validation: by lecture, by CMRC article)")
     by_source: dict[str, list[Example]] = defaultdict(list)
     for e in examples:

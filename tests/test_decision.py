@@ -23,7 +23,7 @@ def rows_for(knowledge, question: str) -> tuple[np.ndarray, list]:
     verdicts = evidence(question, hits, knowledge.index.tokenizer)
     coverages = [knowledge.index.sentence_coverage(hit, searched) for hit in hits]
     return (candidate_rows(question_signals(question, False), searched, hits, verdicts,
-                           coverages), hits)
+                           coverages, len(knowledge.index)), hits)
 
 
 # --------------------------------------------------------------------- features

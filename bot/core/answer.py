@@ -25,7 +25,7 @@ from bot.core.lectures import (
     heading_lead,
 )
 from bot.core.links import Link, LinkIndex, linked_hit
-from bot.core.questions import MAX_MESSAGE_CHARS, question_parts
+from bot.core.questions import MAX_MESSAGE_CHARS, is_courtesy, question_parts
 from bot.core.search import Hit, Index, Query
 from bot.core.text import normalize
 
@@ -133,7 +133,7 @@ class Answerer:
         searched, found = self.index.search_query(query, max(top_k, CANDIDATES))
         hits = tuple(found)
         kind_args = {"question": question, "hits": hits[:top_k], "truncated": truncated}
-        small_talk = self.index.tokenizer.is_small_talk(query)
+        small_talk = self.is_small_talk(query)
         if small_talk:
             return Answer(kind=AnswerKind.SMALL_TALK, **kind_args)
         lecture = self._lecture_in_question(query, hits)
@@ -160,6 +160,11 @@ class Answerer:
                           suggestions=self._suggestions(hits), **args)
         return Answer(kind=AnswerKind.NOT_COVERED, suggestions=self._suggestions(hits), **args)
 
+    def is_small_talk(self, query: str) -> bool:
+        """Greetings, thanks, praise, questions about the bot: answered with help, never
+        with a paragraph."""
+        return self.index.tokenizer.is_small_talk(query) or is_courtesy(query)
+
     def candidate_probabilities(self, query: str, searched: Query, hits: tuple[Hit, ...],
                                 small_talk: bool = False):
         """The decision's probability for each of the first candidates, in rank order."""
@@ -173,7 +178,7 @@ class Answerer:
         verdicts = evidence(query, candidates, self.index.tokenizer)
         sentence_coverages = [self.index.sentence_coverage(hit, searched) for hit in candidates]
         return candidate_rows(question_signals(query, small_talk), searched, candidates,
-                              verdicts, sentence_coverages)
+                              verdicts, sentence_coverages, len(self.index))
 
     def _linked_answer(self, link: Link, query: str, question: str, truncated: bool,
                        top_k: int) -> Answer:

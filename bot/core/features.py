@@ -33,6 +33,9 @@ INFORMATIVE_WEIGHT = 8.0
 # Weights and lengths are scaled to about 0-1 by these (the usual maximum seen).
 WEIGHT_SCALE = 15.0
 LOG_CHARS_SCALE = math.log(1000)
+# How many passages compete for a question changes what a score means (a lecture of a dozen
+# paragraphs against thousands of passages): the knowledge's size, on a log scale up to this.
+LOG_PASSAGES_SCALE = math.log(10_000)
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _QUESTION_MARK = re.compile(r"[?？]")
@@ -54,6 +57,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "question_log_chars", "question_words", "question_weight",
     "asks_question", "small_talk",
     "passage_log_chars",
+    "knowledge_log_passages",
 )
 
 
@@ -76,14 +80,16 @@ def question_signals(question: str, small_talk: bool) -> QuestionSignals:
 
 
 def candidate_rows(signals: QuestionSignals, query: Query, hits: Sequence[Hit],
-                   evidence: Sequence[Evidence],
-                   sentence_coverages: Sequence[float]) -> np.ndarray:
+                   evidence: Sequence[Evidence], sentence_coverages: Sequence[float],
+                   passages: int) -> np.ndarray:
     """One feature row (in FEATURE_NAMES order) per candidate among the first hits;
-    `sentence_coverages` from `Index.sentence_coverage`, one per hit."""
+    `sentence_coverages` from `Index.sentence_coverage`, one per hit; `passages`: how many
+    the knowledge holds."""
     count = min(CANDIDATES, len(hits))
     rows = np.zeros((count, len(FEATURE_NAMES)), dtype=np.float64)
     for rank in range(count):
         rows[rank] = _row(signals, query, hits, rank, evidence[rank], sentence_coverages)
+    rows[:, -1] = math.log(max(passages, 1)) / LOG_PASSAGES_SCALE
     return rows
 
 
@@ -122,6 +128,7 @@ def _row(signals: QuestionSignals, query: Query, hits: Sequence[Hit], rank: int,
         float(len(weights)), total / (WEIGHT_SCALE * 4),
         float(signals.asks), float(signals.small_talk),
         math.log1p(len(hit.passage.text)) / LOG_CHARS_SCALE,
+        0.0,  # knowledge_log_passages: the same for every candidate, filled by candidate_rows
     ]
 
 

@@ -60,6 +60,18 @@ def question_parts(message: str) -> list[str]:
     return parts[:MAX_QUESTIONS]
 
 
+# Thanks, praise and acknowledgements ("谢谢书记 讲得很实在", "👍 学习了"): a message made of
+# them that asks nothing is small talk, however it is worded.
+_COURTESY = re.compile(
+    r"谢谢|感谢|多谢|谢啦|辛苦|好的|收到|明白了|学习了|已学习|学到了|受教|打卡|点赞|"
+    r"讲得(真|很|太|非常|特别)?(好|棒|精彩|实在|生动|透彻|清楚)|👍|🙏|💪|赞")
+
+
+def is_courtesy(message: str) -> bool:
+    """Does the message only thank, praise or acknowledge (no sentence of it asks)?"""
+    return bool(_COURTESY.search(message)) and not any(_asks(s) for s in _sentences(message))
+
+
 def _sentences(text: str) -> list[str]:
     sentences = []
     for sentence in _SENTENCE_END.split(text):
