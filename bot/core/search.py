@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import functools
 from array import array
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -108,36 +107,32 @@ class Hit:
 class _Postings:
     """A BM25 inverted index in CSR form: term → (document ids, precomputed weights)."""
 
-    def __init__(self, documents: Sequence[Counter[str]], vocabulary: dict[str, int]):
-        """`vocabulary` (term → id) is shared and extended, so one lookup serves two indexes."""
-        self.size = len(documents)
-        self.vocabulary = vocabulary
-        term_ids, doc_ids, counts = array("i"), array("i"), array("f")
-        lengths = {prefix: np.zeros(self.size, dtype=np.float32) for prefix in FIELD_WEIGHTS}
-        vocabulary = self.vocabulary
-        for doc_id, terms in enumerate(documents):
-            term_ids.extend([vocabulary.setdefault(t, len(vocabulary)) for t in terms])
-            doc_ids.extend([doc_id] * len(terms))
-            counts.extend(terms.values())
-            for prefix, length in _field_lengths(terms).items():
-                lengths[prefix][doc_id] = length
-        self._build(np.frombuffer(term_ids, dtype=np.int32),
-                    np.frombuffer(doc_ids, dtype=np.int32),
-                    np.frombuffer(counts, dtype=np.float32), lengths)
+    def __init__(self, occurrences: _Occurrences, doc_of_occurrence: np.ndarray, size: int):
+        """Every occurrence of a term in a document counts once; `doc_of_occurrence` gives
+        each occurrence's document. The vocabulary (term → id) is shared by two indexes."""
+        self.size = size
+        self.vocabulary = occurrences.vocabulary
+        # One sort of (term, document) keys gives the postings in CSR order (by term, then
+        # document) and each term's count in each document.
+        keys = occurrences.term_ids.astype(np.int64) * size + doc_of_occurrence
+        keys, counts = np.unique(keys, return_counts=True)
+        term_ids, doc_ids = np.divmod(keys, size)
+        field_of_occurrence = occurrences.field_of_term[occurrences.term_ids]
+        lengths = {prefix: np.bincount(doc_of_occurrence[field_of_occurrence == field],
+                                       minlength=size).astype(np.float32)
+                   for field, prefix in enumerate(FIELD_WEIGHTS)}
+        self._build(term_ids, doc_ids.astype(np.int32), counts.astype(np.float32), lengths,
+                    occurrences.field_of_term)
 
-    def _build(self, term_ids, doc_ids, counts, lengths) -> None:
-        order = np.argsort(term_ids, kind="stable")
-        term_ids, self.doc_ids, counts = term_ids[order], doc_ids[order], counts[order]
+    def _build(self, term_ids, doc_ids, counts, lengths, field_of_term) -> None:
+        self.doc_ids = doc_ids
         df = np.bincount(term_ids, minlength=len(self.vocabulary))
         self.terms = len(df)
         self.indptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
         idf = np.log1p((self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
-        field_of_term = np.empty(len(self.vocabulary), dtype=object)
-        for term, term_id in self.vocabulary.items():
-            field_of_term[term_id] = term[:2]
         weights = np.empty(len(counts), dtype=np.float32)
-        for prefix, field_weight in FIELD_WEIGHTS.items():
-            in_field = np.flatnonzero(field_of_term[term_ids] == prefix)
+        for field, (prefix, field_weight) in enumerate(FIELD_WEIGHTS.items()):
+            in_field = np.flatnonzero(field_of_term[term_ids] == field)
             if not len(in_field):
                 continue
             field_lengths = lengths[prefix]
@@ -177,11 +172,41 @@ class _Postings:
         return position < len(postings) and int(postings[position]) == doc_id
 
 
-def _field_lengths(terms: Counter[str]) -> dict[str, int]:
-    lengths: dict[str, int] = {}
-    for term, count in terms.items():
-        lengths[term[:2]] = lengths.get(term[:2], 0) + count
-    return lengths
+class _Occurrences:
+    """Every term occurrence of a corpus's sentences, as term ids, in reading order."""
+
+    def __init__(self) -> None:
+        self.vocabulary = _Vocabulary()
+        self._term_ids = array("i")
+        self.sentence_lengths = array("i")
+
+    def add(self, terms: Sequence[str]) -> None:
+        self._term_ids.extend(map(self.vocabulary.__getitem__, terms))
+        self.sentence_lengths.append(len(terms))
+
+    @functools.cached_property
+    def term_ids(self) -> np.ndarray:
+        return np.frombuffer(self._term_ids, dtype=np.int32)
+
+    @functools.cached_property
+    def field_of_term(self) -> np.ndarray:
+        return np.array(self.vocabulary.fields, dtype=np.int8)
+
+
+class _Vocabulary(dict):
+    """term → id, a new term getting the next id: looking a corpus's terms up stays in C."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[int] = []  # by term id: the term's field, an index of FIELD_WEIGHTS
+
+    def __missing__(self, term: str) -> int:
+        term_id = self[term] = len(self)
+        self.fields.append(_FIELD_OF_PREFIX[term[:2]])
+        return term_id
+
+
+_FIELD_OF_PREFIX = {prefix: field for field, prefix in enumerate(FIELD_WEIGHTS)}
 
 
 class Index:
@@ -190,28 +215,30 @@ class Index:
     def __init__(self, passages: Sequence[Passage], tokenizer: Tokenizer):
         self.passages = tuple(passages)
         self.tokenizer = tokenizer
-        sentence_terms: list[Counter[str]] = []
-        passage_terms: list[Counter[str]] = []
-        self._sentence_start = np.zeros(len(self.passages) + 1, dtype=np.int64)
+        occurrences = _Occurrences()
+        sentence_counts = np.zeros(len(self.passages), dtype=np.int64)
         self._folded: list[str] = []
         self._word_bounds: list[tuple[int, ...]] = []
         for i, passage in enumerate(self.passages):
-            total: Counter[str] = Counter()
-            words = []
+            words: list[str] = []
             for sentence in passage.sentences:
                 analysis = tokenizer.analyze(sentence)
-                counts = Counter(analysis.terms)
-                sentence_terms.append(counts)
-                total.update(counts)
+                occurrences.add(analysis.terms)
                 words.extend(analysis.words)
-            passage_terms.append(total)
-            self._sentence_start[i + 1] = len(sentence_terms)
+            sentence_counts[i] = len(passage.sentences)
             self._folded.append("".join(words))
             self._word_bounds.append(_word_bounds(words))
+        self._sentence_start = np.concatenate(([0], np.cumsum(sentence_counts)))
+        sentence_of_occurrence = np.repeat(np.arange(len(occurrences.sentence_lengths)),
+                                           np.frombuffer(occurrences.sentence_lengths,
+                                                         dtype=np.int32))
+        passage_of_sentence = np.repeat(np.arange(len(self.passages)), sentence_counts)
         self._pinyin_cache: dict[int, str] = {}
-        self._vocabulary: dict[str, int] = {}
-        self._passage_index = _Postings(passage_terms, self._vocabulary)
-        self._sentence_index = _Postings(sentence_terms, self._vocabulary)
+        self._vocabulary = dict(occurrences.vocabulary)  # a plain dict: lookups add nothing
+        self._passage_index = _Postings(occurrences, passage_of_sentence[sentence_of_occurrence],
+                                        len(self.passages))
+        self._sentence_index = _Postings(occurrences, sentence_of_occurrence,
+                                         len(occurrences.sentence_lengths))
 
     def __len__(self) -> int:
         return len(self.passages)

@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
+from bot.core.segment import Segmenter
 from bot.core.thesaurus import Thesaurus
 
 
@@ -60,6 +61,11 @@ UNKNOWN_WORD_FREQ = 3
 # jieba's dictionary lists many colloquial runs (这事, 啥时候, 瞎编) at its floor frequency of 3;
 # below this count a compound's own frequency says nothing, so its characters' is used.
 RELIABLE_FREQ = 10
+
+# Distinct tokens whose word is kept: a corpus's vocabulary (CMRC dev: 30,000 distinct
+# tokens) is stripped, checked and mapped to its alias group once, not at each occurrence;
+# bounded, so odd input never grows the process for good.
+TOKEN_CACHE_SIZE = 2**16
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _WHITESPACE = re.compile(r"\s+")
@@ -245,6 +251,9 @@ class Tokenizer:
         inner = sorted((w for w in self._inner_words if len(w) >= 2 and not w.isascii()),
                        key=len, reverse=True)
         self._inner_alias = re.compile("|".join(map(re.escape, inner))) if inner else None
+        # After the last add_word: the segmenter keeps what it cut.
+        self._segmenter = Segmenter(self._jieba)
+        self._word_of_token = functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._token_word)
 
     @property
     def thesaurus(self) -> Thesaurus:
@@ -260,12 +269,13 @@ class Tokenizer:
 
     def words(self, text: str) -> list[str]:
         """Normalised words with aliases mapped to their canonical form; no punctuation."""
-        words = []
-        for token in self._jieba.lcut(normalize(text)):
-            token = token.strip()
-            if token and has_word_chars(token):
-                words.append(self._canonical(token))
-        return words
+        word_of = self._word_of_token
+        return [word for word in map(word_of, self._segmenter.cut(normalize(text))) if word]
+
+    def _token_word(self, token: str) -> str | None:
+        """The word a token of jieba's stands for; None for spaces and punctuation."""
+        token = token.strip()
+        return self._canonical(token) if token and has_word_chars(token) else None
 
     def _canonical(self, token: str) -> str:
         """The alias group's word; also inside a compound jieba kept whole (法制建设 → 法治建设)."""
@@ -282,8 +292,7 @@ class Tokenizer:
         content = [w for w in words if w not in stop]
         terms = [WORD_PREFIX + w for w in content]
         for run in _content_runs(words, stop):
-            terms.extend(BIGRAM_PREFIX + gram for gram in char_bigrams(run))
-            terms.extend(PINYIN_PREFIX + gram for gram in pinyin_bigrams(run))
+            terms.extend(_run_terms(run))
         return Analysis(tuple(words), tuple(content), tuple(terms))
 
     def word_weight(self, word: str) -> float:
@@ -326,6 +335,20 @@ def _content_runs(words: list[str], stop: frozenset[str]) -> Iterable[str]:
             run.append(word)
     if run:
         yield "".join(run)
+
+
+def _run_terms(run: str) -> list[str]:
+    """A run of content words' terms: `char_bigrams`, then `pinyin_bigrams`, in one pass."""
+    pieces = _CJK_RUN.findall(run)
+    terms = []
+    for piece in pieces:
+        if len(piece) == 1:
+            terms.append(BIGRAM_PREFIX + piece)
+        else:
+            terms += [BIGRAM_PREFIX + piece[i:i + 2] for i in range(len(piece) - 1)]
+    syllables = list(map(pinyin_of, "".join(pieces)))
+    terms += [f"{PINYIN_PREFIX}{a} {b}" for a, b in zip(syllables, syllables[1:], strict=False)]
+    return terms
 
 
 def char_bigrams(text: str) -> list[str]:
