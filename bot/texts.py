@@ -244,3 +244,7 @@ def timezone_name(zone: str) -> str:
 def all_commands() -> tuple[tuple[str, str], ...]:
     """Every command, in the order a global admin sees them."""
     return MEMBER_COMMANDS + CHAT_ADMIN_COMMANDS + GLOBAL_ADMIN_COMMANDS
+
+
+# --- Sub-headings (issue 10): a paragraph under （一）坚持… is cited with it ------------------
+CITATION_WITH_SUBHEADING = "《{lecture}》· {section} · {subheading} · 第{paragraph}段"

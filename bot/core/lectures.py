@@ -85,6 +85,9 @@ class Passage:
     order: int
     text: str
     sentence_spans: tuple[tuple[int, int], ...]
+    # The sub-heading the paragraph stands under within its section (（一）坚持…), if any:
+    # its own opening words when the paragraph opens with it.
+    subheading: str = ""
 
     @property
     def sentences(self) -> tuple[str, ...]:
@@ -95,7 +98,16 @@ class Passage:
         return short_heading(self.section_heading)
 
     @property
+    def heading_line(self) -> str:
+        """The sub-heading to show above the text; none when the text itself opens with it."""
+        return "" if self.text.startswith(self.subheading) else self.subheading
+
+    @property
     def citation(self) -> str:
+        if self.subheading:
+            return texts.CITATION_WITH_SUBHEADING.format(
+                lecture=self.lecture_title, section=self.section_label,
+                subheading=short_heading(self.subheading), paragraph=self.paragraph_no)
         return texts.CITATION.format(lecture=self.lecture_title, section=self.section_label,
                                      paragraph=self.paragraph_no)
 
@@ -291,7 +303,8 @@ def parse_lines(lines: list[DocLine], path: Path, lecture_id: str | None = None)
             builder.add_line(line.text)
         elif line.heading_level == section_level:
             builder.add_marked_heading(line.text)
-        # Deeper headings are sub-titles within a section: neither sections nor passages.
+        else:  # a deeper heading: a sub-heading within the section, not a passage
+            builder.add_subheading(line.text)
     return builder.build()
 
 
@@ -321,9 +334,11 @@ class _LectureBuilder:
     path: Path
     section_style: str | None
     meta: list[str] = field(default_factory=list)
-    sections: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    # (number, heading, [(paragraph, sub-heading)])
+    sections: list[tuple[int, str, list[tuple[str, str]]]] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    subheading: str = ""  # the sub-heading the next paragraphs stand under
 
     def add_line(self, line: str) -> None:
         if self._is_meta(line):
@@ -333,11 +348,25 @@ class _LectureBuilder:
         elif heading := self._section_heading(line):
             self._start_section(*heading)
         elif self._is_inner_heading(line):
-            pass  # （一）学习 under 一、: a sub-title within the section, not a study passage
+            self.add_subheading(line)  # （一）学习 under 一、: not a study passage of its own
         elif _CLOSING_LINE.search(line) and len(line) <= MAX_CLOSING_LINE_CHARS:
             pass  # 谢谢大家: part of the talk, not a study passage
         else:
-            self._current_paragraphs().append(line)
+            self.subheading = self._opening_subheading(line) or self.subheading
+            self._current_paragraphs().append((line, self.subheading))
+
+    def add_subheading(self, line: str) -> None:
+        self.subheading = line
+
+    def _opening_subheading(self, line: str) -> str | None:
+        """（一）坚持党的领导。… : a paragraph that opens with its sub-heading's first sentence
+        (numbered in a style other than the sections'); the paragraphs after it stand under it."""
+        if not any(name != self.section_style and pattern.match(line)
+                   for name, pattern in HEADING_STYLES):
+            return None
+        end = _SENTENCE_END.search(line)
+        lead = line[:end.start()] if end else line
+        return lead if len(lead) <= MAX_HEADING_CHARS and lead != line else None
 
     def add_marked_heading(self, line: str) -> None:
         """A heading the document marked itself: numbered as written, else in sequence."""
@@ -372,8 +401,9 @@ class _LectureBuilder:
         if any(n == number for n, _, _ in self.sections):
             self.warnings.append(texts.WARNING_DUPLICATE_SECTION.format(heading=heading))
         self.sections.append((number, heading, []))
+        self.subheading = ""
 
-    def _current_paragraphs(self) -> list[str]:
+    def _current_paragraphs(self) -> list[tuple[str, str]]:
         if not self.sections:
             self.sections.append((OPENING_SECTION_NO, OPENING_SECTION_LABEL, []))
         return self.sections[-1][2]
@@ -397,12 +427,13 @@ class _LectureBuilder:
         order = 0
         for number, heading, paragraphs in self.sections:
             passages = []
-            for paragraph_no, text in enumerate(paragraphs, start=1):
+            for paragraph_no, (text, subheading) in enumerate(paragraphs, start=1):
                 passages.append(Passage(
                     passage_id=f"{self.lecture_id}:{number}.{paragraph_no}",
                     lecture_id=self.lecture_id, lecture_title=self.title,
                     section_no=number, section_heading=heading, paragraph_no=paragraph_no,
-                    order=order, text=text, sentence_spans=split_sentences(text)))
+                    order=order, text=text, sentence_spans=split_sentences(text),
+                    subheading=subheading))
                 order += 1
             yield Section(number, heading, tuple(passages))
 

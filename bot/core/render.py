@@ -164,9 +164,9 @@ def passage_message(header: str, passage: Passage, sentence_indexes: Sequence[in
 
 
 def highlighted_passage(passage: Passage, sentence_indexes: Sequence[int]) -> Block:
-    """The passage verbatim as runs, the given sentences bold."""
+    """The passage verbatim as runs, the given sentences bold; its sub-heading above it."""
     chosen = set(sentence_indexes)
-    runs: Block = []
+    runs: Block = [(passage.heading_line + "\n", False)] if passage.heading_line else []
     position = 0
     for i, (start, end) in enumerate(passage.sentence_spans):
         if i in chosen:

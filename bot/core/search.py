@@ -107,22 +107,24 @@ class Hit:
 class _Postings:
     """A BM25 inverted index in CSR form: term → (document ids, precomputed weights)."""
 
-    def __init__(self, occurrences: _Occurrences, doc_of_occurrence: np.ndarray, size: int):
-        """Every occurrence of a term in a document counts once; `doc_of_occurrence` gives
-        each occurrence's document. The vocabulary (term → id) is shared by two indexes."""
+    def __init__(self, vocabulary: _Vocabulary, term_ids: np.ndarray,
+                 doc_of_occurrence: np.ndarray, size: int):
+        """Each term occurrence (`term_ids`) counts once in its document (`doc_of_occurrence`).
+        The vocabulary (term → id, and each term's field) is shared by two indexes."""
         self.size = size
-        self.vocabulary = occurrences.vocabulary
+        self.vocabulary = vocabulary
+        field_of_term = np.array(vocabulary.fields, dtype=np.int8)
         # One sort of (term, document) keys gives the postings in CSR order (by term, then
         # document) and each term's count in each document.
-        keys = occurrences.term_ids.astype(np.int64) * size + doc_of_occurrence
+        keys = term_ids.astype(np.int64) * size + doc_of_occurrence
         keys, counts = np.unique(keys, return_counts=True)
-        term_ids, doc_ids = np.divmod(keys, size)
-        field_of_occurrence = occurrences.field_of_term[occurrences.term_ids]
+        posting_terms, doc_ids = np.divmod(keys, size)
+        field_of_occurrence = field_of_term[term_ids]
         lengths = {prefix: np.bincount(doc_of_occurrence[field_of_occurrence == field],
                                        minlength=size).astype(np.float32)
                    for field, prefix in enumerate(FIELD_WEIGHTS)}
-        self._build(term_ids, doc_ids.astype(np.int32), counts.astype(np.float32), lengths,
-                    occurrences.field_of_term)
+        self._build(posting_terms, doc_ids.astype(np.int32), counts.astype(np.float32),
+                    lengths, field_of_term)
 
     def _build(self, term_ids, doc_ids, counts, lengths, field_of_term) -> None:
         self.doc_ids = doc_ids
@@ -173,24 +175,24 @@ class _Postings:
 
 
 class _Occurrences:
-    """Every term occurrence of a corpus's sentences, as term ids, in reading order."""
+    """Every term occurrence of a corpus's texts (sentences, sub-headings), as term ids."""
 
     def __init__(self) -> None:
         self.vocabulary = _Vocabulary()
         self._term_ids = array("i")
-        self.sentence_lengths = array("i")
+        self._text_lengths = array("i")
 
     def add(self, terms: Sequence[str]) -> None:
+        """The terms of the next text."""
         self._term_ids.extend(map(self.vocabulary.__getitem__, terms))
-        self.sentence_lengths.append(len(terms))
+        self._text_lengths.append(len(terms))
 
-    @functools.cached_property
     def term_ids(self) -> np.ndarray:
         return np.frombuffer(self._term_ids, dtype=np.int32)
 
-    @functools.cached_property
-    def field_of_term(self) -> np.ndarray:
-        return np.array(self.vocabulary.fields, dtype=np.int8)
+    def text_of_occurrence(self) -> np.ndarray:
+        lengths = np.frombuffer(self._text_lengths, dtype=np.int32)
+        return np.repeat(np.arange(len(lengths)), lengths)
 
 
 class _Vocabulary(dict):
@@ -216,29 +218,43 @@ class Index:
         self.passages = tuple(passages)
         self.tokenizer = tokenizer
         occurrences = _Occurrences()
-        sentence_counts = np.zeros(len(self.passages), dtype=np.int64)
+        passage_of_text: list[int] = []  # texts: each passage's sub-heading, then sentences
+        is_sentence: list[bool] = []
         self._folded: list[str] = []
         self._word_bounds: list[tuple[int, ...]] = []
         for i, passage in enumerate(self.passages):
+            # A sub-heading not in the text is indexed with the passage (not as a sentence:
+            # sentences are what an answer highlights).
+            texts = ([passage.heading_line] if passage.heading_line else []) + \
+                list(passage.sentences)
             words: list[str] = []
-            for sentence in passage.sentences:
-                analysis = tokenizer.analyze(sentence)
+            for text in texts:
+                analysis = tokenizer.analyze(text)
                 occurrences.add(analysis.terms)
                 words.extend(analysis.words)
-            sentence_counts[i] = len(passage.sentences)
+            passage_of_text += [i] * len(texts)
+            is_sentence += [False] * (len(texts) - len(passage.sentences)) + \
+                [True] * len(passage.sentences)
             self._folded.append("".join(words))
             self._word_bounds.append(_word_bounds(words))
-        self._sentence_start = np.concatenate(([0], np.cumsum(sentence_counts)))
-        sentence_of_occurrence = np.repeat(np.arange(len(occurrences.sentence_lengths)),
-                                           np.frombuffer(occurrences.sentence_lengths,
-                                                         dtype=np.int32))
-        passage_of_sentence = np.repeat(np.arange(len(self.passages)), sentence_counts)
         self._pinyin_cache: dict[int, str] = {}
         self._vocabulary = dict(occurrences.vocabulary)  # a plain dict: lookups add nothing
-        self._passage_index = _Postings(occurrences, passage_of_sentence[sentence_of_occurrence],
-                                        len(self.passages))
-        self._sentence_index = _Postings(occurrences, sentence_of_occurrence,
-                                         len(occurrences.sentence_lengths))
+        self._build_postings(occurrences, np.array(passage_of_text, dtype=np.int64),
+                             np.array(is_sentence, dtype=bool))
+
+    def _build_postings(self, occurrences: _Occurrences, passage_of_text: np.ndarray,
+                        is_sentence: np.ndarray) -> None:
+        term_ids, text_of_occurrence = occurrences.term_ids(), occurrences.text_of_occurrence()
+        self._passage_index = _Postings(occurrences.vocabulary, term_ids,
+                                        passage_of_text[text_of_occurrence], len(self.passages))
+        sentence_of_text = np.cumsum(is_sentence) - 1
+        in_sentence = is_sentence[text_of_occurrence]
+        self._sentence_index = _Postings(occurrences.vocabulary, term_ids[in_sentence],
+                                         sentence_of_text[text_of_occurrence[in_sentence]],
+                                         int(is_sentence.sum()))
+        sentences_per_passage = np.bincount(passage_of_text[is_sentence],
+                                            minlength=len(self.passages))
+        self._sentence_start = np.concatenate(([0], np.cumsum(sentences_per_passage)))
 
     def __len__(self) -> int:
         return len(self.passages)
