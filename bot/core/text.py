@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
+from bot.core.english import EnglishDictionary
 from bot.core.segment import Segmenter
 from bot.core.thesaurus import Thesaurus
 
@@ -229,9 +230,11 @@ class Analysis:
 class Tokenizer:
     """Owns a private jieba tokenizer loaded with the user dictionary; pure after start-up."""
 
-    def __init__(self, lexicon: Lexicon, thesaurus: Thesaurus | None = None):
+    def __init__(self, lexicon: Lexicon, thesaurus: Thesaurus | None = None,
+                 english: EnglishDictionary | None = None):
         self.lexicon = lexicon
         self._thesaurus = thesaurus
+        self._english = english
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
         for word, freq in lexicon.user_words.items():
@@ -263,9 +266,16 @@ class Tokenizer:
             self._thesaurus = Thesaurus.load()
         return self._thesaurus
 
+    @property
+    def english(self) -> EnglishDictionary:
+        """CC-CEDICT read backwards, loaded on first use (1.3 s) like the thesaurus."""
+        if self._english is None:
+            self._english = EnglishDictionary.load()
+        return self._english
+
     def warm_up(self) -> None:
         """Loads what is otherwise loaded on first use, so no question waits for it."""
-        _ = self.thesaurus
+        _ = self.thesaurus, self.english
 
     def words(self, text: str) -> list[str]:
         """Normalised words with aliases mapped to their canonical form; no punctuation."""
@@ -312,6 +322,10 @@ class Tokenizer:
         if compound:
             return sum(self.word_weight(ch) for ch in word) / len(word)
         return math.log(self._total_freq / UNKNOWN_WORD_FREQ)
+
+    def frequency(self, word: str) -> int:
+        """How often jieba's dictionary saw the word (0 if never)."""
+        return self._jieba.FREQ.get(word) or 0
 
     def knows(self, word: str) -> bool:
         """Is the word in the dictionary, rather than a run jieba's HMM glued (干些, 哪开)?"""
