@@ -12,10 +12,12 @@ CMRC dev contexts, with identical output (tests/test_segment.py compares them).
 from __future__ import annotations
 
 import functools
+import importlib
 from math import log
+from typing import TYPE_CHECKING
 
-import jieba
-from jieba import finalseg
+if TYPE_CHECKING:
+    import jieba
 
 # Distinct blocks kept: a 848-passage corpus (CMRC dev) has 37,000 distinct blocks, the
 # shipped lecture 600; 2**16 holds a corpus of about 1,500 such passages whole, in about
@@ -31,15 +33,20 @@ class Segmenter:
 
     def __init__(self, tokenizer: jieba.Tokenizer):
         tokenizer.check_initialized()
+        # jieba is imported by bot.core.text, which keeps its import fast (pkg_resources).
+        jieba_module = importlib.import_module("jieba")
+        self._han = jieba_module.re_han_default
+        hmm_cut = importlib.import_module("jieba.finalseg").cut
         self._freq = tokenizer.FREQ
         self._log_total = log(tokenizer.total)
         self._other_block = tokenizer.lcut
         self._cut_block = functools.lru_cache(maxsize=BLOCK_CACHE_SIZE)(self._cut_han_block)
-        self._hmm_cut = functools.lru_cache(maxsize=HMM_CACHE_SIZE)(_hmm_cut)
+        self._hmm_cut = functools.lru_cache(maxsize=HMM_CACHE_SIZE)(
+            lambda run: list(hmm_cut(run)))
 
     def cut(self, text: str) -> list[str]:
         words: list[str] = []
-        han = jieba.re_han_default
+        han = self._han
         for block in han.split(text):
             if not block:
                 continue
@@ -104,7 +111,3 @@ class Segmenter:
         if not self._freq.get(run):
             return self._hmm_cut(run)
         return list(run)
-
-
-def _hmm_cut(run: str) -> list[str]:
-    return list(finalseg.cut(run))
