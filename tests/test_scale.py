@@ -164,3 +164,18 @@ def test_a_rebuilt_index_ranks_as_the_first():
         ours, theirs = first.index.search(question), again.index.search(question)
         assert [(h.passage.passage_id, h.score, h.coverage) for h in ours] == \
             [(h.passage.passage_id, h.score, h.coverage) for h in theirs]
+
+
+def test_what_the_lectures_cover_is_listed_from_the_suggested_sections_alone(tmp_path):
+    for n in range(12):
+        write_lecture(tmp_path, f"lecture{n:02d}.txt",
+                      f"第{n}号材料\n一、总则\n内容{n}。\n二、分则\n二{n}。\n")
+    library = load_library(tmp_path)
+    suggested = library.sections_of(["lecture07", "lecture03"]) + library.lectures[3].sections
+    # The scan of every lecture that listing replaced, section equality and all.
+    scanned = [(lecture, [s for s in suggested if s in lecture.sections])
+               for lecture in library.lectures]
+    assert library.lectures_holding(suggested) == [(lec, own) for lec, own in scanned if own]
+    assert [lec.lecture_id for lec, _ in library.lectures_holding(suggested)] == \
+        ["lecture03", "lecture07"]
+    assert library.lectures_holding([]) == []
