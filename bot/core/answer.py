@@ -25,6 +25,7 @@ from bot.core.lectures import (
 from bot.core.links import Link, LinkIndex, linked_hit
 from bot.core.search import Hit, Index
 from bot.core.text import has_word_chars, normalize
+from bot.core.titles import TitleIndex
 
 # Only this much of a question is searched: real questions are far shorter, and a pasted
 # 10,000-character text must not cost more than a normal question.
@@ -91,6 +92,7 @@ class Answerer:
         self.library = library
         self.index = index
         self.links = links if links is not None else LinkIndex((), None)
+        self._titles = TitleIndex(library.lectures)
 
     def answer(self, question: str, top_k: int = 5) -> Answer:
         question = question or ""
@@ -148,10 +150,9 @@ class Answerer:
 
     def _lecture_in_question(self, query: str, hits: tuple[Hit, ...]) -> Lecture | None:
         """The lecture a question is about: named in it, else the best hit's, else the first."""
-        folded = normalize(query)
-        for lecture in self.library.lectures:
-            if normalize(lecture.title) in folded or lecture.lecture_id in folded:
-                return lecture
+        named = self._titles.named_in(normalize(query))
+        if named is not None:
+            return named
         if hits:
             return _lecture_of(self.library, hits[0])
         return self.library.lectures[0] if self.library.lectures else None
@@ -177,9 +178,7 @@ class Answerer:
 
     def _suggestions(self, hits: tuple[Hit, ...]) -> tuple[Section, ...]:
         """Every section of the lectures nearest to the question (all lectures if none is)."""
-        lectures = {_lecture_of(self.library, hit) for hit in hits} or set(self.library.lectures)
-        return tuple(section for lecture in self.library.lectures if lecture in lectures
-                     for section in lecture.sections)
+        return self.library.sections_of(hit.passage.lecture_id for hit in hits)
 
 
 def _lecture_of(library: Library, hit: Hit) -> Lecture | None:
