@@ -190,6 +190,7 @@ def _answer_fields(answer: Answer) -> dict:
                 "passage_id": hit.passage.passage_id,
                 "lecture": hit.passage.lecture_title,
                 "section": hit.passage.section_heading,
+                "subheading": hit.passage.subheading,
                 "paragraph": hit.passage.paragraph_no,
                 "citation": hit.passage.citation,
                 "score": hit.score,
@@ -254,7 +255,8 @@ def _read(knowledge: KnowledgeBase, selector: str) -> str:
     passage = find_passage(knowledge.library, selector)
     if passage is None:
         return texts.READ_NOT_FOUND.format(selector=texts.echoed(selector))
-    text = f"{texts.ANSWER_HEADER.format(citation=passage.citation)}\n\n{passage.text}"
+    quote = "\n".join(filter(None, (passage.heading_line, passage.text)))
+    text = f"{texts.ANSWER_HEADER.format(citation=passage.citation)}\n\n{quote}"
     return text + "\n" + _buttons_hint(knowledge, passage)
 
 

@@ -545,3 +545,7 @@ UPLOAD_PARSE_FAILED = "解析文件时出错,请重新发送"
 UPLOAD_MORE_ITEMS = "· ……另有 {count} 项"
 UPLOAD_ID_TAKEN_AT_PUBLISH = "没有发布:在你确认之前,同名讲稿 {existing} 已经发布了(一篇讲稿只能有一个文件)。要替换它,请用完全相同的文件名重新上传。"
 CLI_QUESTIONS_UNREADABLE = "无法读取问题文件 {file}:{reason} / cannot read the questions file {file}: {reason}"
+
+
+# --- Sub-headings (issue 10): a paragraph under （一）坚持… is cited with it ------------------
+CITATION_WITH_SUBHEADING = "《{lecture}》· {section} · {subheading} · 第{paragraph}段"

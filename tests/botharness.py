@@ -63,9 +63,16 @@ async def running_bot(server: FakeBotApi, knowledge: KnowledgeBase | None = None
             await cleanup(app)
 
 
-async def ask(server: FakeBotApi, text: str, chat_id: int = PRIVATE_CHAT, **kwargs):
+# /reload builds a new tokenizer (jieba's dictionary) and index: seconds, more on a busy machine.
+RELOAD_TIMEOUT = 30.0
+
+
+async def ask(server: FakeBotApi, text: str, chat_id: int = PRIVATE_CHAT, *,
+              timeout: float | None = None, **kwargs):
     """Sends a text message and returns the bot's sendMessage call in reply."""
     mark = server.mark()
     server.push_update(server.text_message(chat_id, text, **kwargs))
-    (call,) = await server.wait_for("sendMessage", since=mark)
+    if timeout is None:
+        timeout = RELOAD_TIMEOUT if text.startswith("/reload") else 5.0
+    (call,) = await server.wait_for("sendMessage", since=mark, timeout=timeout)
     return call

@@ -28,6 +28,7 @@ from bot.core.links import Link, LinkIndex, linked_hit
 from bot.core.questions import MAX_MESSAGE_CHARS, is_courtesy, question_parts
 from bot.core.search import Hit, Index, Query
 from bot.core.text import normalize
+from bot.core.titles import TitleIndex
 
 # In a question about a part of a lecture, its passages that hold this share of the question
 # are shown first ("第三部分里平台责任怎么说"): the old answer threshold, a plain reading order
@@ -98,6 +99,7 @@ class Answerer:
         self.index = index
         self.links = links if links is not None else LinkIndex((), None)
         self.model = model or DecisionModel.load()
+        self._titles = TitleIndex(library.lectures)
 
     def answer(self, message: str, top_k: int = 5) -> Answer:
         """The answer to a message: to its one question, or the best of the answers to its
@@ -197,10 +199,9 @@ class Answerer:
 
     def _lecture_in_question(self, query: str, hits: tuple[Hit, ...]) -> Lecture | None:
         """The lecture a question is about: named in it, else the best hit's, else the first."""
-        folded = normalize(query)
-        for lecture in self.library.lectures:
-            if normalize(lecture.title) in folded or lecture.lecture_id in folded:
-                return lecture
+        named = self._titles.named_in(normalize(query))
+        if named is not None:
+            return named
         if hits:
             return _lecture_of(self.library, hits[0])
         return self.library.lectures[0] if self.library.lectures else None
@@ -226,9 +227,7 @@ class Answerer:
 
     def _suggestions(self, hits: tuple[Hit, ...]) -> tuple[Section, ...]:
         """Every section of the lectures nearest to the question (all lectures if none is)."""
-        lectures = {_lecture_of(self.library, hit) for hit in hits} or set(self.library.lectures)
-        return tuple(section for lecture in self.library.lectures if lecture in lectures
-                     for section in lecture.sections)
+        return self.library.sections_of(hit.passage.lecture_id for hit in hits)
 
 
 def _preference(answer: Answer) -> tuple[int, float]:

@@ -85,6 +85,9 @@ class Passage:
     order: int
     text: str
     sentence_spans: tuple[tuple[int, int], ...]
+    # The sub-heading the paragraph stands under within its section (（一）坚持…), if any:
+    # its own opening words when the paragraph opens with it.
+    subheading: str = ""
 
     @property
     def sentences(self) -> tuple[str, ...]:
@@ -95,7 +98,16 @@ class Passage:
         return short_heading(self.section_heading)
 
     @property
+    def heading_line(self) -> str:
+        """The sub-heading to show above the text; none when the text itself opens with it."""
+        return "" if self.text.startswith(self.subheading) else self.subheading
+
+    @property
     def citation(self) -> str:
+        if self.subheading:
+            return texts.CITATION_WITH_SUBHEADING.format(
+                lecture=self.lecture_title, section=self.section_label,
+                subheading=short_heading(self.subheading), paragraph=self.paragraph_no)
         return texts.CITATION.format(lecture=self.lecture_title, section=self.section_label,
                                      paragraph=self.paragraph_no)
 
@@ -136,6 +148,12 @@ class Lecture:
     def passages(self) -> tuple[Passage, ...]:
         return tuple(p for section in self.sections for p in section.passages)
 
+    def __hash__(self) -> int:
+        # A lecture is known by its file: hashing every section and passage (the generated
+        # hash) made a set of a question's lectures cost a millisecond. Equal lectures have
+        # the same id and path, so this agrees with the generated __eq__.
+        return hash((self.lecture_id, self.path))
+
     @property
     def missing_section_nos(self) -> tuple[int, ...]:
         return tuple(n for gap in self.gaps for n in gap.missing_section_nos)
@@ -156,7 +174,49 @@ class Library:
         return self._by_id.get(passage_id)
 
     def lecture(self, lecture_id: str) -> Lecture | None:
-        return next((lec for lec in self.lectures if lec.lecture_id == lecture_id), None)
+        return self._lectures_by_id.get(lecture_id)
+
+    def sections_of(self, lecture_ids: Iterable[str]) -> tuple[Section, ...]:
+        """Every section of these lectures, in library order; of all lectures if none is given.
+
+        Costs as much as the lectures named, not as the library: a question's few hits.
+        """
+        position = self._position_by_id
+        named = sorted({position[i] for i in lecture_ids if i in position})
+        lectures = [self.lectures[n] for n in named] if named else self.lectures
+        return tuple(section for lecture in lectures for section in lecture.sections)
+
+    def lectures_holding(self, sections: Iterable[Section]
+                         ) -> list[tuple[Lecture, list[Section]]]:
+        """The lectures these sections belong to, in library order, each with its own of them
+        (in the order given). Costs as much as the sections given, not as the library."""
+        owned: dict[int, list[Section]] = {}
+        for section in sections:
+            for position in self._positions_by_section.get(section, ()):
+                owned.setdefault(position, []).append(section)
+        return [(self.lectures[position], owned[position]) for position in sorted(owned)]
+
+    @cached_property
+    def _positions_by_section(self) -> dict[Section, list[int]]:
+        positions: dict[Section, list[int]] = {}
+        for position, lecture in enumerate(self.lectures):
+            for section in lecture.sections:
+                held = positions.setdefault(section, [])
+                if not held or held[-1] != position:
+                    held.append(position)
+        return positions
+
+    @cached_property
+    def _position_by_id(self) -> dict[str, int]:
+        position: dict[str, int] = {}
+        for n, lecture in enumerate(self.lectures):
+            position.setdefault(lecture.lecture_id, n)
+        return position
+
+    @cached_property
+    def _lectures_by_id(self) -> dict[str, Lecture]:
+        # The first lecture of an id, as a scan would find it.
+        return {i: self.lectures[n] for i, n in self._position_by_id.items()}
 
     @cached_property
     def _by_id(self) -> dict[str, Passage]:
@@ -263,7 +323,8 @@ def parse_lines(lines: list[DocLine], path: Path, lecture_id: str | None = None)
             builder.add_line(line.text)
         elif line.heading_level == section_level:
             builder.add_marked_heading(line.text)
-        # Deeper headings are sub-titles within a section: neither sections nor passages.
+        else:  # a deeper heading: a sub-heading within the section, not a passage
+            builder.add_subheading(line.text)
     return builder.build()
 
 
@@ -297,11 +358,13 @@ class _LectureBuilder:
     path: Path
     section_style: str | None
     meta: list[str] = field(default_factory=list)
-    sections: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    # (number, heading, [(paragraph, sub-heading)])
+    sections: list[tuple[int, str, list[tuple[str, str]]]] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     numbers: set[int] = field(default_factory=set)
     has_content: bool = False
+    subheading: str = ""  # the sub-heading the next paragraphs stand under
 
     def add_line(self, line: str) -> None:
         if self._is_meta(line):
@@ -311,12 +374,26 @@ class _LectureBuilder:
         elif heading := self._section_heading(line):
             self._start_section(*heading)
         elif self._is_inner_heading(line):
-            pass  # （一）学习 under 一、: a sub-title within the section, not a study passage
+            self.add_subheading(line)  # （一）学习 under 一、: not a study passage of its own
         elif _CLOSING_LINE.search(line) and len(line) <= MAX_CLOSING_LINE_CHARS:
             pass  # 谢谢大家: part of the talk, not a study passage
         else:
-            self._current_paragraphs().append(line)
+            self.subheading = self._opening_subheading(line) or self.subheading
+            self._current_paragraphs().append((line, self.subheading))
             self.has_content = True
+
+    def add_subheading(self, line: str) -> None:
+        self.subheading = line
+
+    def _opening_subheading(self, line: str) -> str | None:
+        """（一）坚持党的领导。… : a paragraph that opens with its sub-heading's first sentence
+        (numbered in a style other than the sections'); the paragraphs after it stand under it."""
+        if not any(name != self.section_style and pattern.match(line)
+                   for name, pattern in HEADING_STYLES):
+            return None
+        end = _SENTENCE_END.search(line)
+        lead = line[:end.start()] if end else line
+        return lead if len(lead) <= MAX_HEADING_CHARS and lead != line else None
 
     def add_marked_heading(self, line: str) -> None:
         """A heading the document marked itself: numbered as written, else in sequence."""
@@ -351,8 +428,9 @@ class _LectureBuilder:
             self.warnings.append(texts.WARNING_DUPLICATE_SECTION.format(heading=heading))
         self.numbers.add(number)
         self.sections.append((number, heading, []))
+        self.subheading = ""
 
-    def _current_paragraphs(self) -> list[str]:
+    def _current_paragraphs(self) -> list[tuple[str, str]]:
         if not self.sections:
             self.sections.append((OPENING_SECTION_NO, OPENING_SECTION_LABEL, []))
             self.numbers.add(OPENING_SECTION_NO)
@@ -377,12 +455,13 @@ class _LectureBuilder:
         order = 0
         for number, heading, paragraphs in self.sections:
             passages = []
-            for paragraph_no, text in enumerate(paragraphs, start=1):
+            for paragraph_no, (text, subheading) in enumerate(paragraphs, start=1):
                 passages.append(Passage(
                     passage_id=f"{self.lecture_id}:{number}.{paragraph_no}",
                     lecture_id=self.lecture_id, lecture_title=self.title,
                     section_no=number, section_heading=heading, paragraph_no=paragraph_no,
-                    order=order, text=text, sentence_spans=split_sentences(text)))
+                    order=order, text=text, sentence_spans=split_sentences(text),
+                    subheading=subheading))
                 order += 1
             yield Section(number, heading, tuple(passages))
 

@@ -7,6 +7,7 @@ is a short hash of the lecture's id (its file name), stable across restarts and 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -16,6 +17,7 @@ LECTURE_KEY_CHARS = 6
 _REF = re.compile(r"^(?P<key>[0-9a-f]{6}):(?P<section>\d+)\.(?P<paragraph>\d+)$")
 
 
+@functools.cache  # a button press compares it with every lecture's: hash each id once
 def lecture_key(lecture_id: str) -> str:
     return hashlib.sha1(lecture_id.encode("utf-8")).hexdigest()[:LECTURE_KEY_CHARS]
 

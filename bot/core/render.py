@@ -185,9 +185,9 @@ def passage_message(header: str, passage: Passage, sentence_indexes: Sequence[in
 
 
 def highlighted_passage(passage: Passage, sentence_indexes: Sequence[int]) -> Block:
-    """The passage verbatim as runs, the given sentences bold."""
+    """The passage verbatim as runs, the given sentences bold; its sub-heading above it."""
     chosen = set(sentence_indexes)
-    runs: Block = []
+    runs: Block = [(passage.heading_line + "\n", False)] if passage.heading_line else []
     position = 0
     for i, (start, end) in enumerate(passage.sentence_spans):
         if i in chosen:
@@ -266,10 +266,7 @@ def _all_sections(library: Library) -> tuple[Section, ...]:
 def _topics_block(sections: Sequence[Section], library: Library) -> Block:
     """What the lectures cover, in reading order, the withheld sections marked as missing."""
     lines = [texts.NOT_COVERED_TOPICS]
-    for lecture in library.lectures:
-        own = [s for s in sections if s in lecture.sections]
-        if not own:
-            continue
+    for lecture, own in library.lectures_holding(sections):
         lines.append(texts.TOPIC_LECTURE.format(lecture=lecture.title))
         lines += [texts.TOPIC_ITEM.format(section=label)
                   for label in _section_labels(lecture, own)]

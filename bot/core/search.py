@@ -19,13 +19,13 @@ from __future__ import annotations
 import bisect
 import functools
 from array import array
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz
 
+from bot.core.english import MAX_PHRASE_WORDS, is_english_word
 from bot.core.lectures import Passage
 from bot.core.text import (
     BIGRAM_PREFIX,
@@ -79,6 +79,21 @@ HOMOPHONE_DEGREE = 0.8
 SYNONYM_DEGREE = 0.5
 SYNONYM_TERM_WEIGHT = 0.5
 PARTIAL_DEGREE = 0.6
+# An English word of the question (online, cadre, fake news) matched through its likeliest
+# CC-CEDICT translation that the lectures hold (bot.core.english), a query term of this
+# weight with its bigrams and pinyin, as if the member had typed it.
+# Swept on the gold files' 34 English questions and 290 refusals, the English aliases that
+# CC-CEDICT covers removed: degree 0.8 or 1.0 answers 32 (as the hand list did), 0.6 one
+# fewer; a term weight of 0.5, a second translation or more than the 8 likeliest senses
+# change nothing, so one translation (the fewest query terms); no setting changed a
+# refusal. 0.8, below a verbatim match: a dictionary sense may not be the one meant.
+TRANSLATION_DEGREE = 0.8
+TRANSLATION_TERM_WEIGHT = 1.0
+MAX_TRANSLATIONS = 1
+COMMON_TRANSLATIONS = 8
+# An English word with more Chinese words than this in CC-CEDICT (the most ambiguous 0.5%:
+# end has 31, support 38) is not translated: without context its sense is a guess.
+MAX_SENSES = 20
 # A one-character word found only inside a longer word: 管 in 管理 (the same sense) or 条 in
 # 条例 (not); half credit, and not enough to count as matched.
 CHARACTER_IN_WORD_DEGREE = 0.5
@@ -115,8 +130,8 @@ class Query:
 
     words: tuple[str, ...]
     weights: tuple[float, ...]  # each word's information in Chinese at large (IDF)
-    # Whether any passage holds the word itself, a synonym of it or a homophone: a word the
-    # whole knowledge base lacks is a sign of a question about something else.
+    # Whether any passage holds the word itself, a synonym, a translation or a homophone of
+    # it: a word the whole knowledge base lacks is a sign of a question about something else.
     known: tuple[bool, ...]
     # The highest score any passage could reach for these terms (every term, saturated):
     # scores divided by it compare across questions of any length.
@@ -130,39 +145,36 @@ class Query:
 class _Postings:
     """A BM25 inverted index in CSR form: term → (document ids, precomputed weights)."""
 
-    def __init__(self, documents: Sequence[Counter[str]], vocabulary: dict[str, int]):
-        """`vocabulary` (term → id) is shared and extended, so one lookup serves two indexes."""
-        self.size = len(documents)
+    def __init__(self, vocabulary: _Vocabulary, term_ids: np.ndarray,
+                 doc_of_occurrence: np.ndarray, size: int):
+        """Each term occurrence (`term_ids`) counts once in its document (`doc_of_occurrence`).
+        The vocabulary (term → id, and each term's field) is shared by two indexes."""
+        self.size = size
         self.vocabulary = vocabulary
-        term_ids, doc_ids, counts = array("i"), array("i"), array("f")
-        lengths = {prefix: np.zeros(self.size, dtype=np.float32) for prefix in FIELD_WEIGHTS}
-        vocabulary = self.vocabulary
-        for doc_id, terms in enumerate(documents):
-            term_ids.extend([vocabulary.setdefault(t, len(vocabulary)) for t in terms])
-            doc_ids.extend([doc_id] * len(terms))
-            counts.extend(terms.values())
-            for prefix, length in _field_lengths(terms).items():
-                lengths[prefix][doc_id] = length
-        self._build(np.frombuffer(term_ids, dtype=np.int32),
-                    np.frombuffer(doc_ids, dtype=np.int32),
-                    np.frombuffer(counts, dtype=np.float32), lengths)
+        field_of_term = np.array(vocabulary.fields, dtype=np.int8)
+        # One sort of (term, document) keys gives the postings in CSR order (by term, then
+        # document) and each term's count in each document.
+        keys = term_ids.astype(np.int64) * size + doc_of_occurrence
+        keys, counts = np.unique(keys, return_counts=True)
+        posting_terms, doc_ids = np.divmod(keys, size)
+        field_of_occurrence = field_of_term[term_ids]
+        lengths = {prefix: np.bincount(doc_of_occurrence[field_of_occurrence == field],
+                                       minlength=size).astype(np.float32)
+                   for field, prefix in enumerate(FIELD_WEIGHTS)}
+        self._build(posting_terms, doc_ids.astype(np.int32), counts.astype(np.float32),
+                    lengths, field_of_term)
 
-    def _build(self, term_ids, doc_ids, counts, lengths) -> None:
-        order = np.argsort(term_ids, kind="stable")
-        term_ids, self.doc_ids, counts = term_ids[order], doc_ids[order], counts[order]
+    def _build(self, term_ids, doc_ids, counts, lengths, field_of_term) -> None:
+        self.doc_ids = doc_ids
         df = np.bincount(term_ids, minlength=len(self.vocabulary))
         self.terms = len(df)
         self.indptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
         idf = np.log1p((self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
-        field_of_term = np.empty(len(self.vocabulary), dtype=object)
-        for term, term_id in self.vocabulary.items():
-            field_of_term[term_id] = term[:2]
-        field_weights = np.array([FIELD_WEIGHTS.get(prefix, 0.0) for prefix in field_of_term],
-                                 dtype=np.float32)
-        self.term_weight = (field_weights * idf[:len(field_weights)]).tolist()
+        field_weights = np.array(list(FIELD_WEIGHTS.values()), dtype=np.float32)
+        self.term_weight = (field_weights[field_of_term[:len(idf)]] * idf).tolist()
         weights = np.empty(len(counts), dtype=np.float32)
-        for prefix, field_weight in FIELD_WEIGHTS.items():
-            in_field = np.flatnonzero(field_of_term[term_ids] == prefix)
+        for field, (prefix, field_weight) in enumerate(FIELD_WEIGHTS.items()):
+            in_field = np.flatnonzero(field_of_term[term_ids] == field)
             if not len(in_field):
                 continue
             field_lengths = lengths[prefix]
@@ -207,11 +219,41 @@ class _Postings:
         return position < len(postings) and int(postings[position]) == doc_id
 
 
-def _field_lengths(terms: Counter[str]) -> dict[str, int]:
-    lengths: dict[str, int] = {}
-    for term, count in terms.items():
-        lengths[term[:2]] = lengths.get(term[:2], 0) + count
-    return lengths
+class _Occurrences:
+    """Every term occurrence of a corpus's texts (sentences, sub-headings), as term ids."""
+
+    def __init__(self) -> None:
+        self.vocabulary = _Vocabulary()
+        self._term_ids = array("i")
+        self._text_lengths = array("i")
+
+    def add(self, terms: Sequence[str]) -> None:
+        """The terms of the next text."""
+        self._term_ids.extend(map(self.vocabulary.__getitem__, terms))
+        self._text_lengths.append(len(terms))
+
+    def term_ids(self) -> np.ndarray:
+        return np.frombuffer(self._term_ids, dtype=np.int32)
+
+    def text_of_occurrence(self) -> np.ndarray:
+        lengths = np.frombuffer(self._text_lengths, dtype=np.int32)
+        return np.repeat(np.arange(len(lengths)), lengths)
+
+
+class _Vocabulary(dict):
+    """term → id, a new term getting the next id: looking a corpus's terms up stays in C."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[int] = []  # by term id: the term's field, an index of FIELD_WEIGHTS
+
+    def __missing__(self, term: str) -> int:
+        term_id = self[term] = len(self)
+        self.fields.append(_FIELD_OF_PREFIX[term[:2]])
+        return term_id
+
+
+_FIELD_OF_PREFIX = {prefix: field for field, prefix in enumerate(FIELD_WEIGHTS)}
 
 
 class Index:
@@ -220,34 +262,52 @@ class Index:
     def __init__(self, passages: Sequence[Passage], tokenizer: Tokenizer):
         self.passages = tuple(passages)
         self.tokenizer = tokenizer
-        sentence_terms: list[Counter[str]] = []
-        passage_terms: list[Counter[str]] = []
-        self._sentence_start = np.zeros(len(self.passages) + 1, dtype=np.int64)
+        occurrences = _Occurrences()
+        passage_of_text: list[int] = []  # texts: each passage's sub-heading, then sentences
+        is_sentence: list[bool] = []
         self._folded: list[str] = []
         self._word_bounds: list[tuple[int, ...]] = []
-        # Where each sentence of a passage ends in its folded text (its words joined).
-        self._sentence_ends: list[tuple[int, ...]] = []
+        # Where each text of a passage (its sub-heading, its sentences) ends in its folded
+        # text (its words joined): what one sentence of it holds (`sentence_coverage`).
+        self._text_ends: list[tuple[int, ...]] = []
         self._position = {passage.passage_id: i for i, passage in enumerate(self.passages)}
         for i, passage in enumerate(self.passages):
-            total: Counter[str] = Counter()
+            # A sub-heading not in the text is indexed with the passage (not as a sentence:
+            # sentences are what an answer highlights).
+            texts = ([passage.heading_line] if passage.heading_line else []) + \
+                list(passage.sentences)
             words: list[str] = []
-            ends = []
-            for sentence in passage.sentences:
-                analysis = tokenizer.analyze(sentence)
-                counts = Counter(analysis.terms)
-                sentence_terms.append(counts)
-                total.update(counts)
+            ends, length = [], 0
+            for text in texts:
+                analysis = tokenizer.analyze(text)
+                occurrences.add(analysis.terms)
                 words.extend(analysis.words)
-                ends.append(sum(map(len, words)))
-            passage_terms.append(total)
-            self._sentence_start[i + 1] = len(sentence_terms)
+                length += sum(map(len, analysis.words))
+                ends.append(length)
+            passage_of_text += [i] * len(texts)
+            is_sentence += [False] * (len(texts) - len(passage.sentences)) + \
+                [True] * len(passage.sentences)
             self._folded.append("".join(words))
             self._word_bounds.append(_word_bounds(words))
-            self._sentence_ends.append(tuple(ends))
+            self._text_ends.append(tuple(ends))
         self._pinyin_cache: dict[int, str] = {}
-        self._vocabulary: dict[str, int] = {}
-        self._passage_index = _Postings(passage_terms, self._vocabulary)
-        self._sentence_index = _Postings(sentence_terms, self._vocabulary)
+        self._vocabulary = dict(occurrences.vocabulary)  # a plain dict: lookups add nothing
+        self._build_postings(occurrences, np.array(passage_of_text, dtype=np.int64),
+                             np.array(is_sentence, dtype=bool))
+
+    def _build_postings(self, occurrences: _Occurrences, passage_of_text: np.ndarray,
+                        is_sentence: np.ndarray) -> None:
+        term_ids, text_of_occurrence = occurrences.term_ids(), occurrences.text_of_occurrence()
+        self._passage_index = _Postings(occurrences.vocabulary, term_ids,
+                                        passage_of_text[text_of_occurrence], len(self.passages))
+        sentence_of_text = np.cumsum(is_sentence) - 1
+        in_sentence = is_sentence[text_of_occurrence]
+        self._sentence_index = _Postings(occurrences.vocabulary, term_ids[in_sentence],
+                                         sentence_of_text[text_of_occurrence[in_sentence]],
+                                         int(is_sentence.sum()))
+        sentences_per_passage = np.bincount(passage_of_text[is_sentence],
+                                            minlength=len(self.passages))
+        self._sentence_start = np.concatenate(([0], np.cumsum(sentences_per_passage)))
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -259,13 +319,18 @@ class Index:
     def search_query(self, question: str, top_k: int = 5) -> tuple[Query, list[Hit]]:
         """`search`, and the query it ran: the evidence the answer decision weighs."""
         analysis = self.tokenizer.analyze(question)
-        words = [self._question_word(w) for w in dict.fromkeys(analysis.content_words)]
+        translations = (self._english_translations(analysis.words) if self.passages else {})
+        words = [self._question_word(w, translations.get(w, ()))
+                 for w in dict.fromkeys(analysis.content_words)] if self.passages else []
         if not analysis.terms or not self.passages:
             return self._query(words, []), []
         terms = dict.fromkeys(analysis.terms, 1.0)
         for word in words:
             for synonym in word.synonyms:
                 terms.setdefault(WORD_PREFIX + synonym, SYNONYM_TERM_WEIGHT)
+            for translation in word.translations:
+                for term in _terms_of_word(translation):
+                    terms.setdefault(term, TRANSLATION_TERM_WEIGHT)
         term_ids = [(self._vocabulary[t], f) for t, f in terms.items() if t in self._vocabulary]
         ranked, sentence_scores = self._rank(term_ids, "".join(analysis.words))
         hits = [self._hit(i, score, words, self._sentence_scores_of(i, sentence_scores))
@@ -275,7 +340,7 @@ class Index:
     def _query(self, words: Sequence[_QuestionWord],
                term_ids: Sequence[tuple[int, float]]) -> Query:
         known = tuple(self._passage_index.has(WORD_PREFIX + w.text) or bool(w.synonyms)
-                      or self._known_sound(w) for w in words)
+                      or bool(w.translations) or self._known_sound(w) for w in words)
         return Query(words=tuple(w.text for w in words), weights=tuple(w.weight for w in words),
                      known=known,
                      max_score=self._passage_index.max_score(term_ids) * (1 + SENTENCE_WEIGHT))
@@ -285,13 +350,71 @@ class Index:
         grams = pinyin_bigrams(word.text) if word.pinyin else []
         return bool(grams) and all(self._passage_index.has(PINYIN_PREFIX + g) for g in grams)
 
-    def _question_word(self, word: str) -> _QuestionWord:
+    def sentence_coverage(self, hit: Hit, query: Query) -> float:
+        """The largest share of the question's information one sentence of the hit holds:
+        a question is usually about one sentence, and words spread over a passage's several
+        sentences often answer nothing."""
+        i = self._position.get(hit.passage.passage_id)
+        if i is None or not query.words or query.total_weight <= 0:
+            return 0.0
+        folded, best, start = self._folded[i], 0.0, 0
+        for end in self._text_ends[i]:
+            sentence = folded[start:end]
+            found = sum(weight for word, weight in zip(query.words, query.weights, strict=True)
+                        if word in sentence)
+            best = max(best, found / query.total_weight)
+            start = end
+        return best
+
+    def _question_word(self, word: str, translations: tuple[str, ...]) -> _QuestionWord:
         """The word with what matching it needs; synonyms only if the lectures lack the word."""
         synonyms: tuple[str, ...] = ()
-        if not self._passage_index.has(WORD_PREFIX + word):
+        if not self._passage_index.has(WORD_PREFIX + word) and not translations:
             synonyms = tuple(s for s in self.tokenizer.thesaurus.synonyms(word)
                              if self._passage_index.has(WORD_PREFIX + s))
-        return _QuestionWord.of(word, self.tokenizer, synonyms)
+        return _QuestionWord.of(word, self.tokenizer, synonyms, translations)
+
+    def _english_translations(self, words: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """English word → the lectures' words for it; a phrase ("main points") first.
+
+        Only for English words the lectures lack: an admin's alias or the lecture's own word
+        comes first."""
+        english = [is_english_word(w) and not self._passage_index.has(WORD_PREFIX + w)
+                   for w in words]
+        found: dict[str, tuple[str, ...]] = {}
+        start = 0
+        while start < len(words):
+            for length in range(MAX_PHRASE_WORDS, 0, -1):
+                phrase = words[start:start + length]
+                if len(phrase) < length or not all(english[start:start + length]):
+                    continue
+                translations = self._translations_held(" ".join(phrase))
+                if translations:
+                    found.update(dict.fromkeys(phrase, translations))
+                    start += length - 1
+                    break
+            start += 1
+        return found
+
+    def _translations_held(self, phrase: str) -> tuple[str, ...]:
+        """Of the phrase's likeliest translations (the senses a member most likely means:
+        终端 is one of 31 for "end"), those the lectures hold, as their words (aliases mapped)."""
+        tokenizer = self.tokenizer
+        likely = tokenizer.english.translations(phrase, tokenizer.frequency)
+        if len(likely) > MAX_SENSES:
+            return ()
+        held: dict[str, None] = {}
+        for translation in likely[:COMMON_TRANSLATIONS]:
+            words = tokenizer.words(translation)
+            if len(words) == 1 and self._holds_anywhere(words[0]):
+                held[words[0]] = None
+        return tuple(held)[:MAX_TRANSLATIONS]
+
+    def _holds_anywhere(self, word: str) -> bool:
+        """Is the word one of the lectures', or are all its bigrams (网下 inside 网上网下)?"""
+        grams = char_bigrams(word)
+        return self._passage_index.has(WORD_PREFIX + word) or bool(grams) and all(
+            self._passage_index.has(BIGRAM_PREFIX + gram) for gram in grams)
 
     def _rank(self, term_ids: Sequence[tuple[int, float]], folded_question: str):
         """Ranks candidates: [(passage index, score)] best first, and all sentence scores."""
@@ -306,22 +429,6 @@ class Index:
             item[1] += _quote_bonus(folded_question, self._folded[item[0]])
         ranked.sort(key=lambda item: (-item[1], item[0]))
         return ranked, sentence_scores
-
-    def sentence_coverage(self, hit: Hit, query: Query) -> float:
-        """The largest share of the question's information one sentence of the hit holds:
-        a question is usually about one sentence, and words spread over a passage's several
-        sentences often answer nothing."""
-        i = self._position.get(hit.passage.passage_id)
-        if i is None or not query.words or query.total_weight <= 0:
-            return 0.0
-        folded, best, start = self._folded[i], 0.0, 0
-        for end in self._sentence_ends[i]:
-            sentence = folded[start:end]
-            found = sum(weight for word, weight in zip(query.words, query.weights, strict=True)
-                        if word in sentence)
-            best = max(best, found / query.total_weight)
-            start = end
-        return best
 
     def _sentence_scores_of(self, i: int, sentence_scores: np.ndarray) -> list[float]:
         return sentence_scores[self._sentence_start[i]:self._sentence_start[i + 1]].tolist()
@@ -348,6 +455,8 @@ class Index:
             return CHARACTER_IN_WORD_DEGREE
         if holds(word.text):
             return 1.0
+        if any(holds(translation) for translation in word.translations):
+            return TRANSLATION_DEGREE
         if any(holds(synonym) for synonym in word.synonyms):
             return SYNONYM_DEGREE
         if word.pinyin and self._holds_sound(i, word.pinyin):
@@ -403,12 +512,24 @@ class _QuestionWord:
     pinyin: str
     bigrams: tuple[str, ...]
     synonyms: tuple[str, ...]
+    translations: tuple[str, ...] = ()  # of an English word
 
     @classmethod
-    def of(cls, word: str, tokenizer: Tokenizer, synonyms: tuple[str, ...]) -> _QuestionWord:
+    def of(cls, word: str, tokenizer: Tokenizer, synonyms: tuple[str, ...],
+           translations: tuple[str, ...] = ()) -> _QuestionWord:
         cjk = len(word) >= 2 and not any(ch.isascii() for ch in word)
-        return cls(word, tokenizer.word_weight(word), _pinyin_text(word) if cjk else "",
-                   tuple(char_bigrams(word)) if cjk and len(word) >= 3 else (), synonyms)
+        # An English word carries the information of the Chinese word it stands for, not
+        # that of a word jieba's dictionary has never seen.
+        weight = tokenizer.word_weight(translations[0] if translations else word)
+        return cls(word, weight, _pinyin_text(word) if cjk else "",
+                   tuple(char_bigrams(word)) if cjk and len(word) >= 3 else (), synonyms,
+                   translations)
+
+
+def _terms_of_word(word: str) -> list[str]:
+    """A word's terms as if a member had typed it alone: the word, its bigrams, its pinyin."""
+    return ([WORD_PREFIX + word] + [BIGRAM_PREFIX + gram for gram in char_bigrams(word)]
+            + [PINYIN_PREFIX + gram for gram in pinyin_bigrams(word)])
 
 
 def _word_bounds(words: Sequence[str]) -> tuple[int, ...]:

@@ -1,0 +1,181 @@
+"""What makes the answer path and the index build scale, checked against the plain ways it
+replaced: jieba's own cut, a scan of every lecture's title, BM25 counted term by term."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.core.knowledge import KnowledgeBase
+from bot.core.lectures import Lecture, load_library
+from bot.core.search import BM25_B, BM25_K1, FIELD_WEIGHTS, Index
+from bot.core.segment import Segmenter
+from bot.core.text import Lexicon, Tokenizer, normalize
+from bot.core.titles import TitleIndex
+from tests.conftest import KNOWLEDGE_DIR, ROOT, write_lecture
+
+CMRC = ROOT.parent / "shared" / "data" / "cmrc2018_dev.json"
+GOLD_DIR = ROOT / "tests" / "gold"
+
+
+def _cmrc_texts(count: int) -> list[str]:
+    data = json.loads(CMRC.read_text(encoding="utf-8"))
+    contexts = [p["context"] for article in data["data"] for p in article["paragraphs"]]
+    questions = [qa["question"] for article in data["data"] for p in article["paragraphs"]
+                 for qa in p["qas"]]
+    sample = random.Random(10)
+    return sample.sample(contexts, count) + sample.sample(questions, count)
+
+
+def _odd_texts() -> list[str]:
+    return ["", " ", "党员", "a", "GCD中国gcd", "2023年12月,网民规模达10.92亿人", "😀党员😀",
+            "hello world 你好 世界", "C++和Python哪个好?", "e-mail、U盘 & 5G+",
+            "范廷颂范廷颂范廷颂", "\t换行\n之后", "％１２３全角", "abc_def-ghi.jkl%", "。。。"]
+
+
+@pytest.fixture(scope="module")
+def lecture_texts() -> list[str]:
+    lines = (KNOWLEDGE_DIR / "party-lecture-online-conduct.txt").read_text(encoding="utf-8")
+    gold = [json.loads(line)["question"] for path in sorted(GOLD_DIR.glob("*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return lines.splitlines() + gold
+
+
+def test_the_segmenter_cuts_exactly_as_jieba(tokenizer, lecture_texts):
+    jieba_tokenizer = tokenizer._jieba
+    segmenter = Segmenter(jieba_tokenizer)
+    texts = lecture_texts + _cmrc_texts(150) + _odd_texts()
+    for text in texts + [normalize(t) for t in texts]:
+        assert segmenter.cut(text) == jieba_tokenizer.lcut(text), text
+
+
+def test_the_segmenter_cuts_a_repeated_block_once(tokenizer):
+    segmenter = Segmenter(tokenizer._jieba)
+    segmenter.cut("党员要遵守网络纪律,党员要遵守网络纪律。")
+    info = segmenter._cut_block.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+
+
+def _lecture(lecture_id: str, title: str) -> Lecture:
+    return Lecture(lecture_id, title, Path(f"{lecture_id}.txt"), "", (), (), ())
+
+
+def _scanned(lectures: list[Lecture], folded: str) -> Lecture | None:
+    """The scan the title index replaced."""
+    return next((lec for lec in lectures
+                 if normalize(lec.title) in folded or lec.lecture_id in folded), None)
+
+
+def test_the_title_index_finds_what_a_scan_of_every_title_finds():
+    titles = ["党课:发挥模范带头作用", "党课", "网络安全", "安全", "纪律处分条例学习", "條例",
+              "Party Lecture", "范廷颂", "学习", "网络"]
+    lectures = [_lecture(f"lecture-{n}", title) for n, title in enumerate(titles)]
+    lectures.append(_lecture("discipline", "无关标题"))
+    index = TitleIndex(lectures)
+    questions = ["党课讲了啥", "网络安全法", "纪律处分条例学习第几条", "条例", "party lecture 讲啥",
+                 "范廷颂是谁", "lecture-3 的内容", "discipline 讲什么", "今天天气", "",
+                 "安全网络", "网络党课"]
+    for question in questions:
+        folded = normalize(question)
+        assert index.named_in(folded) is _scanned(lectures, folded), question
+    assert index.named_in(normalize("网络安全法")).title == "网络安全"  # first in order
+
+
+def test_an_empty_title_is_in_every_question_as_before():
+    lectures = [_lecture("a", "党课"), _lecture("b", "\u200b"), _lecture("c", "网络")]
+    index = TitleIndex(lectures)
+    assert index.named_in("网络") is lectures[1] is _scanned(lectures, "网络")
+    assert index.named_in("党课") is lectures[0]
+    assert TitleIndex([]).named_in("党课") is None
+
+
+def test_a_question_naming_one_of_many_lectures_is_about_that_one(tmp_path, tokenizer):
+    for n in range(30):
+        write_lecture(tmp_path, f"lecture{n:02d}.txt",
+                      f"第{n}号学习材料\n\n第一部分 总则\n支部第{n}次学习的内容。\n")
+    knowledge = KnowledgeBase.load(tmp_path, tokenizer)
+    answer = knowledge.answer("第17号学习材料第一部分讲了什么")
+    assert answer.lecture.lecture_id == "lecture17"
+    assert answer.section.number == 1
+
+
+def test_library_finds_lectures_and_sections_by_id(tmp_path):
+    for name in ("b.txt", "a.txt", "c.txt"):
+        write_lecture(tmp_path, name, f"{name}\n一、节\n内容。\n二、节\n内容二。\n")
+    library = load_library(tmp_path)
+    assert [lec.lecture_id for lec in library.lectures] == ["a", "b", "c"]
+    assert library.lecture("b") is library.lectures[1] and library.lecture("x") is None
+    # In library order, whatever the order asked; all lectures when none is named.
+    assert [s.passages[0].lecture_id for s in library.sections_of(["c", "a", "c"])] == \
+        ["a", "a", "c", "c"]
+    assert len(library.sections_of([])) == 6
+    assert len({library.lectures[0], library.lectures[0], library.lectures[2]}) == 2
+
+
+def _reference_bm25(documents: list[Counter[str]]) -> dict[str, list[float]]:
+    """Okapi BM25 weights counted term by term per field, as the index promises them."""
+    size = len(documents)
+    lengths = {prefix: [sum(c for t, c in doc.items() if t.startswith(prefix))
+                        for doc in documents] for prefix in FIELD_WEIGHTS}
+    weights: dict[str, list[float]] = {}
+    for term in {t for doc in documents for t in doc}:
+        prefix = term[:2]
+        df = sum(1 for doc in documents if term in doc)
+        idf = math.log1p((size - df + 0.5) / (df + 0.5))
+        average = max(sum(lengths[prefix]) / size, 1.0)
+        weights[term] = [
+            FIELD_WEIGHTS[prefix] * idf * doc[term] * (BM25_K1 + 1)
+            / (doc[term] + BM25_K1 * (1 - BM25_B + BM25_B * lengths[prefix][n] / average))
+            if term in doc else 0.0 for n, doc in enumerate(documents)]
+    return weights
+
+
+def test_the_index_weights_are_bm25_counted_term_by_term(knowledge):
+    index = knowledge.index
+    passages = index.passages
+    analyses = [[index.tokenizer.analyze(s) for s in p.sentences] for p in passages]
+    documents = [Counter(t for a in sentences for t in a.terms) for sentences in analyses]
+    reference = _reference_bm25(documents)
+    for term, expected in reference.items():
+        got = index._passage_index.score([(index._vocabulary[term], 1.0)])
+        assert got == pytest.approx(expected, rel=1e-5), term
+    sentences = [Counter(a.terms) for sentences in analyses for a in sentences]
+    reference = _reference_bm25(sentences)
+    for term in list(reference)[:300]:
+        got = index._sentence_index.score([(index._vocabulary[term], 1.0)])
+        assert got == pytest.approx(reference[term], rel=1e-5), term
+
+
+def test_an_index_over_no_passage_finds_nothing(tokenizer):
+    index = Index([], tokenizer)
+    assert len(index) == 0 and index.search("党员") == []
+
+
+def test_a_rebuilt_index_ranks_as_the_first():
+    tokenizer = Tokenizer(Lexicon.load(KNOWLEDGE_DIR / "lexicon"))
+    first = KnowledgeBase.load(KNOWLEDGE_DIR, tokenizer)
+    again = first.reload()  # every block now comes from the segmenter's cache
+    for question in ("网民规模多大", "党员能不能在网上炫富", "平台主体责任怎么压实"):
+        ours, theirs = first.index.search(question), again.index.search(question)
+        assert [(h.passage.passage_id, h.score, h.coverage) for h in ours] == \
+            [(h.passage.passage_id, h.score, h.coverage) for h in theirs]
+
+
+def test_what_the_lectures_cover_is_listed_from_the_suggested_sections_alone(tmp_path):
+    for n in range(12):
+        write_lecture(tmp_path, f"lecture{n:02d}.txt",
+                      f"第{n}号材料\n一、总则\n内容{n}。\n二、分则\n二{n}。\n")
+    library = load_library(tmp_path)
+    suggested = library.sections_of(["lecture07", "lecture03"]) + library.lectures[3].sections
+    # The scan of every lecture that listing replaced, section equality and all.
+    scanned = [(lecture, [s for s in suggested if s in lecture.sections])
+               for lecture in library.lectures]
+    assert library.lectures_holding(suggested) == [(lec, own) for lec, own in scanned if own]
+    assert [lec.lecture_id for lec, _ in library.lectures_holding(suggested)] == \
+        ["lecture03", "lecture07"]
+    assert library.lectures_holding([]) == []
