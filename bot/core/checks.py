@@ -66,8 +66,11 @@ ANSWER_TYPES: tuple[AnswerType, ...] = (
           r"施行|实施|生效"),
     _type("频次", r"多久|多长时间|隔多长|几次|多少次|频率|(一|每)(年|月|周|季度)几|每[年月周天]都",
           r"每[年月周天日季]|[\d一二三四五六七八九十两]+次|定期|经常"),
+    # A count or an amount, not a date: 2024年1月 does not say how many members there are.
     _type("数量", r"多少|几[年月天次名岁号万亿人]|第几|百分之几|比例是|多[大高长远重]",
-          rf"{_NUMERAL_CHARS}+[年月日万亿%名个条人次项]|\d"),
+          rf"(?<![\d.])(?!(?:19|20)\d\d\s*年|\d{{1,2}}\s*[月日号])"
+          rf"{_NUMERAL_CHARS}+\s*[年月天万亿%名个条人次项件家篇倍元周岁部章节字]"
+          rf"|(?<![\d.])(?!(?:19|20)\d\d(?!\d))\d+(?:\.\d+)?(?![\d.]*\s*[年月日号])"),
     # Where something happens or can be done (在哪开的, 去哪举报), not where the lecture says
     # something (这句话在哪说的).
     _type("地点",

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.answer import AnswerKind
 from bot.core.knowledge import KnowledgeBase
 
 
@@ -32,12 +33,41 @@ class Outcome:
     gold: GoldQuestion
     answered: bool
     top_passage: str | None
+    shown: bool = False  # a paragraph shown first: an answer, or the closest paragraph
 
     @property
     def correct(self) -> bool:
         if self.gold.answerable:
             return self.answered and self.top_passage in self.gold.expected
         return not self.answered
+
+    @property
+    def shown_right(self) -> bool:
+        return self.shown and self.top_passage in self.gold.expected
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A gold set's figures: answered right and shown right (of the answerable questions),
+    refused (of the others), and wrong (of the confident answers)."""
+
+    answered_right: float
+    shown_right: float
+    refused: float
+    confident_wrong: float
+
+
+def summary(outcomes: list[Outcome]) -> Summary:
+    answerable = [o for o in outcomes if o.gold.answerable]
+    others = [o for o in outcomes if not o.gold.answerable]
+    answered = [o for o in outcomes if o.answered]
+
+    def share(part: list[Outcome], test) -> float:
+        return sum(map(test, part)) / len(part) if part else 0.0
+
+    return Summary(share(answerable, lambda o: o.correct),
+                   share(answerable, lambda o: o.shown_right),
+                   share(others, lambda o: o.correct), share(answered, lambda o: not o.correct))
 
 
 def load_gold(path: Path) -> list[GoldQuestion]:
@@ -55,7 +85,8 @@ def evaluate(knowledge: KnowledgeBase, questions: list[GoldQuestion]) -> list[Ou
     for gold in questions:
         answer = knowledge.answer(gold.question)
         top = answer.best.passage.passage_id if answer.best else None
-        outcomes.append(Outcome(gold, answer.answered, top))
+        shown = answer.answered or answer.kind == AnswerKind.CLOSEST
+        outcomes.append(Outcome(gold, answer.answered, top, shown))
     return outcomes
 
 
