@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,11 +70,12 @@ def test_inspect_question_shows_scoring(capsys):
     assert "不能作答" not in out.split("\n 2.")[0], "the answering passage passes every check"
 
 
-def test_inspect_question_says_why_a_passage_cannot_answer(capsys):
+def test_inspect_question_shows_the_decision_and_the_evidence_against_each_passage(capsys):
     main(["inspect", "--knowledge", str(KNOWLEDGE_DIR), "--question", "2022年网民规模多大"])
     out = capsys.readouterr().out
-    assert "判定:not_covered" in out
-    assert "不能作答:问题中的数字(2022)不与其他关键词同在一句" in out
+    assert re.search(r"判定:\w+\(把握 \d+%\)", out)
+    assert re.search(r"^ 1\. .*,把握 \d+%$", out, re.MULTILINE)
+    assert "不利证据:问题中的数字(2022)不与其他关键词同在一句" in out
 
 
 def _run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.text import has_word_chars
+from bot.core.text import has_word_chars, strip_control
 
 # A message is read up to this length; anything longer is cut, and the reply says so.
 MAX_MESSAGE_CHARS = 1000
@@ -46,7 +46,8 @@ def question_parts(message: str) -> list[str]:
     """The questions of a message, in order, at most MAX_QUESTIONS (at least one if it has
     words): each a sentence that asks, with the sentence before it when it points back to
     it. A message with no asking sentence is one question as a whole."""
-    text = message[:MAX_MESSAGE_CHARS]
+    # An escape sequence's ";" (ESC[1;4m) would end a sentence.
+    text = strip_control(message[:MAX_MESSAGE_CHARS])
     sentences = [s for s in _sentences(text) if has_word_chars(s)]
     asking = [i for i, s in enumerate(sentences) if _asks(s)]
     if not asking:

@@ -130,8 +130,8 @@ class Query:
 
     words: tuple[str, ...]
     weights: tuple[float, ...]  # each word's information in Chinese at large (IDF)
-    # Whether any passage holds the word itself, a synonym, a translation or a homophone of
-    # it: a word the whole knowledge base lacks is a sign of a question about something else.
+    # Whether any passage holds the word itself, a synonym or a translation of it: a word the
+    # whole knowledge base lacks is a sign of a question about something else.
     known: tuple[bool, ...]
     # The highest score any passage could reach for these terms (every term, saturated):
     # scores divided by it compare across questions of any length.
@@ -339,16 +339,13 @@ class Index:
 
     def _query(self, words: Sequence[_QuestionWord],
                term_ids: Sequence[tuple[int, float]]) -> Query:
+        # Not by sound: a homophone across a word boundary (明天 in 文明|天津) is no word the
+        # lectures hold; a typo still counts in coverage (Index._match_degree).
         known = tuple(self._passage_index.has(WORD_PREFIX + w.text) or bool(w.synonyms)
-                      or bool(w.translations) or self._known_sound(w) for w in words)
+                      or bool(w.translations) for w in words)
         return Query(words=tuple(w.text for w in words), weights=tuple(w.weight for w in words),
                      known=known,
                      max_score=self._passage_index.max_score(term_ids) * (1 + SENTENCE_WEIGHT))
-
-    def _known_sound(self, word: _QuestionWord) -> bool:
-        """Does some passage hold a word that sounds like this one (a typo's right word)?"""
-        grams = pinyin_bigrams(word.text) if word.pinyin else []
-        return bool(grams) and all(self._passage_index.has(PINYIN_PREFIX + g) for g in grams)
 
     def sentence_coverage(self, hit: Hit, query: Query) -> float:
         """The largest share of the question's information one sentence of the hit holds:

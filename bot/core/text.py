@@ -91,6 +91,12 @@ _TONE_MARKS = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü�
 log = logging.getLogger(__name__)
 
 
+def strip_control(text: str) -> str:
+    """The text without terminal escape sequences and control characters, otherwise as
+    typed (a reply may quote it back)."""
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
 def normalize(text: str) -> str:
     """Fold width, case, traditional characters, escape sequences, control characters and
     runs of spaces."""
