@@ -32,6 +32,32 @@ def test_ask_json_contract(capsys):
     assert first["text"] in (KNOWLEDGE_DIR / f"{LECTURE_ID}.txt").read_text(encoding="utf-8")
 
 
+def test_ask_json_gives_the_decisions_confidence_and_each_questions_answer(capsys, tmp_path):
+    from dataclasses import replace
+
+    from bot.core.decision import Thresholds, shipped_model
+
+    assert main(["ask", "--json", "--knowledge", str(KNOWLEDGE_DIR), "网民规模多大"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 0 < result["confidence"] <= 1 and "parts" not in result
+    assert main(["ask", "--json", "--knowledge", str(KNOWLEDGE_DIR),
+                 "老师好!三地是啥?另外网民规模多大?"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [part["question"] for part in result["parts"]] == ["三地是啥?", "网民规模多大?"]
+    assert result["question"] in {part["question"] for part in result["parts"]}
+    assert all(part["results"] for part in result["parts"])
+    # the closest paragraph: not answered, the paragraph first, with its confidence
+    from bot.cli import answer_json
+    from bot.core.knowledge import KnowledgeBase
+
+    knowledge = KnowledgeBase.load(KNOWLEDGE_DIR, warm_up=False)
+    closest = knowledge.with_model(replace(shipped_model(), thresholds=Thresholds(1.01, 0.0)))
+    shown = answer_json(closest.answer("网民规模多大"))
+    assert shown["kind"] == "closest" and shown["answered"] is False
+    assert shown["results"][0]["passage_id"] == f"{LECTURE_ID}:1.2"
+    assert 0 < shown["confidence"] <= 1
+
+
 def test_ask_questions_file_one_object_per_line_in_order(tmp_path: Path, capsys):
     questions = tmp_path / "q.txt"
     questions.write_text("第二部分讲了什么\n你好\n党费怎么交\n", encoding="utf-8")
