@@ -177,7 +177,7 @@ class Answerer:
                            small_talk: bool = False):
         """The evidence rows the decision weighs (also what the training script records)."""
         candidates = hits[:CANDIDATES]
-        verdicts = evidence(query, candidates, self.index.tokenizer)
+        verdicts = evidence(query, candidates, self.index.tokenizer, searched.words)
         sentence_coverages = [self.index.sentence_coverage(hit, searched) for hit in candidates]
         return candidate_rows(question_signals(query, small_talk), searched, candidates,
                               verdicts, sentence_coverages, len(self.index))

@@ -170,9 +170,11 @@ class Evidence:
     reasons: tuple[str, ...]  # why, in Chinese, for `lecture-bot inspect`
 
 
-def evidence(query: str, hits: Sequence[Hit], tokenizer: Tokenizer) -> list[Evidence]:
-    """The checks' verdicts on each hit, the question analysed once for all of them."""
-    checks = _checks_for(query, tokenizer)
+def evidence(query: str, hits: Sequence[Hit], tokenizer: Tokenizer,
+             words: Sequence[str] | None = None) -> list[Evidence]:
+    """The checks' verdicts on each hit, the question analysed once for all of them
+    (`words`: its content words, when the search already has them)."""
+    checks = _checks_for(query, tokenizer, words)
     asked = {family: sum(check.family == family for check in checks) for family in FAMILIES}
     results = []
     for hit in hits:
@@ -191,9 +193,11 @@ class _Check:
     family: str = "premise"
 
 
-def _checks_for(query: str, tokenizer: Tokenizer) -> list[_Check]:
+def _checks_for(query: str, tokenizer: Tokenizer,
+                words: Sequence[str] | None = None) -> list[_Check]:
     """What a confident hit must also pass to answer this question."""
-    words = tokenizer.analyze(query).content_words
+    if words is None:
+        words = tokenizer.analyze(query).content_words
     return (_answer_type_checks(query) + _unit_checks(query)
             + _exacting_checks(query, words, tokenizer)
             + _listed_document_checks(query, words) + _premise_checks(query, words, tokenizer))

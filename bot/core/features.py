@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.core.checks import Evidence, folded_sentences, folded_text
 from bot.core.search import MATCHED_TERM_DEGREE, Hit, Query
@@ -137,5 +137,6 @@ def _best_sentence_match(folded_question: str, hit: Hit) -> float:
     quote matches one sentence closely even when its words are few or common."""
     if len(folded_question) < 4:
         return 0.0
-    return max((fuzz.partial_ratio(folded_question, sentence)
-                for sentence in folded_sentences(hit.passage)), default=0.0)
+    best = process.extractOne(folded_question, folded_sentences(hit.passage),
+                              scorer=fuzz.partial_ratio)
+    return best[1] if best else 0.0

@@ -354,14 +354,20 @@ class Index:
         i = self._position.get(hit.passage.passage_id)
         if i is None or not query.words or query.total_weight <= 0:
             return 0.0
-        folded, best, start = self._folded[i], 0.0, 0
-        for end in self._text_ends[i]:
-            sentence = folded[start:end]
-            found = sum(weight for word, weight in zip(query.words, query.weights, strict=True)
-                        if word in sentence)
-            best = max(best, found / query.total_weight)
-            start = end
-        return best
+        folded, ends = self._folded[i], self._text_ends[i]
+        found = [0.0] * len(ends)
+        for word, weight in zip(query.words, query.weights, strict=True):
+            holding = set()
+            start = folded.find(word)
+            while start >= 0:
+                # the text the occurrence starts in; it must also end there
+                text = bisect.bisect_right(ends, start)
+                if text < len(ends) and start + len(word) <= ends[text]:
+                    holding.add(text)
+                start = folded.find(word, start + 1)
+            for text in holding:
+                found[text] += weight
+        return max(found, default=0.0) / query.total_weight
 
     def _question_word(self, word: str, translations: tuple[str, ...]) -> _QuestionWord:
         """The word with what matching it needs; synonyms only if the lectures lack the word."""

@@ -97,6 +97,12 @@ def strip_control(text: str) -> str:
     return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
+# A question is folded by several steps of its answer (search, checks, features); the last
+# texts are remembered. Small: indexing folds each sentence once and would only churn it.
+NORMALIZE_CACHE_SIZE = 64
+
+
+@functools.lru_cache(maxsize=NORMALIZE_CACHE_SIZE)
 def normalize(text: str) -> str:
     """Fold width, case, traditional characters, escape sequences, control characters and
     runs of spaces."""
