@@ -6,6 +6,7 @@ rules are tested at chosen times of day; jobs are fired with `Job.run`, not by w
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -276,3 +277,28 @@ async def test_an_anonymous_group_admin_may_manage(server, knowledge):
         server.push_update(update)
         (reply,) = await server.wait_for("sendMessage", since=mark)
     assert reply.params["text"].startswith("已开始每日学习")
+
+
+async def test_a_burst_of_check_ins_in_a_group_edits_the_counter_twice(server, knowledge,
+                                                                      monkeypatch):
+    """Telegram limits a bot's edits in a group: the first press is shown at once, the rest
+    of the burst in one edit when the interval has passed, with the count then."""
+    from bot.study import counter
+
+    monkeypatch.setattr(counter, "COUNTER_EDIT_INTERVAL_S", 0.5)
+    group = -100500600
+    server.chat_admins[group] = [PRIVATE_CHAT]
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)):
+        await ask(server, "/subscribe", group, user_id=PRIVATE_CHAT)
+        pushed = await ask(server, "/push", group, user_id=PRIVATE_CHAT)
+        data = _buttons(pushed)["✅ 已学习 (0)"]
+        mark = server.mark()
+        for user in range(1, 9):
+            server.push_update(server.callback_query(group, user, pushed.result, data))
+        await server.wait_for("answerCallbackQuery", count=8, since=mark)
+        edits = await server.wait_for("editMessageReplyMarkup", count=2, since=mark)
+        await asyncio.sleep(0.8)  # nothing more comes
+        later = [c for c in server.calls("editMessageReplyMarkup") if c.seq > mark]
+    labels = [e.params["reply_markup"]["inline_keyboard"][0][0]["text"] for e in edits]
+    assert len(later) == 2
+    assert labels[0] == "✅ 已学习 (1)" and labels[1] == "✅ 已学习 (8)"

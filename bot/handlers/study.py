@@ -24,6 +24,7 @@ from bot.core.render import passage_message
 from bot.handlers.common import command, editable_message, knowledge_of
 from bot.handlers.permissions import may_manage_chat, refuse, refuse_unless_admin
 from bot.study.alerts import RESEND_PREFIX
+from bot.study.counter import show_count
 from bot.study.delivery import (
     CHECK_IN_PREFIX,
     CHECKED_IN_LISTENERS,
@@ -290,9 +291,7 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                query.from_user.id)
     message = editable_message(query)
     if count != before and message is not None:
-        # Two members pressing at once may both try to show the same count: harmless.
-        with contextlib.suppress(BadRequest):
-            await message.edit_reply_markup(checkin_keyboard(push.push_id, count))
+        await show_count(context.application, message, push.push_id)
 
 
 _RESEND_REPLIES = {
