@@ -19,9 +19,9 @@ questions are held out in both halves). Every figure printed is a held-out predi
 a training one. The weights written at the end are fitted on all the data, with the
 thresholds chosen from the held-out predictions (see `choose_thresholds`).
 
-Baselines in the same run: rank_bm25 over plain jieba tokens, which answers everything with
-its first passage (what a user gets from a plain BM25 search), and bm25s (lucene) with the
-one score threshold that does best on the very data it is scored on (an optimistic baseline).
+Baselines in the same run: bm25s (lucene) over plain jieba tokens answering everything with
+its first passage (what a user gets from a plain BM25 search), and the same with the one
+score threshold that does best on the very data it is scored on (an optimistic baseline).
 """
 
 from __future__ import annotations

@@ -37,14 +37,6 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
-class Choice:
-    """The candidate to show (its rank among the hits) and how sure the model is of it."""
-
-    rank: int
-    probability: float
-
-
-@dataclass(frozen=True)
 class DecisionModel:
     mean: np.ndarray
     scale: np.ndarray
@@ -80,14 +72,6 @@ class DecisionModel:
             return np.zeros(0)
         logits = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -40.0, 40.0)))
-
-    def choose(self, rows: np.ndarray) -> Choice | None:
-        """The most probable candidate (ties go to the better rank), or None if none."""
-        probabilities = self.probabilities(rows)
-        if not len(probabilities):
-            return None
-        rank = int(np.argmax(probabilities))
-        return Choice(rank, float(probabilities[rank]))
 
 
 @functools.cache
