@@ -109,14 +109,14 @@ class Answerer:
         questions = question_parts(message)
         if not questions:
             return Answer(message, AnswerKind.NO_QUESTION, truncated=truncated)
+        if len(questions) == 1:  # its link, if any, is matched there
+            return self._answer(questions[0], message, truncated, top_k)
         # A message an admin linked as a whole is answered as linked, however many questions
         # it seems to hold.
         link = self.links.match(message[:MAX_MESSAGE_CHARS])
         if link is not None:
             return self._linked_answer(link, message[:MAX_MESSAGE_CHARS], message, truncated,
                                        top_k)
-        if len(questions) == 1:
-            return self._answer(questions[0], message, truncated, top_k)
         last = len(questions) - 1
         answers = [self._answer(q, q, truncated and i == last, top_k)
                    for i, q in enumerate(questions)]

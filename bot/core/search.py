@@ -318,11 +318,13 @@ class Index:
 
     def search_query(self, question: str, top_k: int = 5) -> tuple[Query, list[Hit]]:
         """`search`, and the query it ran: the evidence the answer decision weighs."""
+        if not self.passages:
+            return Query((), (), (), 0.0), []
         analysis = self.tokenizer.analyze(question)
-        translations = (self._english_translations(analysis.words) if self.passages else {})
+        translations = self._english_translations(analysis.words)
         words = [self._question_word(w, translations.get(w, ()))
-                 for w in dict.fromkeys(analysis.content_words)] if self.passages else []
-        if not analysis.terms or not self.passages:
+                 for w in dict.fromkeys(analysis.content_words)]
+        if not analysis.terms:
             return self._query(words, []), []
         terms = dict.fromkeys(analysis.terms, 1.0)
         for word in words:
