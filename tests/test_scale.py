@@ -15,7 +15,7 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Lecture, load_library
 from bot.core.search import BM25_B, BM25_K1, FIELD_WEIGHTS, Index
 from bot.core.segment import Segmenter
-from bot.core.text import Lexicon, Tokenizer, normalize
+from bot.core.text import Lexicon, Tokenizer, _splits_into, normalize
 from bot.core.titles import TitleIndex
 from tests.conftest import KNOWLEDGE_DIR, ROOT, write_lecture
 
@@ -59,6 +59,17 @@ def test_the_segmenter_cuts_a_repeated_block_once(tokenizer):
     segmenter.cut("党员要遵守网络纪律,党员要遵守网络纪律。")
     info = segmenter._cut_block.cache_info()
     assert (info.misses, info.hits) == (1, 1)
+
+
+def test_the_stop_word_shortcut_agrees_with_the_search(lecture_texts):
+    tokenizer = Tokenizer(Lexicon.load(KNOWLEDGE_DIR / "lexicon"))
+    stop_words = tokenizer.lexicon.stop_words
+    words = [w for text in lecture_texts + _cmrc_texts(100) for w in tokenizer.words(text)]
+    candidates = set(words) | {a + b for a, b in zip(words, words[1:], strict=False)} | \
+        {a + b for a in list(stop_words)[:60] for b in list(stop_words)[:60]}
+    for word in candidates:
+        searched = word in stop_words or (len(word) > 1 and _splits_into(word, stop_words))
+        assert tokenizer._is_stop_compound(word) == searched, word
 
 
 def _lecture(lecture_id: str, title: str) -> Lecture:

@@ -285,6 +285,9 @@ class Tokenizer:
         # Per instance: a class-level cache would keep a replaced tokenizer (and its jieba) alive.
         self._cached_words = functools.lru_cache(maxsize=WORDS_CACHE_SIZE)(self._split_words)
         self._stop_compounds: dict[str, bool] = {}
+        # A word with a character no stop word has cannot be made of stop words: most pairs
+        # of neighbours are ruled out without the search (_splits_into).
+        self._stop_chars = frozenset("".join(lexicon.stop_words))
         # After the last add_word: the segmenter keeps what it cut.
         self._segmenter = Segmenter(self._jieba)
         self._word_of_token = functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._token_word)
@@ -350,11 +353,13 @@ class Tokenizer:
         return stop
 
     def _is_stop_compound(self, word: str) -> bool:
+        if word in self.lexicon.stop_words:
+            return True
+        if len(word) < 2 or not self._stop_chars.issuperset(word):
+            return False
         known = self._stop_compounds.get(word)
         if known is None:
-            known = (word in self.lexicon.stop_words
-                     or (len(word) > 1 and _splits_into(word, self.lexicon.stop_words)))
-            self._stop_compounds[word] = known
+            known = self._stop_compounds[word] = _splits_into(word, self.lexicon.stop_words)
         return known
 
     def word_weight(self, word: str) -> float:
