@@ -15,7 +15,7 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Lecture, load_library
 from bot.core.search import BM25_B, BM25_K1, FIELD_WEIGHTS, Index
 from bot.core.segment import Segmenter
-from bot.core.text import Lexicon, Tokenizer, _splits_into, normalize
+from bot.core.text import Lexicon, Tokenizer, _run_terms, _splits_into, normalize, run_terms
 from bot.core.titles import TitleIndex
 from tests.conftest import KNOWLEDGE_DIR, ROOT, write_lecture
 
@@ -70,6 +70,19 @@ def test_the_stop_word_shortcut_agrees_with_the_search(lecture_texts):
     for word in candidates:
         searched = word in stop_words or (len(word) > 1 and _splits_into(word, stop_words))
         assert tokenizer._is_stop_compound(word) == searched, word
+
+
+def test_the_terms_of_many_runs_are_each_runs_own(tokenizer, lecture_texts):
+    texts = lecture_texts + _cmrc_texts(100) + _odd_texts() + ["㐀a豈", "党", "党a员b", "x"]
+    runs = [run for text in texts for run in tokenizer.content_runs(tokenizer.words(text))[1]]
+    runs += ["党", "a党b", "党员a", "五、党"]
+    terms, term_of_occurrence, run_of_occurrence = run_terms(runs)
+    assert len(set(terms)) == len(terms)
+    counted: list[Counter[str]] = [Counter() for _ in runs]
+    for term, run in zip(term_of_occurrence.tolist(), run_of_occurrence.tolist(), strict=True):
+        counted[run][terms[term]] += 1
+    assert counted == [Counter(_run_terms(run)) for run in runs]
+    assert run_terms([])[0] == []
 
 
 def _lecture(lecture_id: str, title: str) -> Lecture:
