@@ -67,9 +67,18 @@ def test_the_stop_word_shortcut_agrees_with_the_search(lecture_texts):
     words = [w for text in lecture_texts + _cmrc_texts(100) for w in tokenizer.words(text)]
     candidates = set(words) | {a + b for a, b in zip(words, words[1:], strict=False)} | \
         {a + b for a in list(stop_words)[:60] for b in list(stop_words)[:60]}
+    def searched(word: str) -> bool:
+        return word in stop_words or (len(word) > 1 and _splits_into(word, stop_words))
+
     for word in candidates:
-        searched = word in stop_words or (len(word) > 1 and _splits_into(word, stop_words))
-        assert tokenizer._is_stop_compound(word) == searched, word
+        assert tokenizer._is_stop_compound(word) == searched(word), word
+    for text in lecture_texts + _cmrc_texts(100):
+        words = tokenizer.words(text)
+        stop = [searched(w) for w in words]  # every neighbour tried, as before the shortcut
+        for i in range(len(words) - 1):
+            if not (stop[i] and stop[i + 1]) and searched(words[i] + words[i + 1]):
+                stop[i] = stop[i + 1] = True
+        assert tokenizer._stop_positions(words) == stop, text
 
 
 def test_the_terms_of_many_runs_are_each_runs_own(tokenizer, lecture_texts):

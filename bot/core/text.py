@@ -354,9 +354,13 @@ class Tokenizer:
         """Which words are stop words: listed ones, words made of listed ones only (jieba
         keeps 有多大 and 是啥时候 whole), and neighbours that together make one (jieba cuts
         多大 into 多 / 大 after 有): they ask, they say nothing."""
-        stop = [w in self.lexicon.stop_words or self._is_stop_compound(w) for w in words]
+        is_stop = self._is_stop_compound
+        stop = list(map(is_stop, words))
+        # Only neighbours made of stop words' characters can make one (_is_stop_compound).
+        candidate = list(map(self._stop_chars.issuperset, words))
         for i in range(len(words) - 1):
-            if not (stop[i] and stop[i + 1]) and self._is_stop_compound(words[i] + words[i + 1]):
+            if candidate[i] and candidate[i + 1] and not (stop[i] and stop[i + 1]) \
+                    and is_stop(words[i] + words[i + 1]):
                 stop[i] = stop[i + 1] = True
         return stop
 
