@@ -3,6 +3,7 @@ replaced: jieba's own cut, a scan of every lecture's title, BM25 counted term by
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import random
@@ -14,7 +15,7 @@ import pytest
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Lecture, load_library
 from bot.core.search import BM25_B, BM25_K1, FIELD_WEIGHTS, Index
-from bot.core.segment import Segmenter
+from bot.core.segment import Segmenter, _Hmm
 from bot.core.text import Lexicon, Tokenizer, _run_terms, _splits_into, normalize, run_terms
 from bot.core.titles import TitleIndex
 from tests.conftest import KNOWLEDGE_DIR, ROOT, write_lecture
@@ -52,6 +53,18 @@ def test_the_segmenter_cuts_exactly_as_jieba(tokenizer, lecture_texts):
     texts = lecture_texts + _cmrc_texts(150) + _odd_texts()
     for text in texts + [normalize(t) for t in texts]:
         assert segmenter.cut(text) == jieba_tokenizer.lcut(text), text
+
+
+def test_the_segmenters_hmm_cuts_exactly_as_jiebas(lecture_texts):
+    finalseg = importlib.import_module("jieba.finalseg")
+    texts = lecture_texts + _cmrc_texts(400) + _odd_texts()
+    sample = random.Random(3)
+    chars = sorted(set("".join(texts)))
+    texts += ["".join(sample.choices(chars, k=sample.randint(1, 12))) for _ in range(3000)]
+    texts += ["a党b员", "3.5%党员", "党员x2", "丶", "𠀀党", "党員"]
+    hmm = _Hmm(finalseg)
+    for text in texts:
+        assert hmm.cut(text) == list(finalseg.cut(text)), text
 
 
 def test_the_segmenter_cuts_a_repeated_block_once(tokenizer):
