@@ -3,6 +3,7 @@ replaced: jieba's own cut, a scan of every lecture's title, BM25 counted term by
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import random
@@ -14,8 +15,8 @@ import pytest
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Lecture, load_library
 from bot.core.search import BM25_B, BM25_K1, FIELD_WEIGHTS, Index
-from bot.core.segment import Segmenter
-from bot.core.text import Lexicon, Tokenizer, normalize
+from bot.core.segment import Segmenter, _Hmm
+from bot.core.text import Lexicon, Tokenizer, _run_terms, _splits_into, normalize, run_terms
 from bot.core.titles import TitleIndex
 from tests.conftest import KNOWLEDGE_DIR, ROOT, write_lecture
 
@@ -54,11 +55,56 @@ def test_the_segmenter_cuts_exactly_as_jieba(tokenizer, lecture_texts):
         assert segmenter.cut(text) == jieba_tokenizer.lcut(text), text
 
 
+def test_the_segmenters_hmm_cuts_exactly_as_jiebas(lecture_texts):
+    finalseg = importlib.import_module("jieba.finalseg")
+    texts = lecture_texts + _cmrc_texts(400) + _odd_texts()
+    sample = random.Random(3)
+    chars = sorted(set("".join(texts)))
+    texts += ["".join(sample.choices(chars, k=sample.randint(1, 12))) for _ in range(3000)]
+    texts += ["a党b员", "3.5%党员", "党员x2", "丶", "𠀀党", "党員"]
+    hmm = _Hmm(finalseg)
+    for text in texts:
+        assert hmm.cut(text) == list(finalseg.cut(text)), text
+
+
 def test_the_segmenter_cuts_a_repeated_block_once(tokenizer):
     segmenter = Segmenter(tokenizer._jieba)
     segmenter.cut("党员要遵守网络纪律,党员要遵守网络纪律。")
     info = segmenter._cut_block.cache_info()
     assert (info.misses, info.hits) == (1, 1)
+
+
+def test_the_stop_word_shortcut_agrees_with_the_search(lecture_texts):
+    tokenizer = Tokenizer(Lexicon.load(KNOWLEDGE_DIR / "lexicon"))
+    stop_words = tokenizer.lexicon.stop_words
+    words = [w for text in lecture_texts + _cmrc_texts(100) for w in tokenizer.words(text)]
+    candidates = set(words) | {a + b for a, b in zip(words, words[1:], strict=False)} | \
+        {a + b for a in list(stop_words)[:60] for b in list(stop_words)[:60]}
+    def searched(word: str) -> bool:
+        return word in stop_words or (len(word) > 1 and _splits_into(word, stop_words))
+
+    for word in candidates:
+        assert tokenizer._is_stop_compound(word) == searched(word), word
+    for text in lecture_texts + _cmrc_texts(100):
+        words = tokenizer.words(text)
+        stop = [searched(w) for w in words]  # every neighbour tried, as before the shortcut
+        for i in range(len(words) - 1):
+            if not (stop[i] and stop[i + 1]) and searched(words[i] + words[i + 1]):
+                stop[i] = stop[i + 1] = True
+        assert tokenizer._stop_positions(words) == stop, text
+
+
+def test_the_terms_of_many_runs_are_each_runs_own(tokenizer, lecture_texts):
+    texts = lecture_texts + _cmrc_texts(100) + _odd_texts() + ["㐀a豈", "党", "党a员b", "x"]
+    runs = [run for text in texts for run in tokenizer.content_runs(tokenizer.words(text))[1]]
+    runs += ["党", "a党b", "党员a", "五、党"]
+    terms, term_of_occurrence, run_of_occurrence = run_terms(runs)
+    assert len(set(terms)) == len(terms)
+    counted: list[Counter[str]] = [Counter() for _ in runs]
+    for term, run in zip(term_of_occurrence.tolist(), run_of_occurrence.tolist(), strict=True):
+        counted[run][terms[term]] += 1
+    assert counted == [Counter(_run_terms(run)) for run in runs]
+    assert run_terms([])[0] == []
 
 
 def _lecture(lecture_id: str, title: str) -> Lecture:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from bot.core.text import (
     char_bigrams,
     pinyin_bigrams,
     pinyin_of,
+    run_terms,
 )
 
 # Okapi BM25's usual constants; k1 = 1.2 and b = 0.75 were also best of the grid
@@ -220,24 +222,43 @@ class _Postings:
 
 
 class _Occurrences:
-    """Every term occurrence of a corpus's texts (sentences, sub-headings), as term ids."""
+    """Every term occurrence of a corpus's texts (sentences, sub-headings), as term ids.
+
+    A text's content words and runs are gathered as it comes; their terms are made and
+    looked up once at the end, for all texts at once (`run_terms`)."""
 
     def __init__(self) -> None:
         self.vocabulary = _Vocabulary()
-        self._term_ids = array("i")
-        self._text_lengths = array("i")
+        self._words: list[str] = []
+        self._runs: list[str] = []
+        self._word_counts = array("i")  # per text
+        self._run_counts = array("i")
 
-    def add(self, terms: Sequence[str]) -> None:
-        """The terms of the next text."""
-        self._term_ids.extend(map(self.vocabulary.__getitem__, terms))
-        self._text_lengths.append(len(terms))
+    def add(self, content_words: Sequence[str], runs: Sequence[str]) -> None:
+        """The next text's content words and runs (`Tokenizer.content_runs`)."""
+        self._words += content_words
+        self._runs += runs
+        self._word_counts.append(len(content_words))
+        self._run_counts.append(len(runs))
 
-    def term_ids(self) -> np.ndarray:
-        return np.frombuffer(self._term_ids, dtype=np.int32)
-
-    def text_of_occurrence(self) -> np.ndarray:
-        lengths = np.frombuffer(self._text_lengths, dtype=np.int32)
-        return np.repeat(np.arange(len(lengths)), lengths)
+    def count(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each occurrence's term id and text, in no particular order."""
+        texts = np.arange(len(self._word_counts))
+        # The words first, in order of first occurrence: the ids' order matters to nothing.
+        word_ids = dict.fromkeys(self._words, 0)
+        for word in word_ids:
+            word_ids[word] = self.vocabulary[WORD_PREFIX + word]
+        terms, term_of_occurrence, run_of_occurrence = run_terms(self._runs)
+        run_term_ids = np.array([self.vocabulary[t] for t in terms], dtype=np.int64)
+        text_of_run = np.repeat(texts, np.frombuffer(self._run_counts, dtype=np.int32))
+        term_ids = np.concatenate((
+            np.fromiter(map(word_ids.__getitem__, self._words), dtype=np.int64,
+                        count=len(self._words)),
+            run_term_ids[term_of_occurrence]))
+        text_of_occurrence = np.concatenate((
+            np.repeat(texts, np.frombuffer(self._word_counts, dtype=np.int32)),
+            text_of_run[run_of_occurrence]))
+        return term_ids, text_of_occurrence
 
 
 class _Vocabulary(dict):
@@ -279,10 +300,10 @@ class Index:
             words: list[str] = []
             ends, length = [], 0
             for text in texts:
-                analysis = tokenizer.analyze(text)
-                occurrences.add(analysis.terms)
-                words.extend(analysis.words)
-                length += sum(map(len, analysis.words))
+                text_words = tokenizer.words(text)
+                occurrences.add(*tokenizer.content_runs(text_words))
+                words += text_words
+                length += sum(map(len, text_words))
                 ends.append(length)
             passage_of_text += [i] * len(texts)
             is_sentence += [False] * (len(texts) - len(passage.sentences)) + \
@@ -291,13 +312,15 @@ class Index:
             self._word_bounds.append(_word_bounds(words))
             self._text_ends.append(tuple(ends))
         self._pinyin_cache: dict[int, str] = {}
-        self._vocabulary = dict(occurrences.vocabulary)  # a plain dict: lookups add nothing
         self._build_postings(occurrences, np.array(passage_of_text, dtype=np.int64),
                              np.array(is_sentence, dtype=bool))
+        # After the postings (their terms enter the vocabulary as they are counted); a plain
+        # dict: lookups add nothing.
+        self._vocabulary = dict(occurrences.vocabulary)
 
     def _build_postings(self, occurrences: _Occurrences, passage_of_text: np.ndarray,
                         is_sentence: np.ndarray) -> None:
-        term_ids, text_of_occurrence = occurrences.term_ids(), occurrences.text_of_occurrence()
+        term_ids, text_of_occurrence = occurrences.count()
         self._passage_index = _Postings(occurrences.vocabulary, term_ids,
                                         passage_of_text[text_of_occurrence], len(self.passages))
         sentence_of_text = np.cumsum(is_sentence) - 1
@@ -539,11 +562,7 @@ def _terms_of_word(word: str) -> list[str]:
 
 def _word_bounds(words: Sequence[str]) -> tuple[int, ...]:
     """Character offsets where the words of a folded text start and end, ascending."""
-    bounds, offset = [0], 0
-    for word in words:
-        offset += len(word)
-        bounds.append(offset)
-    return tuple(bounds)
+    return tuple(itertools.accumulate(map(len, words), initial=0))
 
 
 def _respects_bounds(bounds: tuple[int, ...], start: int, end: int) -> bool:

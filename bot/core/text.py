@@ -20,11 +20,13 @@ import math
 import re
 import sys
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
+
+import numpy as np
 
 from bot.core.english import EnglishDictionary
 from bot.core.segment import Segmenter
@@ -285,6 +287,9 @@ class Tokenizer:
         # Per instance: a class-level cache would keep a replaced tokenizer (and its jieba) alive.
         self._cached_words = functools.lru_cache(maxsize=WORDS_CACHE_SIZE)(self._split_words)
         self._stop_compounds: dict[str, bool] = {}
+        # A word with a character no stop word has cannot be made of stop words: most pairs
+        # of neighbours are ruled out without the search (_splits_into).
+        self._stop_chars = frozenset("".join(lexicon.stop_words))
         # After the last add_word: the segmenter keeps what it cut.
         self._segmenter = Segmenter(self._jieba)
         self._word_of_token = functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._token_word)
@@ -332,29 +337,41 @@ class Tokenizer:
 
     def analyze(self, text: str) -> Analysis:
         words = self.words(text)
-        stop = self._stop_positions(words)
-        content = [w for i, w in enumerate(words) if not stop[i]]
+        content, runs = self.content_runs(words)
         terms = [WORD_PREFIX + w for w in content]
-        for run in _content_runs(words, stop):
+        for run in runs:
             terms.extend(_run_terms(run))
         return Analysis(tuple(words), tuple(content), tuple(terms))
+
+    def content_runs(self, words: list[str]) -> tuple[list[str], list[str]]:
+        """The words that are not stop words, and the runs they form (consecutive ones
+        joined): `analyze`'s terms are the first's words and the second's `run_terms`."""
+        stop = self._stop_positions(words)
+        content = [w for w, is_stop in zip(words, stop, strict=True) if not is_stop]
+        return content, list(_content_runs(words, stop))
 
     def _stop_positions(self, words: list[str]) -> list[bool]:
         """Which words are stop words: listed ones, words made of listed ones only (jieba
         keeps 有多大 and 是啥时候 whole), and neighbours that together make one (jieba cuts
         多大 into 多 / 大 after 有): they ask, they say nothing."""
-        stop = [w in self.lexicon.stop_words or self._is_stop_compound(w) for w in words]
+        is_stop = self._is_stop_compound
+        stop = list(map(is_stop, words))
+        # Only neighbours made of stop words' characters can make one (_is_stop_compound).
+        candidate = list(map(self._stop_chars.issuperset, words))
         for i in range(len(words) - 1):
-            if not (stop[i] and stop[i + 1]) and self._is_stop_compound(words[i] + words[i + 1]):
+            if candidate[i] and candidate[i + 1] and not (stop[i] and stop[i + 1]) \
+                    and is_stop(words[i] + words[i + 1]):
                 stop[i] = stop[i + 1] = True
         return stop
 
     def _is_stop_compound(self, word: str) -> bool:
+        if word in self.lexicon.stop_words:
+            return True
+        if len(word) < 2 or not self._stop_chars.issuperset(word):
+            return False
         known = self._stop_compounds.get(word)
         if known is None:
-            known = (word in self.lexicon.stop_words
-                     or (len(word) > 1 and _splits_into(word, self.lexicon.stop_words)))
-            self._stop_compounds[word] = known
+            known = self._stop_compounds[word] = _splits_into(word, self.lexicon.stop_words)
         return known
 
     def word_weight(self, word: str) -> float:
@@ -446,6 +463,62 @@ def _run_terms(run: str) -> list[str]:
     syllables = list(map(pinyin_of, "".join(pieces)))
     terms += [f"{PINYIN_PREFIX}{a} {b}" for a, b in zip(syllables, syllables[1:], strict=False)]
     return terms
+
+
+def run_terms(runs: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """`_run_terms` of many runs at once, counted with numpy (indexing a corpus makes millions
+    of them): the distinct terms, and for each occurrence its term (a position in that list)
+    and its run. Each run gets the same terms as from `_run_terms`, in another order."""
+    joined = "".join(runs)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    run_of_char = np.repeat(np.arange(len(runs)), [len(run) for run in runs])
+    cjk = np.zeros(len(codes), dtype=bool)
+    for low, high in _CJK_RANGES:
+        cjk |= (codes >= low) & (codes <= high)
+    # Consecutive characters of one run, both CJK: a bigram of a piece (_CJK_RUN).
+    pair = cjk[:-1] & cjk[1:] & (run_of_char[:-1] == run_of_char[1:])
+    paired = np.zeros(len(codes), dtype=bool)
+    paired[:-1] |= pair
+    paired[1:] |= pair
+    starts = np.flatnonzero(pair)
+    singles = np.flatnonzero(cjk & ~paired)  # a piece of one character is a term itself
+    keys = [codes[starts] * _CODE_SPAN + codes[starts + 1], codes[singles] * _CODE_SPAN + _LONE]
+    occurrence_runs = [run_of_char[starts], run_of_char[singles]]
+    # Pinyin: consecutive CJK characters of a run, whatever stands between them.
+    cjk_at = np.flatnonzero(cjk)
+    syllables, syllable_of_char = _syllable_ids(codes[cjk_at])
+    follows = np.flatnonzero(run_of_char[cjk_at[:-1]] == run_of_char[cjk_at[1:]])
+    keys.append(_PINYIN_KEY + syllable_of_char[follows] * len(syllables)
+                + syllable_of_char[follows + 1])
+    occurrence_runs.append(run_of_char[cjk_at[follows]])
+    distinct, term_of_occurrence = np.unique(np.concatenate(keys), return_inverse=True)
+    terms = [_term_of_key(int(key), syllables) for key in distinct]
+    return terms, term_of_occurrence.reshape(-1), np.concatenate(occurrence_runs)
+
+
+_CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))  # as _CJK_RUN
+# Keys of run terms: a bigram is its two code points, a lone character its code point and
+# _LONE (no code point), a pinyin bigram its two syllables' ids above _PINYIN_KEY.
+_CODE_SPAN = 1 << 21
+_LONE = _CODE_SPAN - 1
+_PINYIN_KEY = _CODE_SPAN * _CODE_SPAN
+
+
+def _syllable_ids(codes: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The distinct syllables (`pinyin_of`) of these characters, and each one's syllable."""
+    distinct, char_of = np.unique(codes, return_inverse=True)
+    ids: dict[str, int] = {}
+    syllable_of_distinct = np.array([ids.setdefault(pinyin_of(chr(code)), len(ids))
+                                     for code in distinct.tolist()], dtype=np.int64)
+    return list(ids), syllable_of_distinct[char_of.reshape(-1)]
+
+
+def _term_of_key(key: int, syllables: list[str]) -> str:
+    if key >= _PINYIN_KEY:
+        first, second = divmod(key - _PINYIN_KEY, len(syllables))
+        return f"{PINYIN_PREFIX}{syllables[first]} {syllables[second]}"
+    first, second = divmod(key, _CODE_SPAN)
+    return BIGRAM_PREFIX + chr(first) + ("" if second == _LONE else chr(second))
 
 
 def char_bigrams(text: str) -> list[str]:
