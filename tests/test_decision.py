@@ -4,14 +4,13 @@ weights (bot.core.decision) and the replies they lead to (bot.core.answer)."""
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
 
 from bot.core.answer import AnswerKind
 from bot.core.checks import evidence
-from bot.core.decision import DecisionFileError, DecisionModel, shipped_model
+from bot.core.decision import DecisionFileError, DecisionModel, Thresholds, shipped_model
 from bot.core.features import CANDIDATES, FEATURE_NAMES, candidate_rows, question_signals
 from tests.conftest import LECTURE_ID
 
@@ -83,38 +82,68 @@ def test_a_question_and_small_talk_are_told_apart(knowledge):
 
 def test_the_shipped_weights_fit_the_features_and_order_the_thresholds():
     model = shipped_model()
-    assert len(model.coef) == len(model.mean) == len(model.scale) == len(FEATURE_NAMES)
-    assert (model.scale > 0).all()
+    assert len(model.roots) >= 10
+    assert len(model.feature) == len(model.threshold) == len(model.value) > len(model.roots)
+    assert model.feature.min() >= 0 and model.feature.max() < len(FEATURE_NAMES)
+    assert 1 <= model.depth <= 4  # shallow trees, as trained
     assert 0 < model.thresholds.closest < model.thresholds.confident < 1
     assert DecisionModel.load() is model  # read once per process
 
 
-def test_a_weights_file_for_other_features_is_refused(tmp_path):
-    data = {"features": ["coverage"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0,
+def weights(trees: list, features: tuple[str, ...] = FEATURE_NAMES) -> dict:
+    return {"features": list(features), "baseline": 0.0, "trees": trees,
             "thresholds": {"confident": 0.5, "closest": 0.3}}
+
+
+@pytest.mark.parametrize("data", [
+    weights([[[0.1]]], ("coverage",)),                   # trained on other features
+    {"features": list(FEATURE_NAMES)},                    # no trees
+    weights([]),                                          # an empty forest
+    weights([[[0, 0.5, 1, 5], [0.1], [0.2]]]),            # a child outside its tree
+    weights([[[0, 0.5, 0, 2], [0.1], [0.2]]]),            # a loop back to the root
+    weights([[[99, 0.5, 1, 2], [0.1], [0.2]]]),           # no such feature
+    weights([[[0, "x", 1, 2], [0.1], [0.2]]]),            # not a number
+    weights([[[0, 0.5, 1], [0.1], [0.2]]]),               # a node missing a child
+])
+def test_a_weights_file_that_does_not_fit_is_refused(tmp_path, data):
     path = tmp_path / "decision.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(DecisionFileError):
         DecisionModel.load(path)
-    path.write_text(json.dumps({"features": list(FEATURE_NAMES)}), encoding="utf-8")
-    with pytest.raises(DecisionFileError):
-        DecisionModel.load(path)
 
 
-def test_probabilities_are_probabilities_and_follow_the_weights():
-    names = len(FEATURE_NAMES)
-    coef = np.zeros(names)
-    coef[COLUMN["coverage"]] = 4.0
-    model = DecisionModel(np.zeros(names), np.ones(names), coef, -2.0,
-                          shipped_model().thresholds)
-    rows = np.zeros((3, names))
-    rows[:, COLUMN["coverage"]] = [0.0, 0.5, 1.0]
-    p = model.probabilities(rows)
-    assert p == pytest.approx([1 / (1 + math.exp(2)), 0.5, 1 / (1 + math.exp(-2))])
-    assert len(model.probabilities(np.zeros((0, names)))) == 0
-    extreme = np.zeros((1, names))
-    extreme[0, COLUMN["coverage"]] = 1e6  # no overflow, still a probability
-    assert model.probabilities(extreme)[0] == pytest.approx(1.0)
+def test_probabilities_follow_the_trees_and_stay_probabilities():
+    coverage, fuzz = COLUMN["coverage"], COLUMN["fuzz_best_sentence"]
+    # tree 1: coverage <= 0.5 ? -2 : (fuzz <= 0.8 ? 1 : 3); tree 2: a lone leaf, 0.5
+    model = DecisionModel.from_dict(weights([
+        [[coverage, 0.5, 1, 2], [-2.0], [fuzz, 0.8, 3, 4], [1.0], [3.0]],
+        [[0.5]],
+    ]) | {"baseline": -0.5})
+    assert model.depth == 2
+    rows = np.zeros((4, len(FEATURE_NAMES)))
+    rows[:, coverage] = [0.2, 0.5, 0.9, 0.9]
+    rows[:, fuzz] = [1.0, 1.0, 0.3, 0.95]
+    logits = np.array([-2.0, -2.0, 1.0, 3.0])  # baseline and the lone leaf cancel
+    assert model.probabilities(rows) == pytest.approx(1 / (1 + np.exp(-logits)))
+    assert len(model.probabilities(np.zeros((0, len(FEATURE_NAMES))))) == 0
+    huge = DecisionModel.from_dict(weights([[[1e6]]]))  # no overflow, still a probability
+    assert huge.probabilities(np.zeros((1, len(FEATURE_NAMES))))[0] == pytest.approx(1.0)
+
+
+def test_trees_exported_by_the_training_script_give_sklearns_probabilities():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from benchmarks.decision import exported
+
+    rng = np.random.default_rng(7)
+    rows = rng.random((600, len(FEATURE_NAMES))).round(2)  # rounded: rows meet thresholds
+    rows[:, COLUMN["rank_1"]] = rows[:, COLUMN["rank_1"]] > 0.5
+    labels = rows[:, COLUMN["coverage"]] + rows[:, COLUMN["fuzz_best_sentence"]] / 2 \
+        - rows[:, COLUMN["rank_1"]] / 3 > 0.6
+    trained = HistGradientBoostingClassifier(max_depth=3, max_iter=40, random_state=0)
+    trained.fit(rows, labels)
+    model = DecisionModel.from_dict(json.loads(json.dumps(exported(trained, Thresholds(0.5, 0.3)))))
+    assert model.probabilities(rows) == pytest.approx(trained.predict_proba(rows)[:, 1], abs=1e-5)
 
 
 # --------------------------------------------------------------------- documented decisions

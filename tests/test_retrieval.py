@@ -23,18 +23,18 @@ EXTRA_LECTURES = ROOT / "tests" / "gold" / "lectures"
 # cross-validated figures of `python -m benchmarks.decision` (the README's tables). Each
 # floor is just under the figure measured when the weights were written.
 GOLD_FLOORS = {
-    "lecture_questions.jsonl": (0.92, 0.94, 0.78, 0.10),
-    "lecture_questions_answerable.jsonl": (0.89, 0.91, None, 0.05),
-    "lecture_questions_chat.jsonl": (0.92, 0.93, 0.86, 0.10),
-    "lecture_questions_extra.jsonl": (0.81, 0.89, 0.88, 0.07),
-    "lecture_questions_holdout.jsonl": (0.90, 0.95, 0.72, 0.15),
-    "lecture_questions_refusal.jsonl": (0.97, 0.97, 0.56, 0.46),
-    "lecture_questions_refusal2.jsonl": (0.95, 0.95, 0.64, 0.38),
-    "lecture_questions_unseen2.jsonl": (0.83, 0.88, 0.80, 0.18),
-    "eight-point-rules.gold.jsonl": (0.58, 0.63, 0.85, 0.15),
-    "guarding-state-secrets.gold.jsonl": (0.63, 0.67, 0.70, 0.22),
-    "strict-organization-life.gold.jsonl": (0.64, 0.69, 0.79, 0.22),
-    "strict-party-discipline.gold.jsonl": (0.60, 0.67, 0.68, 0.29),
+    "lecture_questions.jsonl": (0.95, 0.95, 0.94, 0.03),
+    "lecture_questions_answerable.jsonl": (0.90, 0.91, None, 0.05),
+    "lecture_questions_chat.jsonl": (0.93, 0.96, 0.94, 0.05),
+    "lecture_questions_extra.jsonl": (0.85, 0.91, 0.93, 0.06),
+    "lecture_questions_holdout.jsonl": (0.96, 0.96, 0.88, 0.08),
+    "lecture_questions_refusal.jsonl": (0.97, 0.97, 0.91, 0.13),
+    "lecture_questions_refusal2.jsonl": (0.95, 0.95, 0.82, 0.23),
+    "lecture_questions_unseen2.jsonl": (0.89, 0.89, 0.92, 0.11),
+    "eight-point-rules.gold.jsonl": (0.62, 0.69, 0.85, 0.16),
+    "guarding-state-secrets.gold.jsonl": (0.61, 0.78, 0.81, 0.16),
+    "strict-organization-life.gold.jsonl": (0.65, 0.73, 0.79, 0.26),
+    "strict-party-discipline.gold.jsonl": (0.59, 0.75, 0.76, 0.27),
 }
 
 
@@ -307,7 +307,7 @@ def test_a_message_with_several_questions_answers_each(knowledge):
 
 def test_a_number_alone_does_not_answer_a_question_about_something_else(knowledge):
     # 2023 is in 1.1 (党员总数), but the question is about when the 规定 came out.
-    assert knowledge.answer("规定是2023年出的对吧").kind == AnswerKind.NOT_COVERED
+    assert not knowledge.answer("规定是2023年出的对吧").answered
     assert knowledge.answer("9918.5万是什么数").best.passage.passage_id == f"{LECTURE_ID}:1.1"
 
 

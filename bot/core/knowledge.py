@@ -32,11 +32,12 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, folder: Path, tokenizer: Tokenizer | None = None,
-             warm_up: bool = True) -> KnowledgeBase:
+             warm_up: bool = True, model: DecisionModel | None = None) -> KnowledgeBase:
         """Loads every lecture in `folder`; pass a tokenizer to reuse a loaded jieba.
 
         `warm_up=False` leaves what a question may need to its first use: for a process that
-        answers one question, not for the bot.
+        answers one question, not for the bot. `model`: other weights than the shipped ones
+        (training, where the shipped ones may not fit the features any more).
         """
         tokenizer = tokenizer or Tokenizer(Lexicon.load(folder / LEXICON_DIR))
         if warm_up:
@@ -44,7 +45,7 @@ class KnowledgeBase:
         library = load_library(folder)
         index = Index(library.passages, tokenizer)
         links = load_links(folder, library, tokenizer)
-        return cls(folder, library, index, Answerer(library, index, links.index), links)
+        return cls(folder, library, index, Answerer(library, index, links.index, model), links)
 
     def reload(self, reload_lexicon: bool = False) -> KnowledgeBase:
         """A new KnowledgeBase from the same folder; jieba is reused unless the lexicon is."""
