@@ -16,7 +16,17 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Lecture, load_library
 from bot.core.search import BM25_B, BM25_K1, FIELD_WEIGHTS, Index
 from bot.core.segment import Segmenter, _Hmm
-from bot.core.text import Lexicon, Tokenizer, _run_terms, _splits_into, normalize, run_terms
+from bot.core.simplify import Simplifier
+from bot.core.text import (
+    Lexicon,
+    Tokenizer,
+    _run_terms,
+    _simplifier,
+    _splits_into,
+    normalize,
+    run_terms,
+    zhconv,
+)
 from bot.core.titles import TitleIndex
 from tests.conftest import KNOWLEDGE_DIR, ROOT, write_lecture
 
@@ -72,6 +82,35 @@ def test_the_segmenter_cuts_a_repeated_block_once(tokenizer):
     segmenter.cut("党员要遵守网络纪律,党员要遵守网络纪律。")
     info = segmenter._cut_block.cache_info()
     assert (info.misses, info.hits) == (1, 1)
+
+
+def test_the_simplifier_converts_exactly_as_zhconv(lecture_texts):
+    def reference(text: str) -> str:
+        return zhconv.convert(text, "zh-hans")
+
+    table = zhconv.zhconv.getdict("zh-hans")
+    data = json.loads(CMRC.read_text(encoding="utf-8"))
+    texts = lecture_texts + _odd_texts() + [p["context"] for article in data["data"]
+                                            for p in article["paragraphs"]]
+    sample = random.Random(7)
+    keys = sorted(table)
+    phrases = [key for key in keys if len(key) > 1]
+    chars = sorted(set("".join(keys)) | set("党员网络abc 1。"))
+    # Phrases side by side and overlapping, and their pieces: where the longest match decides.
+    texts += ["".join(sample.choices(phrases + keys[:300], k=sample.randint(1, 6)))
+              for _ in range(3000)]
+    texts += ["".join(sample.choices(chars, k=sample.randint(1, 12))) for _ in range(3000)]
+    texts += [phrase[:-1] for phrase in phrases] + [phrase[1:] for phrase in phrases]
+    simplifier = _simplifier()
+    for text in texts + [t[1:] for t in texts]:
+        assert simplifier.simplify(text) == reference(text), text
+    assert Simplifier({}).simplify("書") == "書"
+
+
+def test_the_simplifier_takes_the_longest_phrase_from_the_left():
+    simplifier = Simplifier({"ab": "X", "abcd": "Y", "bc": "Z", "c": "w", "d": "d"})
+    assert simplifier.simplify("abcabcdbcd") == "Xw" + "Y" + "Zd"
+    assert simplifier.simplify("abc") == "Xw" and simplifier.simplify("dcb") == "dwb"
 
 
 def test_the_stop_word_shortcut_agrees_with_the_search(lecture_texts):
