@@ -61,6 +61,8 @@ def test_the_segmenter_cuts_exactly_as_jieba(tokenizer, lecture_texts):
     jieba_tokenizer = tokenizer._jieba
     segmenter = Segmenter(jieba_tokenizer)
     texts = lecture_texts + _cmrc_texts(150) + _odd_texts()
+    # Between blocks: spaces, line breaks (\r\n is one word), symbols, letters of no block.
+    texts += ["党员\r\n网络", " \r\n\r 党", "😀 😀", "é党㐀员Ω", "《党章》", "\u3000党\u3000", "-"]
     for text in texts + [normalize(t) for t in texts]:
         assert segmenter.cut(text) == jieba_tokenizer.lcut(text), text
 

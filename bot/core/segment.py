@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 # shipped lecture 600; 2**16 holds a corpus of about 1,500 such passages whole, in about
 # 30 MB, and a larger one only costs the cutting it saved.
 BLOCK_CACHE_SIZE = 2**16
+# What stands between blocks: punctuation and spaces, a few hundred distinct runs.
+OTHER_CACHE_SIZE = 2**12
 # Runs of characters jieba's dictionary has no word for, cut by its HMM: names and terms that
 # recur across blocks (CMRC dev: 26,000 runs, 20,700 distinct).
 HMM_CACHE_SIZE = 2**14
@@ -37,25 +39,37 @@ class Segmenter:
         tokenizer.check_initialized()
         # jieba is imported by bot.core.text, which keeps its import fast (pkg_resources).
         jieba_module = importlib.import_module("jieba")
-        self._han = jieba_module.re_han_default
+        self._han, self._skip = jieba_module.re_han_default, jieba_module.re_skip_default
         hmm_cut = _Hmm(importlib.import_module("jieba.finalseg")).cut
         self._freq = tokenizer.FREQ
         self._log_total = log(tokenizer.total)
-        self._other_block = tokenizer.lcut
         self._cut_block = functools.lru_cache(maxsize=BLOCK_CACHE_SIZE)(self._cut_han_block)
+        self._cut_other = functools.lru_cache(maxsize=OTHER_CACHE_SIZE)(self._cut_other_block)
         self._hmm_cut = functools.lru_cache(maxsize=HMM_CACHE_SIZE)(hmm_cut)
 
     def cut(self, text: str) -> list[str]:
         words: list[str] = []
-        han = self._han
-        for block in han.split(text):
-            if not block:
-                continue
-            if han.match(block):
-                words.extend(self._cut_block(block))
-            else:
-                words.extend(self._other_block(block))  # spaces and punctuation: cheap
+        # With its one group, the pattern splits the text into jieba's blocks at odd
+        # positions and what lies between them (spaces, punctuation) at even ones.
+        parts = self._han.split(text)
+        for i in range(1, len(parts), 2):
+            if parts[i - 1]:
+                words.extend(self._cut_other(parts[i - 1]))
+            words.extend(self._cut_block(parts[i]))
+        if parts[-1]:
+            words.extend(self._cut_other(parts[-1]))
         return words
+
+    def _cut_other_block(self, block: str) -> tuple[str, ...]:
+        """jieba's cut between its blocks: spaces and line breaks whole, anything else
+        character by character."""
+        words: list[str] = []
+        for piece in self._skip.split(block):
+            if self._skip.match(piece):
+                words.append(piece)
+            else:
+                words.extend(piece)
+        return tuple(words)
 
     def _cut_han_block(self, block: str) -> tuple[str, ...]:
         """jieba's `__cut_DAG`: the most probable path through the dictionary's words, and

@@ -325,8 +325,7 @@ class Tokenizer:
         return list(self._cached_words(text))
 
     def _split_words(self, text: str) -> tuple[str, ...]:
-        word_of = self._word_of_token
-        return tuple(word for word in map(word_of, self._segmenter.cut(normalize(text))) if word)
+        return tuple(filter(None, map(self._word_of_token, self._segmenter.cut(normalize(text)))))
 
     def _token_word(self, token: str) -> str | None:
         """The word a token of jieba's stands for; None for spaces and punctuation."""
