@@ -100,23 +100,28 @@ class Segmenter:
         score = [0.0] * (length + 1)
         ends = [0] * length
         for start in range(length - 1, -1, -1):
-            best_score, best_end = 0.0, -1
-            end = start
             # The dictionary holds every prefix of its words, at count 0: a fragment that is
             # no prefix ends the search for words starting here.
             count = frequency(block[start])
-            while count is not None:
+            if count is None:  # no word starts here: the character alone, at count 1
+                score[start], ends[start] = -log_total + score[start + 1], start
+                continue
+            if count:
+                best_score, best_end = log(count) - log_total + score[start + 1], start
+            else:
+                best_score, best_end = 0.0, -1
+            end = start + 1
+            while end < length:
+                count = frequency(block[start:end + 1])
+                if count is None:
+                    break
                 if count:
                     candidate = log(count) - log_total + score[end + 1]
                     if best_end < 0 or candidate >= best_score:
                         best_score, best_end = candidate, end
                 end += 1
-                if end == length:
-                    break
-                count = frequency(block[start:end + 1])
-            if best_end < 0:  # no word starts here: the character alone
-                best_score = log(frequency(block[start]) or 1) - log_total + score[start + 1]
-                best_end = start
+            if best_end < 0:  # only longer fragments, no word: the character alone
+                best_score, best_end = -log_total + score[start + 1], start
             score[start], ends[start] = best_score, best_end
         return ends
 
