@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 import logging
 import math
+import operator
 import re
 import sys
 import unicodedata
@@ -80,7 +82,8 @@ _ESCAPE_SEQUENCE = re.compile(
     r"|(?:\x1b[\]P_^X]|[\x90\x9d\x9e\x9f\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b[ -/]*[0-~]")
 # Distinct tokens whose word is kept: a corpus's vocabulary (CMRC dev: 30,000 distinct
-# tokens) is stripped, checked and mapped to its alias group once, not at each occurrence;
+# tokens) is stripped, checked, mapped to its alias group and told from stop words once, not
+# at each occurrence;
 # bounded, so odd input never grows the process for good.
 TOKEN_CACHE_SIZE = 2**16
 
@@ -300,6 +303,7 @@ class Tokenizer:
         # After the last add_word: the segmenter keeps what it cut.
         self._segmenter = Segmenter(self._jieba)
         self._word_of_token = functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._token_word)
+        self._is_stop_word = functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._is_stop_compound)
 
     @property
     def thesaurus(self) -> Thesaurus:
@@ -360,13 +364,12 @@ class Tokenizer:
         """Which words are stop words: listed ones, words made of listed ones only (jieba
         keeps 有多大 and 是啥时候 whole), and neighbours that together make one (jieba cuts
         多大 into 多 / 大 after 有): they ask, they say nothing."""
-        is_stop = self._is_stop_compound
-        stop = list(map(is_stop, words))
+        stop = list(map(self._is_stop_word, words))
         # Only neighbours made of stop words' characters can make one (_is_stop_compound).
         candidate = list(map(self._stop_chars.issuperset, words))
-        for i in range(len(words) - 1):
-            if candidate[i] and candidate[i + 1] and not (stop[i] and stop[i + 1]) \
-                    and is_stop(words[i] + words[i + 1]):
+        pairs = map(operator.and_, candidate, candidate[1:])
+        for i in itertools.compress(range(len(words) - 1), pairs):
+            if not (stop[i] and stop[i + 1]) and self._is_stop_compound(words[i] + words[i + 1]):
                 stop[i] = stop[i + 1] = True
         return stop
 
