@@ -14,7 +14,7 @@ import pytest
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Lecture, load_library
-from bot.core.search import BM25_B, BM25_K1, FIELD_WEIGHTS, Index
+from bot.core.search import BM25_B, BM25_K1, FIELD_WEIGHTS, Index, _Vocabulary
 from bot.core.segment import Segmenter, _Hmm
 from bot.core.simplify import Simplifier
 from bot.core.text import (
@@ -146,6 +146,18 @@ def test_the_terms_of_many_runs_are_each_runs_own(tokenizer, lecture_texts):
         counted[run][terms[term]] += 1
     assert counted == [Counter(_run_terms(run)) for run in runs]
     assert run_terms([])[0] == []
+
+
+def test_the_vocabulary_numbers_new_terms_in_order_and_refuses_known_ones():
+    vocabulary = _Vocabulary()
+    assert vocabulary.add_new(["w:党员", "c:党员"]) == range(2)
+    assert vocabulary.add_new(["p:dang yuan"]) == range(2, 3)
+    assert vocabulary == {"w:党员": 0, "c:党员": 1, "p:dang yuan": 2}
+    assert vocabulary.fields == [0, 1, 2]
+    with pytest.raises(ValueError):
+        vocabulary.add_new(["c:网络", "c:网络"])
+    with pytest.raises(ValueError):
+        _Vocabulary().add_new(["w:党员", "w:党员"])
 
 
 def _lecture(lecture_id: str, title: str) -> Lecture:

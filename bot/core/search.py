@@ -245,11 +245,11 @@ class _Occurrences:
         """Each occurrence's term id and text, in no particular order."""
         texts = np.arange(len(self._word_counts))
         # The words first, in order of first occurrence: the ids' order matters to nothing.
-        word_ids = dict.fromkeys(self._words, 0)
-        for word in word_ids:
-            word_ids[word] = self.vocabulary[WORD_PREFIX + word]
+        words = list(dict.fromkeys(self._words))
+        word_ids = dict(zip(words, self.vocabulary.add_new([WORD_PREFIX + w for w in words]),
+                            strict=True))
         terms, term_of_occurrence, run_of_occurrence = run_terms(self._runs)
-        run_term_ids = np.array([self.vocabulary[t] for t in terms], dtype=np.int64)
+        run_term_ids = np.array(self.vocabulary.add_new(terms), dtype=np.int64)
         text_of_run = np.repeat(texts, np.frombuffer(self._run_counts, dtype=np.int32))
         term_ids = np.concatenate((
             np.fromiter(map(word_ids.__getitem__, self._words), dtype=np.int64,
@@ -262,16 +262,20 @@ class _Occurrences:
 
 
 class _Vocabulary(dict):
-    """term → id, a new term getting the next id: looking a corpus's terms up stays in C."""
+    """term → id, and each term's field; a corpus's distinct terms are added all at once."""
 
     def __init__(self) -> None:
         super().__init__()
         self.fields: list[int] = []  # by term id: the term's field, an index of FIELD_WEIGHTS
 
-    def __missing__(self, term: str) -> int:
-        term_id = self[term] = len(self)
-        self.fields.append(_FIELD_OF_PREFIX[term[:2]])
-        return term_id
+    def add_new(self, terms: list[str]) -> range:
+        """The next ids, for distinct terms the vocabulary lacks (one dict update, in C)."""
+        first = len(self)
+        self.update(zip(terms, range(first, first + len(terms)), strict=True))
+        if len(self) != first + len(terms):
+            raise ValueError("a term is repeated or already known")
+        self.fields += [_FIELD_OF_PREFIX[term[:2]] for term in terms]
+        return range(first, len(self))
 
 
 _FIELD_OF_PREFIX = {prefix: field for field, prefix in enumerate(FIELD_WEIGHTS)}

@@ -501,7 +501,9 @@ def run_terms(runs: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
                 + syllable_of_char[follows + 1])
     occurrence_runs.append(run_of_char[cjk_at[follows]])
     distinct, term_of_occurrence = np.unique(np.concatenate(keys), return_inverse=True)
-    terms = [_term_of_key(int(key), syllables) for key in distinct]
+    pinyin_from = int(np.searchsorted(distinct, _PINYIN_KEY))  # the keys are sorted
+    terms = _bigram_terms(distinct[:pinyin_from]) + \
+        _pinyin_terms(distinct[pinyin_from:] - _PINYIN_KEY, syllables)
     return terms, term_of_occurrence.reshape(-1), np.concatenate(occurrence_runs)
 
 
@@ -522,12 +524,16 @@ def _syllable_ids(codes: np.ndarray) -> tuple[list[str], np.ndarray]:
     return list(ids), syllable_of_distinct[char_of.reshape(-1)]
 
 
-def _term_of_key(key: int, syllables: list[str]) -> str:
-    if key >= _PINYIN_KEY:
-        first, second = divmod(key - _PINYIN_KEY, len(syllables))
-        return f"{PINYIN_PREFIX}{syllables[first]} {syllables[second]}"
-    first, second = divmod(key, _CODE_SPAN)
-    return BIGRAM_PREFIX + chr(first) + ("" if second == _LONE else chr(second))
+def _bigram_terms(keys: np.ndarray) -> list[str]:
+    firsts, seconds = np.divmod(keys, _CODE_SPAN)
+    return [BIGRAM_PREFIX + chr(first) + ("" if second == _LONE else chr(second))
+            for first, second in zip(firsts.tolist(), seconds.tolist(), strict=True)]
+
+
+def _pinyin_terms(keys: np.ndarray, syllables: list[str]) -> list[str]:
+    firsts, seconds = np.divmod(keys, len(syllables) or 1)
+    return [f"{PINYIN_PREFIX}{syllables[first]} {syllables[second]}"
+            for first, second in zip(firsts.tolist(), seconds.tolist(), strict=True)]
 
 
 def char_bigrams(text: str) -> list[str]:
