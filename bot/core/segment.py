@@ -142,9 +142,13 @@ class _Hmm:
     def __init__(self, finalseg: ModuleType):
         self._finalseg = finalseg
         self._han, self._skip = finalseg.re_han, finalseg.re_skip
-        self._emit = finalseg.emit_P
         self._start = finalseg.start_P
-        trans, low = finalseg.trans_P, finalseg.MIN_FLOAT
+        trans, low, emit = finalseg.trans_P, finalseg.MIN_FLOAT, finalseg.emit_P
+        # Each character's emission log probabilities for B, M, E, S in one look-up (a few
+        # thousand characters; one jieba never saw emits MIN_FLOAT in every state).
+        self._emissions = {char: tuple(emit[state].get(char, low) for state in "BMES")
+                           for char in set().union(*(emit[state] for state in "BMES"))}
+        self._unseen = (low,) * 4
         # the transitions jieba's PrevStatus allows
         self._trans = {(a, b): trans[a].get(b, low) for b, froms in finalseg.PrevStatus.items()
                        for a in froms}
@@ -180,19 +184,16 @@ class _Hmm:
 
     def _states(self, block: str) -> list[str]:
         """The most probable state of each character (jieba's `viterbi`)."""
-        low = self._finalseg.MIN_FLOAT
-        emit_b, emit_m, emit_e, emit_s = (self._emit[s].get for s in "BMES")
+        emissions, unseen = self._emissions.get, self._unseen
         t = self._trans  # (from, to) → log probability
         e_b, s_b, m_m, b_m = t["E", "B"], t["S", "B"], t["M", "M"], t["B", "M"]
         b_e, m_e, s_s, e_s = t["B", "E"], t["M", "E"], t["S", "S"], t["E", "S"]
-        first = block[0]
         start = self._start
-        v_b, v_m = start["B"] + emit_b(first, low), start["M"] + emit_m(first, low)
-        v_e, v_s = start["E"] + emit_e(first, low), start["S"] + emit_s(first, low)
+        p_b, p_m, p_e, p_s = emissions(block[0], unseen)
+        v_b, v_m, v_e, v_s = start["B"] + p_b, start["M"] + p_m, start["E"] + p_e, start["S"] + p_s
         back: list[tuple[str, str, str, str]] = []  # per character: the best previous state
         for char in block[1:]:
-            p_b, p_m, p_e, p_s = emit_b(char, low), emit_m(char, low), emit_e(char, low), \
-                emit_s(char, low)
+            p_b, p_m, p_e, p_s = emissions(char, unseen)
             from_e, from_s = v_e + e_b + p_b, v_s + s_b + p_b  # to B, from E or S
             new_b, prev_b = (from_s, "S") if from_s >= from_e else (from_e, "E")
             from_m, from_b = v_m + m_m + p_m, v_b + b_m + p_m  # to M, from M or B
