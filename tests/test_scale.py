@@ -10,11 +10,20 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Lecture, load_library
-from bot.core.search import BM25_B, BM25_K1, FIELD_WEIGHTS, Index, _Vocabulary
+from bot.core.search import (
+    BM25_B,
+    BM25_K1,
+    FIELD_WEIGHTS,
+    Index,
+    _Occurrences,
+    _Postings,
+    _Vocabulary,
+)
 from bot.core.segment import Segmenter, _Hmm
 from bot.core.simplify import Simplifier
 from bot.core.text import (
@@ -248,6 +257,55 @@ def test_the_index_weights_are_bm25_counted_term_by_term(knowledge):
     for term in list(reference)[:300]:
         got = index._sentence_index.score([(index._vocabulary[term], 1.0)])
         assert got == pytest.approx(reference[term], rel=1e-5), term
+
+
+def _postings_counted_alone(vocabulary, term_ids, doc_of_occurrence, size) -> _Postings:
+    """An index's postings from its own sort of (term, document) keys, as before the
+    passages and the sentences shared one."""
+    field_of_term = np.array(vocabulary.fields, dtype=np.int8)
+    keys, counts = np.unique(term_ids * size + doc_of_occurrence, return_counts=True)
+    terms, doc_ids = np.divmod(keys, size)
+    field_of_occurrence = field_of_term[term_ids]
+    postings = _Postings.__new__(_Postings)
+    postings.size, postings.vocabulary = size, vocabulary
+    postings._build(terms, doc_ids.astype(np.int32), counts.astype(np.float32),
+                    {prefix: np.bincount(doc_of_occurrence[field_of_occurrence == field],
+                                         minlength=size).astype(np.float32)
+                     for field, prefix in enumerate(FIELD_WEIGHTS)}, field_of_term)
+    return postings
+
+
+def test_the_passages_and_sentences_postings_are_each_indexs_own_count(tmp_path, tokenizer):
+    write_lecture(tmp_path, "a.txt", "讲稿\n一、总则\n（一）网络安全\n"
+                  "党员要遵守网络纪律。网络安全很重要。\n二、分则\n党员不得在网上炫富。\n")
+    write_lecture(tmp_path, "b.txt", "另一讲\n网络纪律是纪律。\n")
+    for folder in (KNOWLEDGE_DIR, tmp_path):
+        index = KnowledgeBase.load(folder, tokenizer).index
+        occurrences, passage_of_text, is_sentence = _Occurrences(), [], []
+        for i, passage in enumerate(index.passages):
+            texts = ([passage.heading_line] if passage.heading_line else []) + \
+                list(passage.sentences)
+            for text in texts:
+                occurrences.add(*tokenizer.content_runs(tokenizer.words(text)))
+            passage_of_text += [i] * len(texts)
+            is_sentence += [False] * (len(texts) - len(passage.sentences)) + \
+                [True] * len(passage.sentences)
+        term_ids, text_of = occurrences.count()
+        passages, sentence = np.array(passage_of_text), np.array(is_sentence)
+        in_sentence = sentence[text_of]
+        expected = {
+            "passages": _postings_counted_alone(occurrences.vocabulary, term_ids,
+                                                passages[text_of], len(index)),
+            "sentences": _postings_counted_alone(
+                occurrences.vocabulary, term_ids[in_sentence],
+                (np.cumsum(sentence) - 1)[text_of[in_sentence]], int(sentence.sum()))}
+        for name, got in (("passages", index._passage_index),
+                          ("sentences", index._sentence_index)):
+            for attribute in ("doc_ids", "indptr", "weights"):
+                assert np.array_equal(getattr(got, attribute),
+                                      getattr(expected[name], attribute)), (name, attribute)
+            assert got.term_weight == expected[name].term_weight
+    assert any(p.heading_line for p in index.passages)  # texts that are no sentence
 
 
 def test_an_index_over_no_passage_finds_nothing(tokenizer):
