@@ -517,11 +517,15 @@ _PINYIN_KEY = _CODE_SPAN * _CODE_SPAN
 
 def _syllable_ids(codes: np.ndarray) -> tuple[list[str], np.ndarray]:
     """The distinct syllables (`pinyin_of`) of these characters, and each one's syllable."""
-    distinct, char_of = np.unique(codes, return_inverse=True)
+    # A table by code point (CJK: below 2**16) instead of np.unique's sort of every character.
+    present = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=bool)
+    present[codes] = True
+    distinct = np.flatnonzero(present)
     ids: dict[str, int] = {}
-    syllable_of_distinct = np.array([ids.setdefault(pinyin_of(chr(code)), len(ids))
-                                     for code in distinct.tolist()], dtype=np.int64)
-    return list(ids), syllable_of_distinct[char_of.reshape(-1)]
+    syllable_of_code = np.zeros(len(present), dtype=np.int64)
+    syllable_of_code[distinct] = [ids.setdefault(pinyin_of(chr(code)), len(ids))
+                                  for code in distinct.tolist()]
+    return list(ids), syllable_of_code[codes]
 
 
 def _bigram_terms(keys: np.ndarray) -> list[str]:
