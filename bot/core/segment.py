@@ -76,20 +76,18 @@ class Segmenter:
         runs of single characters left over are given to the HMM unless they form a word."""
         ends = self._best_ends(block)
         words: list[str] = []
-        pending = ""  # consecutive single characters
-        start = 0
-        while start < len(block):
+        length = len(block)
+        run = start = 0  # the current run of single characters starts at `run`
+        while start < length:
             end = ends[start] + 1
-            if end - start == 1:
-                pending += block[start]
-            else:
-                if pending:
-                    words.extend(self._single_characters(pending))
-                    pending = ""
+            if end - start > 1:
+                if run < start:
+                    words += self._single_characters(block[run:start])
                 words.append(block[start:end])
+                run = end
             start = end
-        if pending:
-            words.extend(self._single_characters(pending))
+        if run < length:
+            words += self._single_characters(block[run:])
         return tuple(words)
 
     def _best_ends(self, block: str) -> list[int]:
