@@ -34,6 +34,7 @@ from bot.core.text import (
     _splits_into,
     normalize,
     run_terms,
+    spoken_numbers_as_digits,
     zhconv,
 )
 from bot.core.titles import TitleIndex
@@ -122,6 +123,21 @@ def test_the_simplifier_takes_the_longest_phrase_from_the_left():
     simplifier = Simplifier({"ab": "X", "abcd": "Y", "bc": "Z", "c": "w", "d": "d"})
     assert simplifier.simplify("abcabcdbcd") == "Xw" + "Y" + "Zd"
     assert simplifier.simplify("abc") == "Xw" and simplifier.simplify("dcb") == "dwb"
+
+
+def test_spoken_numbers_skip_only_texts_without_their_words(lecture_texts):
+    from bot.core import text
+
+    def every_pattern(value: str) -> str:
+        value = text._SPOKEN_YEAR.sub(lambda m: text._digit_by_digit(m.group()), value)
+        value = text._SPOKEN_DECIMAL.sub(text._decimal, value)
+        return text._SPOKEN_PERCENT.sub(text._percent, value)
+
+    texts = lecture_texts + _cmrc_texts(300) + _odd_texts() + [
+        "二零二三年", "二〇二三年百分之七十七点五", "十点九二亿", "百分之七十七", "一点一滴",
+        "三点建议", "百分之百分之五点五万", "二零二三 年", "九九点五亿年"]
+    for value in texts:
+        assert spoken_numbers_as_digits(value) == every_pattern(value), value
 
 
 def test_the_stop_word_shortcut_agrees_with_the_search(lecture_texts):
