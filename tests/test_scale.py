@@ -10,13 +10,33 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Lecture, load_library
-from bot.core.search import BM25_B, BM25_K1, FIELD_WEIGHTS, Index
+from bot.core.search import (
+    BM25_B,
+    BM25_K1,
+    FIELD_WEIGHTS,
+    Index,
+    _Occurrences,
+    _Postings,
+    _Vocabulary,
+)
 from bot.core.segment import Segmenter, _Hmm
-from bot.core.text import Lexicon, Tokenizer, _run_terms, _splits_into, normalize, run_terms
+from bot.core.simplify import Simplifier
+from bot.core.text import (
+    Lexicon,
+    Tokenizer,
+    _run_terms,
+    _simplifier,
+    _splits_into,
+    normalize,
+    run_terms,
+    spoken_numbers_as_digits,
+    zhconv,
+)
 from bot.core.titles import TitleIndex
 from tests.conftest import KNOWLEDGE_DIR, ROOT, write_lecture
 
@@ -51,6 +71,8 @@ def test_the_segmenter_cuts_exactly_as_jieba(tokenizer, lecture_texts):
     jieba_tokenizer = tokenizer._jieba
     segmenter = Segmenter(jieba_tokenizer)
     texts = lecture_texts + _cmrc_texts(150) + _odd_texts()
+    # Between blocks: spaces, line breaks (\r\n is one word), symbols, letters of no block.
+    texts += ["党员\r\n网络", " \r\n\r 党", "😀 😀", "é党㐀员Ω", "《党章》", "\u3000党\u3000", "-"]
     for text in texts + [normalize(t) for t in texts]:
         assert segmenter.cut(text) == jieba_tokenizer.lcut(text), text
 
@@ -72,6 +94,50 @@ def test_the_segmenter_cuts_a_repeated_block_once(tokenizer):
     segmenter.cut("党员要遵守网络纪律,党员要遵守网络纪律。")
     info = segmenter._cut_block.cache_info()
     assert (info.misses, info.hits) == (1, 1)
+
+
+def test_the_simplifier_converts_exactly_as_zhconv(lecture_texts):
+    def reference(text: str) -> str:
+        return zhconv.convert(text, "zh-hans")
+
+    table = zhconv.zhconv.getdict("zh-hans")
+    data = json.loads(CMRC.read_text(encoding="utf-8"))
+    texts = lecture_texts + _odd_texts() + [p["context"] for article in data["data"]
+                                            for p in article["paragraphs"]]
+    sample = random.Random(7)
+    keys = sorted(table)
+    phrases = [key for key in keys if len(key) > 1]
+    chars = sorted(set("".join(keys)) | set("党员网络abc 1。"))
+    # Phrases side by side and overlapping, and their pieces: where the longest match decides.
+    texts += ["".join(sample.choices(phrases + keys[:300], k=sample.randint(1, 6)))
+              for _ in range(3000)]
+    texts += ["".join(sample.choices(chars, k=sample.randint(1, 12))) for _ in range(3000)]
+    texts += [phrase[:-1] for phrase in phrases] + [phrase[1:] for phrase in phrases]
+    simplifier = _simplifier()
+    for text in texts + [t[1:] for t in texts]:
+        assert simplifier.simplify(text) == reference(text), text
+    assert Simplifier({}).simplify("書") == "書"
+
+
+def test_the_simplifier_takes_the_longest_phrase_from_the_left():
+    simplifier = Simplifier({"ab": "X", "abcd": "Y", "bc": "Z", "c": "w", "d": "d"})
+    assert simplifier.simplify("abcabcdbcd") == "Xw" + "Y" + "Zd"
+    assert simplifier.simplify("abc") == "Xw" and simplifier.simplify("dcb") == "dwb"
+
+
+def test_spoken_numbers_skip_only_texts_without_their_words(lecture_texts):
+    from bot.core import text
+
+    def every_pattern(value: str) -> str:
+        value = text._SPOKEN_YEAR.sub(lambda m: text._digit_by_digit(m.group()), value)
+        value = text._SPOKEN_DECIMAL.sub(text._decimal, value)
+        return text._SPOKEN_PERCENT.sub(text._percent, value)
+
+    texts = lecture_texts + _cmrc_texts(300) + _odd_texts() + [
+        "二零二三年", "二〇二三年百分之七十七点五", "十点九二亿", "百分之七十七", "一点一滴",
+        "三点建议", "百分之百分之五点五万", "二零二三 年", "九九点五亿年"]
+    for value in texts:
+        assert spoken_numbers_as_digits(value) == every_pattern(value), value
 
 
 def test_the_stop_word_shortcut_agrees_with_the_search(lecture_texts):
@@ -105,6 +171,18 @@ def test_the_terms_of_many_runs_are_each_runs_own(tokenizer, lecture_texts):
         counted[run][terms[term]] += 1
     assert counted == [Counter(_run_terms(run)) for run in runs]
     assert run_terms([])[0] == []
+
+
+def test_the_vocabulary_numbers_new_terms_in_order_and_refuses_known_ones():
+    vocabulary = _Vocabulary()
+    assert vocabulary.add_new(["w:党员", "c:党员"]) == range(2)
+    assert vocabulary.add_new(["p:dang yuan"]) == range(2, 3)
+    assert vocabulary == {"w:党员": 0, "c:党员": 1, "p:dang yuan": 2}
+    assert vocabulary.fields == [0, 1, 2]
+    with pytest.raises(ValueError):
+        vocabulary.add_new(["c:网络", "c:网络"])
+    with pytest.raises(ValueError):
+        _Vocabulary().add_new(["w:党员", "w:党员"])
 
 
 def _lecture(lecture_id: str, title: str) -> Lecture:
@@ -195,6 +273,55 @@ def test_the_index_weights_are_bm25_counted_term_by_term(knowledge):
     for term in list(reference)[:300]:
         got = index._sentence_index.score([(index._vocabulary[term], 1.0)])
         assert got == pytest.approx(reference[term], rel=1e-5), term
+
+
+def _postings_counted_alone(vocabulary, term_ids, doc_of_occurrence, size) -> _Postings:
+    """An index's postings from its own sort of (term, document) keys, as before the
+    passages and the sentences shared one."""
+    field_of_term = np.array(vocabulary.fields, dtype=np.int8)
+    keys, counts = np.unique(term_ids * size + doc_of_occurrence, return_counts=True)
+    terms, doc_ids = np.divmod(keys, size)
+    field_of_occurrence = field_of_term[term_ids]
+    postings = _Postings.__new__(_Postings)
+    postings.size, postings.vocabulary = size, vocabulary
+    postings._build(terms, doc_ids.astype(np.int32), counts.astype(np.float32),
+                    {prefix: np.bincount(doc_of_occurrence[field_of_occurrence == field],
+                                         minlength=size).astype(np.float32)
+                     for field, prefix in enumerate(FIELD_WEIGHTS)}, field_of_term)
+    return postings
+
+
+def test_the_passages_and_sentences_postings_are_each_indexs_own_count(tmp_path, tokenizer):
+    write_lecture(tmp_path, "a.txt", "讲稿\n一、总则\n（一）网络安全\n"
+                  "党员要遵守网络纪律。网络安全很重要。\n二、分则\n党员不得在网上炫富。\n")
+    write_lecture(tmp_path, "b.txt", "另一讲\n网络纪律是纪律。\n")
+    for folder in (KNOWLEDGE_DIR, tmp_path):
+        index = KnowledgeBase.load(folder, tokenizer).index
+        occurrences, passage_of_text, is_sentence = _Occurrences(), [], []
+        for i, passage in enumerate(index.passages):
+            texts = ([passage.heading_line] if passage.heading_line else []) + \
+                list(passage.sentences)
+            for text in texts:
+                occurrences.add(*tokenizer.content_runs(tokenizer.words(text)))
+            passage_of_text += [i] * len(texts)
+            is_sentence += [False] * (len(texts) - len(passage.sentences)) + \
+                [True] * len(passage.sentences)
+        term_ids, text_of = occurrences.count()
+        passages, sentence = np.array(passage_of_text), np.array(is_sentence)
+        in_sentence = sentence[text_of]
+        expected = {
+            "passages": _postings_counted_alone(occurrences.vocabulary, term_ids,
+                                                passages[text_of], len(index)),
+            "sentences": _postings_counted_alone(
+                occurrences.vocabulary, term_ids[in_sentence],
+                (np.cumsum(sentence) - 1)[text_of[in_sentence]], int(sentence.sum()))}
+        for name, got in (("passages", index._passage_index),
+                          ("sentences", index._sentence_index)):
+            for attribute in ("doc_ids", "indptr", "weights"):
+                assert np.array_equal(getattr(got, attribute),
+                                      getattr(expected[name], attribute)), (name, attribute)
+            assert got.term_weight == expected[name].term_weight
+    assert any(p.heading_line for p in index.passages)  # texts that are no sentence
 
 
 def test_an_index_over_no_passage_finds_nothing(tokenizer):

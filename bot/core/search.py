@@ -147,24 +147,21 @@ class Query:
 class _Postings:
     """A BM25 inverted index in CSR form: term → (document ids, precomputed weights)."""
 
-    def __init__(self, vocabulary: _Vocabulary, term_ids: np.ndarray,
-                 doc_of_occurrence: np.ndarray, size: int):
-        """Each term occurrence (`term_ids`) counts once in its document (`doc_of_occurrence`).
-        The vocabulary (term → id, and each term's field) is shared by two indexes."""
+    def __init__(self, vocabulary: _Vocabulary, term_ids: np.ndarray, doc_ids: np.ndarray,
+                 counts: np.ndarray, size: int):
+        """Each term's count in each document that holds it, in CSR order (by term, then
+        document). The vocabulary (term → id, and each term's field) is shared by two indexes."""
         self.size = size
         self.vocabulary = vocabulary
         field_of_term = np.array(vocabulary.fields, dtype=np.int8)
-        # One sort of (term, document) keys gives the postings in CSR order (by term, then
-        # document) and each term's count in each document.
-        keys = term_ids.astype(np.int64) * size + doc_of_occurrence
-        keys, counts = np.unique(keys, return_counts=True)
-        posting_terms, doc_ids = np.divmod(keys, size)
-        field_of_occurrence = field_of_term[term_ids]
-        lengths = {prefix: np.bincount(doc_of_occurrence[field_of_occurrence == field],
-                                       minlength=size).astype(np.float32)
-                   for field, prefix in enumerate(FIELD_WEIGHTS)}
-        self._build(posting_terms, doc_ids.astype(np.int32), counts.astype(np.float32),
-                    lengths, field_of_term)
+        field_of_posting = field_of_term[term_ids]
+        lengths = {}  # each document's count of terms, by field
+        for field, prefix in enumerate(FIELD_WEIGHTS):
+            in_field = field_of_posting == field
+            lengths[prefix] = np.bincount(doc_ids[in_field], weights=counts[in_field],
+                                          minlength=size).astype(np.float32)
+        self._build(term_ids, doc_ids.astype(np.int32), counts.astype(np.float32), lengths,
+                    field_of_term)
 
     def _build(self, term_ids, doc_ids, counts, lengths, field_of_term) -> None:
         self.doc_ids = doc_ids
@@ -245,11 +242,11 @@ class _Occurrences:
         """Each occurrence's term id and text, in no particular order."""
         texts = np.arange(len(self._word_counts))
         # The words first, in order of first occurrence: the ids' order matters to nothing.
-        word_ids = dict.fromkeys(self._words, 0)
-        for word in word_ids:
-            word_ids[word] = self.vocabulary[WORD_PREFIX + word]
+        words = list(dict.fromkeys(self._words))
+        word_ids = dict(zip(words, self.vocabulary.add_new([WORD_PREFIX + w for w in words]),
+                            strict=True))
         terms, term_of_occurrence, run_of_occurrence = run_terms(self._runs)
-        run_term_ids = np.array([self.vocabulary[t] for t in terms], dtype=np.int64)
+        run_term_ids = np.array(self.vocabulary.add_new(terms), dtype=np.int64)
         text_of_run = np.repeat(texts, np.frombuffer(self._run_counts, dtype=np.int32))
         term_ids = np.concatenate((
             np.fromiter(map(word_ids.__getitem__, self._words), dtype=np.int64,
@@ -262,16 +259,20 @@ class _Occurrences:
 
 
 class _Vocabulary(dict):
-    """term → id, a new term getting the next id: looking a corpus's terms up stays in C."""
+    """term → id, and each term's field; a corpus's distinct terms are added all at once."""
 
     def __init__(self) -> None:
         super().__init__()
         self.fields: list[int] = []  # by term id: the term's field, an index of FIELD_WEIGHTS
 
-    def __missing__(self, term: str) -> int:
-        term_id = self[term] = len(self)
-        self.fields.append(_FIELD_OF_PREFIX[term[:2]])
-        return term_id
+    def add_new(self, terms: list[str]) -> range:
+        """The next ids, for distinct terms the vocabulary lacks (one dict update, in C)."""
+        first = len(self)
+        self.update(zip(terms, range(first, first + len(terms)), strict=True))
+        if len(self) != first + len(terms):
+            raise ValueError("a term is repeated or already known")
+        self.fields += [_FIELD_OF_PREFIX[term[:2]] for term in terms]
+        return range(first, len(self))
 
 
 _FIELD_OF_PREFIX = {prefix: field for field, prefix in enumerate(FIELD_WEIGHTS)}
@@ -321,13 +322,24 @@ class Index:
     def _build_postings(self, occurrences: _Occurrences, passage_of_text: np.ndarray,
                         is_sentence: np.ndarray) -> None:
         term_ids, text_of_occurrence = occurrences.count()
-        self._passage_index = _Postings(occurrences.vocabulary, term_ids,
-                                        passage_of_text[text_of_occurrence], len(self.passages))
+        # One sort of (term, text) keys counts each term in each text, in CSR order. A passage
+        # is a run of texts and a sentence one text, in the same order: the passages' counts
+        # are sums over runs of that order, the sentences' a selection of it.
+        texts = len(passage_of_text)
+        keys, counts = np.unique(term_ids * texts + text_of_occurrence, return_counts=True)
+        term_of_key, text_of_key = np.divmod(keys, max(texts, 1))
+        passage_of_key = passage_of_text[text_of_key]
+        first = np.flatnonzero(np.diff(term_of_key * len(self.passages) + passage_of_key,
+                                       prepend=-1))  # of each (term, passage) run
+        self._passage_index = _Postings(
+            occurrences.vocabulary, term_of_key[first], passage_of_key[first],
+            np.add.reduceat(counts, first) if len(first) else counts, len(self.passages))
         sentence_of_text = np.cumsum(is_sentence) - 1
-        in_sentence = is_sentence[text_of_occurrence]
-        self._sentence_index = _Postings(occurrences.vocabulary, term_ids[in_sentence],
-                                         sentence_of_text[text_of_occurrence[in_sentence]],
-                                         int(is_sentence.sum()))
+        in_sentence = is_sentence[text_of_key]
+        self._sentence_index = _Postings(
+            occurrences.vocabulary, term_of_key[in_sentence],
+            sentence_of_text[text_of_key[in_sentence]], counts[in_sentence],
+            int(is_sentence.sum()))
         sentences_per_passage = np.bincount(passage_of_text[is_sentence],
                                             minlength=len(self.passages))
         self._sentence_start = np.concatenate(([0], np.cumsum(sentences_per_passage)))

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 # shipped lecture 600; 2**16 holds a corpus of about 1,500 such passages whole, in about
 # 30 MB, and a larger one only costs the cutting it saved.
 BLOCK_CACHE_SIZE = 2**16
+# What stands between blocks: punctuation and spaces, a few hundred distinct runs.
+OTHER_CACHE_SIZE = 2**12
 # Runs of characters jieba's dictionary has no word for, cut by its HMM: names and terms that
 # recur across blocks (CMRC dev: 26,000 runs, 20,700 distinct).
 HMM_CACHE_SIZE = 2**14
@@ -37,45 +39,55 @@ class Segmenter:
         tokenizer.check_initialized()
         # jieba is imported by bot.core.text, which keeps its import fast (pkg_resources).
         jieba_module = importlib.import_module("jieba")
-        self._han = jieba_module.re_han_default
+        self._han, self._skip = jieba_module.re_han_default, jieba_module.re_skip_default
         hmm_cut = _Hmm(importlib.import_module("jieba.finalseg")).cut
         self._freq = tokenizer.FREQ
         self._log_total = log(tokenizer.total)
-        self._other_block = tokenizer.lcut
         self._cut_block = functools.lru_cache(maxsize=BLOCK_CACHE_SIZE)(self._cut_han_block)
+        self._cut_other = functools.lru_cache(maxsize=OTHER_CACHE_SIZE)(self._cut_other_block)
         self._hmm_cut = functools.lru_cache(maxsize=HMM_CACHE_SIZE)(hmm_cut)
 
     def cut(self, text: str) -> list[str]:
         words: list[str] = []
-        han = self._han
-        for block in han.split(text):
-            if not block:
-                continue
-            if han.match(block):
-                words.extend(self._cut_block(block))
-            else:
-                words.extend(self._other_block(block))  # spaces and punctuation: cheap
+        # With its one group, the pattern splits the text into jieba's blocks at odd
+        # positions and what lies between them (spaces, punctuation) at even ones.
+        parts = self._han.split(text)
+        for i in range(1, len(parts), 2):
+            if parts[i - 1]:
+                words.extend(self._cut_other(parts[i - 1]))
+            words.extend(self._cut_block(parts[i]))
+        if parts[-1]:
+            words.extend(self._cut_other(parts[-1]))
         return words
+
+    def _cut_other_block(self, block: str) -> tuple[str, ...]:
+        """jieba's cut between its blocks: spaces and line breaks whole, anything else
+        character by character."""
+        words: list[str] = []
+        for piece in self._skip.split(block):
+            if self._skip.match(piece):
+                words.append(piece)
+            else:
+                words.extend(piece)
+        return tuple(words)
 
     def _cut_han_block(self, block: str) -> tuple[str, ...]:
         """jieba's `__cut_DAG`: the most probable path through the dictionary's words, and
         runs of single characters left over are given to the HMM unless they form a word."""
         ends = self._best_ends(block)
         words: list[str] = []
-        pending = ""  # consecutive single characters
-        start = 0
-        while start < len(block):
+        length = len(block)
+        run = start = 0  # the current run of single characters starts at `run`
+        while start < length:
             end = ends[start] + 1
-            if end - start == 1:
-                pending += block[start]
-            else:
-                if pending:
-                    words.extend(self._single_characters(pending))
-                    pending = ""
+            if end - start > 1:
+                if run < start:
+                    words += self._single_characters(block[run:start])
                 words.append(block[start:end])
+                run = end
             start = end
-        if pending:
-            words.extend(self._single_characters(pending))
+        if run < length:
+            words += self._single_characters(block[run:])
         return tuple(words)
 
     def _best_ends(self, block: str) -> list[int]:
@@ -86,23 +98,28 @@ class Segmenter:
         score = [0.0] * (length + 1)
         ends = [0] * length
         for start in range(length - 1, -1, -1):
-            best_score, best_end = 0.0, -1
-            end = start
             # The dictionary holds every prefix of its words, at count 0: a fragment that is
             # no prefix ends the search for words starting here.
             count = frequency(block[start])
-            while count is not None:
+            if count is None:  # no word starts here: the character alone, at count 1
+                score[start], ends[start] = -log_total + score[start + 1], start
+                continue
+            if count:
+                best_score, best_end = log(count) - log_total + score[start + 1], start
+            else:
+                best_score, best_end = 0.0, -1
+            end = start + 1
+            while end < length:
+                count = frequency(block[start:end + 1])
+                if count is None:
+                    break
                 if count:
                     candidate = log(count) - log_total + score[end + 1]
                     if best_end < 0 or candidate >= best_score:
                         best_score, best_end = candidate, end
                 end += 1
-                if end == length:
-                    break
-                count = frequency(block[start:end + 1])
-            if best_end < 0:  # no word starts here: the character alone
-                best_score = log(frequency(block[start]) or 1) - log_total + score[start + 1]
-                best_end = start
+            if best_end < 0:  # only longer fragments, no word: the character alone
+                best_score, best_end = -log_total + score[start + 1], start
             score[start], ends[start] = best_score, best_end
         return ends
 
@@ -123,9 +140,13 @@ class _Hmm:
     def __init__(self, finalseg: ModuleType):
         self._finalseg = finalseg
         self._han, self._skip = finalseg.re_han, finalseg.re_skip
-        self._emit = finalseg.emit_P
         self._start = finalseg.start_P
-        trans, low = finalseg.trans_P, finalseg.MIN_FLOAT
+        trans, low, emit = finalseg.trans_P, finalseg.MIN_FLOAT, finalseg.emit_P
+        # Each character's emission log probabilities for B, M, E, S in one look-up (a few
+        # thousand characters; one jieba never saw emits MIN_FLOAT in every state).
+        self._emissions = {char: tuple(emit[state].get(char, low) for state in "BMES")
+                           for char in set().union(*(emit[state] for state in "BMES"))}
+        self._unseen = (low,) * 4
         # the transitions jieba's PrevStatus allows
         self._trans = {(a, b): trans[a].get(b, low) for b, froms in finalseg.PrevStatus.items()
                        for a in froms}
@@ -161,19 +182,16 @@ class _Hmm:
 
     def _states(self, block: str) -> list[str]:
         """The most probable state of each character (jieba's `viterbi`)."""
-        low = self._finalseg.MIN_FLOAT
-        emit_b, emit_m, emit_e, emit_s = (self._emit[s].get for s in "BMES")
+        emissions, unseen = self._emissions.get, self._unseen
         t = self._trans  # (from, to) → log probability
         e_b, s_b, m_m, b_m = t["E", "B"], t["S", "B"], t["M", "M"], t["B", "M"]
         b_e, m_e, s_s, e_s = t["B", "E"], t["M", "E"], t["S", "S"], t["E", "S"]
-        first = block[0]
         start = self._start
-        v_b, v_m = start["B"] + emit_b(first, low), start["M"] + emit_m(first, low)
-        v_e, v_s = start["E"] + emit_e(first, low), start["S"] + emit_s(first, low)
+        p_b, p_m, p_e, p_s = emissions(block[0], unseen)
+        v_b, v_m, v_e, v_s = start["B"] + p_b, start["M"] + p_m, start["E"] + p_e, start["S"] + p_s
         back: list[tuple[str, str, str, str]] = []  # per character: the best previous state
         for char in block[1:]:
-            p_b, p_m, p_e, p_s = emit_b(char, low), emit_m(char, low), emit_e(char, low), \
-                emit_s(char, low)
+            p_b, p_m, p_e, p_s = emissions(char, unseen)
             from_e, from_s = v_e + e_b + p_b, v_s + s_b + p_b  # to B, from E or S
             new_b, prev_b = (from_s, "S") if from_s >= from_e else (from_e, "E")
             from_m, from_b = v_m + m_m + p_m, v_b + b_m + p_m  # to M, from M or B

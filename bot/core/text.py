@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 import logging
 import math
+import operator
 import re
 import sys
 import unicodedata
@@ -30,6 +32,7 @@ import numpy as np
 
 from bot.core.english import EnglishDictionary
 from bot.core.segment import Segmenter
+from bot.core.simplify import Simplifier
 from bot.core.thesaurus import Thesaurus
 
 
@@ -79,7 +82,8 @@ _ESCAPE_SEQUENCE = re.compile(
     r"|(?:\x1b[\]P_^X]|[\x90\x9d\x9e\x9f\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b[ -/]*[0-~]")
 # Distinct tokens whose word is kept: a corpus's vocabulary (CMRC dev: 30,000 distinct
-# tokens) is stripped, checked and mapped to its alias group once, not at each occurrence;
+# tokens) is stripped, checked, mapped to its alias group and told from stop words once, not
+# at each occurrence;
 # bounded, so odd input never grows the process for good.
 TOKEN_CACHE_SIZE = 2**16
 
@@ -111,9 +115,15 @@ def normalize(text: str) -> str:
     text = _ESCAPE_SEQUENCE.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text).lower()
-    text = zhconv.convert(text, "zh-hans")
+    text = _simplifier().simplify(text)
     text = spoken_numbers_as_digits(text)
     return _WHITESPACE.sub(" ", text).strip()
+
+
+@functools.cache
+def _simplifier() -> Simplifier:
+    """zhconv's conversion to simplified characters, made on first use (10 ms)."""
+    return Simplifier(zhconv.zhconv.getdict("zh-hans"))
 
 
 # Numbers as voice input and official documents write them: a year digit by digit (二〇二三年,
@@ -129,9 +139,14 @@ _SPOKEN_PERCENT = re.compile(rf"百分之(?P<whole>[{_DIGITS}两十百]+)")
 
 def spoken_numbers_as_digits(text: str) -> str:
     """二零二三年 → 2023年, 十点九二亿 → 10.92亿, 百分之七十七点五 → 77.5%."""
-    text = _SPOKEN_YEAR.sub(lambda m: _digit_by_digit(m.group()), text)
-    text = _SPOKEN_DECIMAL.sub(_decimal, text)
-    return _SPOKEN_PERCENT.sub(_percent, text)
+    # Each form holds a word of its own (a substring test skips most texts at C speed).
+    if "年" in text:
+        text = _SPOKEN_YEAR.sub(lambda m: _digit_by_digit(m.group()), text)
+    if "点" in text:
+        text = _SPOKEN_DECIMAL.sub(_decimal, text)
+    if "百分之" in text:
+        text = _SPOKEN_PERCENT.sub(_percent, text)
+    return text
 
 
 def _percent(match: re.Match[str]) -> str:
@@ -293,6 +308,7 @@ class Tokenizer:
         # After the last add_word: the segmenter keeps what it cut.
         self._segmenter = Segmenter(self._jieba)
         self._word_of_token = functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._token_word)
+        self._is_stop_word = functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._is_stop_compound)
 
     @property
     def thesaurus(self) -> Thesaurus:
@@ -318,8 +334,7 @@ class Tokenizer:
         return list(self._cached_words(text))
 
     def _split_words(self, text: str) -> tuple[str, ...]:
-        word_of = self._word_of_token
-        return tuple(word for word in map(word_of, self._segmenter.cut(normalize(text))) if word)
+        return tuple(filter(None, map(self._word_of_token, self._segmenter.cut(normalize(text)))))
 
     def _token_word(self, token: str) -> str | None:
         """The word a token of jieba's stands for; None for spaces and punctuation."""
@@ -354,13 +369,12 @@ class Tokenizer:
         """Which words are stop words: listed ones, words made of listed ones only (jieba
         keeps 有多大 and 是啥时候 whole), and neighbours that together make one (jieba cuts
         多大 into 多 / 大 after 有): they ask, they say nothing."""
-        is_stop = self._is_stop_compound
-        stop = list(map(is_stop, words))
+        stop = list(map(self._is_stop_word, words))
         # Only neighbours made of stop words' characters can make one (_is_stop_compound).
         candidate = list(map(self._stop_chars.issuperset, words))
-        for i in range(len(words) - 1):
-            if candidate[i] and candidate[i + 1] and not (stop[i] and stop[i + 1]) \
-                    and is_stop(words[i] + words[i + 1]):
+        pairs = map(operator.and_, candidate, candidate[1:])
+        for i in itertools.compress(range(len(words) - 1), pairs):
+            if not (stop[i] and stop[i + 1]) and self._is_stop_compound(words[i] + words[i + 1]):
                 stop[i] = stop[i + 1] = True
         return stop
 
@@ -492,7 +506,9 @@ def run_terms(runs: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
                 + syllable_of_char[follows + 1])
     occurrence_runs.append(run_of_char[cjk_at[follows]])
     distinct, term_of_occurrence = np.unique(np.concatenate(keys), return_inverse=True)
-    terms = [_term_of_key(int(key), syllables) for key in distinct]
+    pinyin_from = int(np.searchsorted(distinct, _PINYIN_KEY))  # the keys are sorted
+    terms = _bigram_terms(distinct[:pinyin_from]) + \
+        _pinyin_terms(distinct[pinyin_from:] - _PINYIN_KEY, syllables)
     return terms, term_of_occurrence.reshape(-1), np.concatenate(occurrence_runs)
 
 
@@ -506,19 +522,27 @@ _PINYIN_KEY = _CODE_SPAN * _CODE_SPAN
 
 def _syllable_ids(codes: np.ndarray) -> tuple[list[str], np.ndarray]:
     """The distinct syllables (`pinyin_of`) of these characters, and each one's syllable."""
-    distinct, char_of = np.unique(codes, return_inverse=True)
+    # A table by code point (CJK: below 2**16) instead of np.unique's sort of every character.
+    present = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=bool)
+    present[codes] = True
+    distinct = np.flatnonzero(present)
     ids: dict[str, int] = {}
-    syllable_of_distinct = np.array([ids.setdefault(pinyin_of(chr(code)), len(ids))
-                                     for code in distinct.tolist()], dtype=np.int64)
-    return list(ids), syllable_of_distinct[char_of.reshape(-1)]
+    syllable_of_code = np.zeros(len(present), dtype=np.int64)
+    syllable_of_code[distinct] = [ids.setdefault(pinyin_of(chr(code)), len(ids))
+                                  for code in distinct.tolist()]
+    return list(ids), syllable_of_code[codes]
 
 
-def _term_of_key(key: int, syllables: list[str]) -> str:
-    if key >= _PINYIN_KEY:
-        first, second = divmod(key - _PINYIN_KEY, len(syllables))
-        return f"{PINYIN_PREFIX}{syllables[first]} {syllables[second]}"
-    first, second = divmod(key, _CODE_SPAN)
-    return BIGRAM_PREFIX + chr(first) + ("" if second == _LONE else chr(second))
+def _bigram_terms(keys: np.ndarray) -> list[str]:
+    firsts, seconds = np.divmod(keys, _CODE_SPAN)
+    return [BIGRAM_PREFIX + chr(first) + ("" if second == _LONE else chr(second))
+            for first, second in zip(firsts.tolist(), seconds.tolist(), strict=True)]
+
+
+def _pinyin_terms(keys: np.ndarray, syllables: list[str]) -> list[str]:
+    firsts, seconds = np.divmod(keys, len(syllables) or 1)
+    return [f"{PINYIN_PREFIX}{syllables[first]} {syllables[second]}"
+            for first, second in zip(firsts.tolist(), seconds.tolist(), strict=True)]
 
 
 def char_bigrams(text: str) -> list[str]:
