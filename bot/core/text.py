@@ -301,7 +301,6 @@ class Tokenizer:
         self._inner_alias = re.compile("|".join(map(re.escape, inner))) if inner else None
         # Per instance: a class-level cache would keep a replaced tokenizer (and its jieba) alive.
         self._cached_words = functools.lru_cache(maxsize=WORDS_CACHE_SIZE)(self._split_words)
-        self._stop_compounds: dict[str, bool] = {}
         # A word with a character no stop word has cannot be made of stop words: most pairs
         # of neighbours are ruled out without the search (_splits_into).
         self._stop_chars = frozenset("".join(lexicon.stop_words))
@@ -374,19 +373,17 @@ class Tokenizer:
         candidate = list(map(self._stop_chars.issuperset, words))
         pairs = map(operator.and_, candidate, candidate[1:])
         for i in itertools.compress(range(len(words) - 1), pairs):
-            if not (stop[i] and stop[i + 1]) and self._is_stop_compound(words[i] + words[i + 1]):
+            if not (stop[i] and stop[i + 1]) and self._is_stop_word(words[i] + words[i + 1]):
                 stop[i] = stop[i + 1] = True
         return stop
 
     def _is_stop_compound(self, word: str) -> bool:
+        """A listed stop word or one made of listed ones (memoised as `_is_stop_word`)."""
         if word in self.lexicon.stop_words:
             return True
         if len(word) < 2 or not self._stop_chars.issuperset(word):
             return False
-        known = self._stop_compounds.get(word)
-        if known is None:
-            known = self._stop_compounds[word] = _splits_into(word, self.lexicon.stop_words)
-        return known
+        return _splits_into(word, self.lexicon.stop_words)
 
     def word_weight(self, word: str) -> float:
         """How informative a word is in Chinese at large (IDF from jieba's dictionary).
