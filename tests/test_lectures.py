@@ -100,6 +100,19 @@ def test_broken_files_fail_clearly_and_others_still_load(tmp_path: Path, content
     assert failure.path.name == "bad.txt" and reason in failure.reason
 
 
+def test_a_folder_readme_is_not_a_lecture(tmp_path: Path):
+    """The lecture folder's README (as ../shared/lectures has) describes the files: members
+    must never be quoted from it."""
+    readme = "# The lecture\n\nLine 1 is the title; the source is incomplete.\n"
+    for name in ("README.md", "readme.txt", "LICENSE.txt", "CHANGELOG.md", ".notes.txt"):
+        (tmp_path / name).write_text(readme, encoding="utf-8")
+    write_lecture(tmp_path, "讲稿.md", "好标题\n\n一段内容。\n")
+    write_lecture(tmp_path, "readme学习笔记.txt", "笔记标题\n\n另一段内容。\n")
+    library = load_library(tmp_path)
+    assert sorted(lec.title for lec in library.lectures) == ["好标题", "笔记标题"]
+    assert library.failures == ()
+
+
 def test_parse_rejects_empty_text():
     with pytest.raises(LectureError):
         parse_lecture("\n\n", Path("x.txt"))

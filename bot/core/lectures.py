@@ -22,6 +22,9 @@ from bot import texts
 from bot.core.docx_reader import DocLine, DocxError, read_docx
 
 LECTURE_SUFFIXES = (".txt", ".md", ".docx")
+# Files kept beside the lectures to describe the folder, never lectures themselves: a
+# README.md copied in with the lectures would otherwise be quoted to members as one.
+NOT_LECTURE_STEMS = frozenset({"readme", "license", "licence", "changelog", "contributing"})
 
 OPENING_SECTION_NO = 0
 OPENING_SECTION_LABEL = texts.OPENING_SECTION
@@ -499,9 +502,14 @@ def lecture_files(folder: Path) -> list[Path]:
     """The lecture files directly in `folder`, in file-name order."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in LECTURE_SUFFIXES
-                  and not p.name.startswith("."))
+    return sorted(p for p in folder.iterdir() if p.is_file() and is_lecture_name(p.name))
+
+
+def is_lecture_name(file_name: str) -> bool:
+    """A lecture's file name: a lecture suffix, not hidden, not a folder's README or the like."""
+    path = Path(file_name)
+    return (path.suffix.lower() in LECTURE_SUFFIXES and not path.name.startswith(".")
+            and path.stem.lower() not in NOT_LECTURE_STEMS)
 
 
 def load_library(folder: Path) -> Library:

@@ -22,6 +22,7 @@ from pathlib import Path
 from bot import texts
 from bot.core.lectures import (
     LECTURE_SUFFIXES,
+    NOT_LECTURE_STEMS,
     Lecture,
     LectureError,
     Library,
@@ -81,6 +82,8 @@ def safe_file_name(file_name: str) -> str:
     """A file name without folders or odd characters; keeps Chinese and the suffix."""
     path = Path(file_name.replace("\\", "/")).name
     stem = _UNSAFE_NAME.sub("_", Path(path).stem).strip("._") or "lecture"
+    if stem.lower() in NOT_LECTURE_STEMS:  # README.docx uploaded as a lecture: keep it one
+        stem = f"{stem}_lecture"
     return stem[:80] + Path(path).suffix.lower()
 
 
