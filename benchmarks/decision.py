@@ -49,7 +49,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks import REPO_ROOT, Report
-from bot.core.answer import AnswerKind
+from bot.core.answer import AnswerKind, showable
 from bot.core.decision import WEIGHTS_FILE, DecisionModel, Thresholds
 from bot.core.features import CANDIDATES, FEATURE_NAMES
 from bot.core.knowledge import KnowledgeBase
@@ -118,6 +118,8 @@ class Example:
     rule_answered: bool | None = None  # a rule's decision, when a rule decided
     rule_right: bool | None = None
     probabilities: list[np.ndarray] = field(default_factory=list)
+    # per question: 1 where the candidate may be shown at all (`bot.core.answer.showable`)
+    showables: list[np.ndarray] = field(default_factory=list)
     # The baseline: bm25s's first passage for the whole message, and its score.
     baseline_right: bool = False
     baseline_score: float = 0.0
@@ -203,8 +205,8 @@ def ask(knowledge: KnowledgeBase, message: str, is_right):
     answer = knowledge.answer(message)
     if answer.kind in RULE_KINDS:
         right = bool(answer.best and is_right(answer.best.passage.passage_id))
-        return [], [], answer.answered, right, [], []
-    rows, labels, candidates, queries = [], [], [], []
+        return [], [], answer.answered, right, [], [], []
+    rows, labels, candidates, queries, showables = [], [], [], [], []
     for query in question_parts(message):
         if knowledge.answerer.is_small_talk(query):
             continue
@@ -216,7 +218,8 @@ def ask(knowledge: KnowledgeBase, message: str, is_right):
                                 for h in hits[:len(found)]]))
         candidates.append([h.passage.passage_id for h in hits[:len(found)]])
         queries.append(query)
-    return rows, labels, None, None, candidates, queries
+        showables.append(showable(hits[:len(found)]))
+    return rows, labels, None, None, candidates, queries, showables
 
 
 # Collecting needs features, not decisions: a model that decides nothing, so that the
@@ -274,14 +277,15 @@ def collect(tokenizer: Tokenizer, root: Path, quick: bool) -> list[Example]:
 
 
 def _example(source, group, question, kind, answerable, knowledge, is_right) -> Example:
-    rows, labels, rule_answered, rule_right, candidates, queries = ask(knowledge, question,
-                                                                      is_right)
+    rows, labels, rule_answered, rule_right, candidates, queries, showables = ask(
+        knowledge, question, is_right)
     top, score = Bm25Baseline.of(knowledge).first(question)
     PASSAGES.setdefault(knowledge.folder.name, [(p.passage_id, p.text)
                                                 for p in knowledge.library.passages])
     return Example(source, group, question, kind, answerable, rows, labels, candidates,
                    queries, knowledge.folder.name, rule_answered, rule_right,
-                   baseline_right=top is not None and is_right(top), baseline_score=score)
+                   showables=showables, baseline_right=top is not None and is_right(top),
+                   baseline_score=score)
 
 
 # Every knowledge folder's passages (id, text), by folder name: for experiments with
@@ -424,7 +428,9 @@ def chosen(e: Example) -> tuple[float, bool] | None:
     """The probability and rightness of what the bot shows: the surest candidate of the
     surest question of the message."""
     best = None
-    for probabilities, labels in zip(e.probabilities, e.labels, strict=True):
+    for probabilities, labels, shown in zip(e.probabilities, e.labels, e.showables,
+                                            strict=True):
+        probabilities = probabilities * shown  # as the bot does
         if len(probabilities):
             rank = int(np.argmax(probabilities))
             if best is None or probabilities[rank] > best[0]:

@@ -8,10 +8,17 @@ import json
 import numpy as np
 import pytest
 
-from bot.core.answer import AnswerKind
+from bot.core.answer import AnswerKind, showable
 from bot.core.checks import evidence
 from bot.core.decision import DecisionFileError, DecisionModel, Thresholds, shipped_model
-from bot.core.features import CANDIDATES, FEATURE_NAMES, candidate_rows, question_signals
+from bot.core.features import (
+    CANDIDATES,
+    FEATURE_NAMES,
+    candidate_rows,
+    question_signals,
+    shares_a_word,
+)
+from bot.core.search import MATCHED_TERM_DEGREE, Hit
 from tests.conftest import LECTURE_ID
 
 COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -146,6 +153,15 @@ def test_trees_exported_by_the_training_script_give_sklearns_probabilities():
     assert model.probabilities(rows) == pytest.approx(trained.predict_proba(rows)[:, 1], abs=1e-5)
 
 
+def test_a_candidate_sharing_no_word_with_the_question_is_never_shown(knowledge):
+    passage = knowledge.library.passage(f"{LECTURE_ID}:1.2")
+    hit = lambda *degrees: Hit(passage, 3.0, 0.25, (), (), (), degrees)  # noqa: E731
+    assert not shares_a_word(hit(0.5, 0.0))  # characters across a word boundary only
+    assert shares_a_word(hit(0.5, MATCHED_TERM_DEGREE))  # a homophone typo counts
+    assert shares_a_word(hit())  # no content words to judge by: the decision decides
+    assert list(showable((hit(0.5), hit(1.0, 0.0)))) == [0.0, 1.0]
+
+
 # --------------------------------------------------------------------- documented decisions
 
 
@@ -154,6 +170,8 @@ def test_trees_exported_by_the_training_script_give_sklearns_probabilities():
     ("截至2023年12月我国网民规模是多少", AnswerKind.ANSWERED, "1.2"),
     ("中国共产党现在有多少党员啊", None, "1.1"),
     ("今天天气怎么样", AnswerKind.NOT_COVERED, None),
+    # 明天 only across 文明|天津 (1.2): no word shared, so not even the closest paragraph
+    ("明天的天气", AnswerKind.NOT_COVERED, None),
     ("谢谢老师", AnswerKind.SMALL_TALK, None),
 ])
 def test_the_shipped_weights_give_the_documented_decisions(knowledge, question, kind, first):

@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+import numpy as np
+
 from bot.core.checks import evidence
 from bot.core.decision import DecisionModel
-from bot.core.features import CANDIDATES, candidate_rows, question_signals
+from bot.core.features import CANDIDATES, candidate_rows, question_signals, shares_a_word
 from bot.core.lectures import (
     OPENING_SECTION_NO,
     Gap,
@@ -169,9 +171,11 @@ class Answerer:
 
     def candidate_probabilities(self, query: str, searched: Query, hits: tuple[Hit, ...],
                                 small_talk: bool = False):
-        """The decision's probability for each of the first candidates, in rank order."""
-        return self.model.probabilities(self.candidate_features(query, searched, hits,
-                                                                small_talk))
+        """The decision's probability for each of the first candidates, in rank order; 0 for
+        a candidate that shares no word with the question (`shares_a_word`)."""
+        probabilities = self.model.probabilities(self.candidate_features(query, searched, hits,
+                                                                         small_talk))
+        return probabilities * showable(hits[:len(probabilities)])
 
     def candidate_features(self, query: str, searched: Query, hits: tuple[Hit, ...],
                            small_talk: bool = False):
@@ -228,6 +232,11 @@ class Answerer:
     def _suggestions(self, hits: tuple[Hit, ...]) -> tuple[Section, ...]:
         """Every section of the lectures nearest to the question (all lectures if none is)."""
         return self.library.sections_of(hit.passage.lecture_id for hit in hits)
+
+
+def showable(hits: tuple[Hit, ...]):
+    """1 for each hit that may be shown as an answer or the closest paragraph, else 0."""
+    return np.array([float(shares_a_word(hit)) for hit in hits])
 
 
 def _preference(answer: Answer) -> tuple[int, float]:
