@@ -36,6 +36,9 @@ class Schema:
     migrations: tuple[str, ...]
     # Tables with a chat_id column that follows a group when it becomes a supergroup.
     chat_tables: tuple[str, ...] = ()
+    # Tables whose rows for a chat belong together (a quiz time, a roster, the group's title):
+    # they follow the group only if the supergroup has none of its own; never merged.
+    chat_settings: tuple[str, ...] = ()
 
 
 def now_text() -> str:
@@ -112,12 +115,19 @@ class Database:
         """Inside a transaction: every schema's chat rows follow a group to its new id.
 
         A row the new id already has (the same day's push, the same vote) keeps the old
-        chat's row where it is.
+        chat's row where it is. A setting the new id already has wins, as its plan does, and
+        the old chat's is deleted: nothing is scheduled again for a chat that is gone.
+        Moving twice moves nothing more.
         """
         for schema in self.schemas:
             for table in schema.chat_tables:
                 db.execute(f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?",
                            (new, old))
+            for table in schema.chat_settings:
+                if db.execute(f"SELECT 1 FROM {table} WHERE chat_id = ?", (new,)).fetchone():
+                    db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (old,))
+                else:
+                    db.execute(f"UPDATE {table} SET chat_id = ? WHERE chat_id = ?", (new, old))
 
 
 def migrate(connection: sqlite3.Connection, schemas: Sequence[Schema]) -> dict[str, int]:

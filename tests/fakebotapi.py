@@ -30,12 +30,14 @@ Fidelity: responses have the shapes of the real Bot API (Message, User, Chat, Ch
 error objects). The server also enforces the Telegram rules that commonly break bots in
 production: getUpdates ``offset`` confirmation and ``allowed_updates``, per-chat message ids,
 ``parse_mode=HTML`` validation, the 4096-character text limit, the 64-byte callback_data limit,
-"message is not modified", and errors for replying to, editing or deleting unknown messages or
-answering unknown queries. It does not model MarkdownV2 parsing (such text is kept verbatim),
-webhooks, or flood limits (inject those with :meth:`FakeBotApi.fail_next`). Slow answers are
-injected with :meth:`FakeBotApi.delay_next` (late, after the call was carried out) and
-:meth:`FakeBotApi.hold_next` (kept back until the test releases it). Methods it does not
-implement answer 404, as Telegram does for unknown methods.
+"message is not modified", errors for replying to, editing or deleting unknown messages or
+answering unknown queries, and a basic group that became a supergroup (once a migration message
+was pushed) refusing every call that names it with its new id. It does not model MarkdownV2
+parsing (such text is kept verbatim), webhooks, or flood limits (inject those with
+:meth:`FakeBotApi.fail_next`). Slow answers are injected with :meth:`FakeBotApi.delay_next`
+(late, after the call was carried out) and :meth:`FakeBotApi.hold_next` (kept back until the
+test releases it). Methods it does not implement answer 404, as Telegram does for unknown
+methods.
 """
 
 from __future__ import annotations
@@ -715,6 +717,7 @@ class FakeBotApi:
         self._file_paths: dict[str, bytes] = {}
         self._open_queries: set[str] = set()  # callback and inline query ids not yet answered
         self._polls: dict[str, JSON] = {}  # poll id -> the Poll as last sent
+        self._migrated: dict[int, int] = {}  # a basic group's id -> its supergroup's
         self._failures: defaultdict[
             str, deque[tuple[ApiError, Callable[[JSON], bool] | None]]
         ] = defaultdict(deque)
@@ -851,6 +854,7 @@ class FakeBotApi:
     async def _answer(self, method: str, params: JSON) -> JSON:
         try:
             self._raise_injected_failure(method, params)
+            self._refuse_migrated_chat(params)
             if method.lower() == "getupdates":
                 result = await self._get_updates(params)
             else:
@@ -877,6 +881,15 @@ class FakeBotApi:
                 if when is None or when(params):
                     queue.remove(planned)
                     raise error
+
+    def _refuse_migrated_chat(self, params: JSON) -> None:
+        """A basic group that became a supergroup exists no more: Telegram names the new id."""
+        chat_id = params.get("chat_id")
+        with self._lock:
+            new_chat_id = self._migrated.get(chat_id) if isinstance(chat_id, int) else None
+        if new_chat_id is not None:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           {"migrate_to_chat_id": new_chat_id})
 
     async def _lag(self, method: str, params: JSON) -> None:
         """Delays or holds the answer of a request that was already carried out."""
@@ -1254,6 +1267,19 @@ class FakeBotApi:
         content = {"migrate_to_chat_id": new_chat_id}
         return {"message": self._user_message(chat_id, user_id, "group", first_name, content)}
 
+    def migrated_from_message(
+        self,
+        chat_id: int,
+        old_chat_id: int,
+        user_id: int | None = None,
+        first_name: str = "Tester",
+    ) -> JSON:
+        """The service message supergroup ``chat_id`` gets when basic group ``old_chat_id``
+        becomes it; Telegram sends it besides the old group's :meth:`migration_message`."""
+        content = {"migrate_from_chat_id": old_chat_id}
+        return {"message": self._user_message(chat_id, user_id, "supergroup", first_name,
+                                              content)}
+
     def poll_answer(
         self,
         poll_id: str,
@@ -1343,6 +1369,7 @@ class FakeBotApi:
         for key in _MESSAGE_UPDATE_KEYS:
             if key in update:
                 self._learn_message(update[key], overwrite=True)
+                self._learn_migration(update[key])
         for key in ("callback_query", "inline_query"):
             query = update.get(key)
             if query:
@@ -1372,6 +1399,13 @@ class FakeBotApi:
         self._last_message_id[chat["id"]] = max(
             self._last_message_id[chat["id"]], message["message_id"]
         )
+
+    def _learn_migration(self, message: JSON) -> None:
+        chat_id = message["chat"]["id"]
+        if "migrate_to_chat_id" in message:
+            self._migrated[chat_id] = message["migrate_to_chat_id"]
+        if "migrate_from_chat_id" in message:
+            self._migrated[message["migrate_from_chat_id"]] = chat_id
 
     def _next_message_id(self, chat_id: int) -> int:
         self._last_message_id[chat_id] += 1

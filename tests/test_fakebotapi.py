@@ -272,6 +272,23 @@ async def test_fail_next_with_migration_raises_chat_migrated(server: FakeBotApi)
     assert caught.value.new_chat_id == GROUP_CHAT
 
 
+@pytest.mark.parametrize("announced_in", ["old group", "supergroup"])
+async def test_a_group_that_became_a_supergroup_refuses_calls_with_its_new_id(
+    server: FakeBotApi, announced_in: str
+) -> None:
+    async with build_app(server) as app:
+        await app.bot.send_message(-4242, "before")
+        server.push_update(server.migration_message(-4242, GROUP_CHAT)
+                           if announced_in == "old group"
+                           else server.migrated_from_message(GROUP_CHAT, -4242))
+        for call in (app.bot.send_message(-4242, "after"), app.bot.get_chat(-4242)):
+            with pytest.raises(ChatMigrated) as caught:
+                await call
+            assert caught.value.new_chat_id == GROUP_CHAT
+        await app.bot.send_message(GROUP_CHAT, "here")
+    assert [m["text"] for m in server.sent_messages()] == ["before", "here"]
+
+
 async def test_delay_next_times_the_client_out_although_the_message_was_stored(
     server: FakeBotApi,
 ) -> None:
@@ -435,6 +452,7 @@ async def test_update_builders_parse_as_ptb_updates(server: FakeBotApi) -> None:
         "edited": server.edited_message(GROUP_CHAT, text["message"], "新问题"),
         "member": server.my_chat_member(GROUP_CHAT, MEMBER, "administrator", "member"),
         "migration": server.migration_message(-4242, GROUP_CHAT),
+        "migrated": server.migrated_from_message(GROUP_CHAT, -4242),
         "reply": server.text_message(GROUP_CHAT, "再问", reply_to=text["message"]),
     }
     updates = {
@@ -450,6 +468,8 @@ async def test_update_builders_parse_as_ptb_updates(server: FakeBotApi) -> None:
     assert updates["edited"].edited_message.text == "新问题"
     assert updates["member"].my_chat_member.new_chat_member.status == "administrator"
     assert updates["migration"].message.migrate_to_chat_id == GROUP_CHAT
+    assert updates["migrated"].message.migrate_from_chat_id == -4242
+    assert updates["migrated"].message.chat.type == "supergroup"
     assert updates["reply"].message.reply_to_message.message_id == text["message"]["message_id"]
 
 

@@ -21,6 +21,8 @@ import pytest
 
 from bot import storage
 from bot.asking.store import MAX_STORED_QUESTION_CHARS
+from bot.quiz.store import TIMED, QuizSchedule
+from bot.records.store import ReminderTime, RosterEntry
 from bot.storage import Database, Schema, migrate
 from bot.stores import SCHEMAS, Stores
 from bot.study import store as study
@@ -374,6 +376,58 @@ async def test_migrate_chat_keeps_a_plan_the_new_chat_already_has(store):
     await store.save_plan(make_plan(new, time_of_day="09:00"))
     await store.migrate_chat(old, new)
     assert (await store.plan(new)).time_of_day == "09:00"
+
+
+async def test_migrate_chat_moves_each_features_settings_whole(stores):
+    """A roster, a quiz time and a reminder time follow the group; a second move (Telegram
+    announces a migration in both chats) changes nothing."""
+    old, new = -4001, -1004001
+    await stores.records.replace_roster(old, [RosterEntry(0, "张三"), RosterEntry(1, "李四")])
+    await stores.records.set_reminder_time(old, "21:00", "Asia/Shanghai")
+    await stores.quiz.set_schedule(old, TIMED, "20:00")
+    for _ in range(2):
+        await stores.study.migrate_chat(old, new)
+        assert [e.name for e in await stores.records.roster(new)] == ["张三", "李四"]
+        assert await stores.records.reminder_times() == [ReminderTime(new, "21:00",
+                                                                      "Asia/Shanghai")]
+        assert await stores.quiz.timed_schedules() == [QuizSchedule(new, TIMED, "20:00")]
+        assert await stores.records.roster(old) == []
+
+
+async def test_migrate_chat_keeps_the_settings_the_new_chat_already_has(stores):
+    """The supergroup's own settings win, as its plan does: never merged with the old
+    group's (a roster of both), and the old group's are gone, so no job is rebuilt for a
+    chat that no longer exists."""
+    old, new = -4001, -1004001
+    await stores.records.replace_roster(old, [RosterEntry(0, "张三"), RosterEntry(1, "李四")])
+    await stores.records.replace_roster(new, [RosterEntry(0, "王五")])
+    for chat_id, at in ((old, "21:00"), (new, "22:00")):
+        await stores.records.set_reminder_time(chat_id, at, "Asia/Shanghai")
+    for chat_id, at in ((old, "19:00"), (new, "20:00")):
+        await stores.quiz.set_schedule(chat_id, TIMED, at)
+    await stores.study.migrate_chat(old, new)
+    assert [e.name for e in await stores.records.roster(new)] == ["王五"]
+    assert await stores.records.roster(old) == []
+    assert [(t.chat_id, t.time_of_day) for t in await stores.records.reminder_times()] == \
+        [(new, "22:00")]
+    assert await stores.quiz.timed_schedules() == [QuizSchedule(new, TIMED, "20:00")]
+
+
+# Tables with a chat_id that stay where they are when a group becomes a supergroup.
+NOT_MOVED_BY_SCHEMA = {
+    "plans": "the study store moves the plan itself (the new chat's plan wins)",
+    "follow_ups": "private chats only, which never migrate",
+}
+
+
+async def test_every_table_keyed_by_chat_follows_a_migrating_group(stores, db_path):
+    declared = {t for schema in SCHEMAS for t in schema.chat_tables + schema.chat_settings}
+    with contextlib.closing(sqlite3.connect(db_path)) as connection:
+        tables = [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        keyed = {table for table in tables if "chat_id" in
+                 {column[1] for column in connection.execute(f"PRAGMA table_info({table})")}}
+    assert keyed - set(NOT_MOVED_BY_SCHEMA) == declared
 
 
 # --------------------------------------------------------------------- durability

@@ -37,6 +37,7 @@ from bot.quiz.scoring import (
 )
 from bot.quiz.store import OFF, TIMED, WITH_PUSH, QuizSchedule
 from bot.study.delivery import (
+    CHAT_MOVED_LISTENERS,
     CHECKED_IN_LISTENERS,
     DAILY_MISFIRE_GRACE_SECONDS,
     PUSH_DELIVERED_LISTENERS,
@@ -63,6 +64,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(page_pressed, pattern=f"^{PAGE_PREFIX}"))
     app.bot_data.setdefault(PUSH_DELIVERED_LISTENERS, []).append(on_push_delivered)
     app.bot_data.setdefault(CHECKED_IN_LISTENERS, []).append(on_checked_in)
+    app.bot_data.setdefault(CHAT_MOVED_LISTENERS, []).append(on_chat_moved)
 
 
 async def prepare(app: Application) -> None:
@@ -171,17 +173,28 @@ def quiz_job_name(chat_id: int) -> str:
 
 def schedule_quiz_job(app: Application, schedule: QuizSchedule) -> None:
     """One daily job per chat with a quiz time, named after the chat; none otherwise."""
-    if app.job_queue is None:
-        return
-    for job in app.job_queue.get_jobs_by_name(quiz_job_name(schedule.chat_id)):
-        job.schedule_removal()
+    unschedule_quiz_job(app, schedule.chat_id)
     at = parse_time(schedule.time_of_day or "")
-    if schedule.mode != TIMED or at is None:
+    if app.job_queue is None or schedule.mode != TIMED or at is None:
         return
     timezone = zone(services.settings(app).timezone)
     app.job_queue.run_daily(_quiz_job, time=at.replace(tzinfo=timezone),
                             name=quiz_job_name(schedule.chat_id), chat_id=schedule.chat_id,
                             job_kwargs={"misfire_grace_time": DAILY_MISFIRE_GRACE_SECONDS})
+
+
+def unschedule_quiz_job(app: Application, chat_id: int) -> None:
+    if app.job_queue is None:
+        return
+    for job in app.job_queue.get_jobs_by_name(quiz_job_name(chat_id)):
+        job.schedule_removal()
+
+
+async def on_chat_moved(app: Application, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup (its quiz time already moved, or the supergroup's own
+    won): the quiz job follows the database."""
+    unschedule_quiz_job(app, old_chat_id)
+    schedule_quiz_job(app, await services.quiz_store(app).schedule(new_chat_id))
 
 
 async def _quiz_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -21,7 +21,12 @@ from bot.handlers.common import command
 from bot.handlers.permissions import is_group_admin, refuse_unless_admin
 from bot.handlers.study import stats_text
 from bot.records.chart import ChartDay, render_chart
-from bot.records.delivery import group_info, schedule_reminder, unschedule_reminder
+from bot.records.delivery import (
+    group_info,
+    move_reminder,
+    schedule_reminder,
+    unschedule_reminder,
+)
 from bot.records.report import MonthRecord, chat_zone, current_roster, month_record, short_date
 from bot.records.roster import MAX_ROSTER_BYTES, RosterError, accepts, read_roster
 from bot.records.rules import (
@@ -35,6 +40,7 @@ from bot.records.rules import (
 )
 from bot.records.store import GroupInfo, ReminderTime
 from bot.records.workbook import file_name, month_label, workbook_bytes
+from bot.study.delivery import CHAT_MOVED_LISTENERS
 from bot.study.rules import format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,7 @@ def register(app: Application) -> None:
     app.add_handler(command("absent", absent))
     app.add_handler(command("remind", remind))
     app.add_handler(command("myname", my_name))
+    app.bot_data.setdefault(CHAT_MOVED_LISTENERS, []).append(move_reminder)
 
 
 def _in_group(update: Update) -> bool:

@@ -352,9 +352,13 @@ async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup. Telegram says so in the old chat (migrate_to) and in the
+    new one (migrate_from): the first to arrive moves the chat, the other finds it moved."""
     message = update.effective_message
     if message.migrate_to_chat_id:
         await move_chat(context.application, message.chat_id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id:
+        await move_chat(context.application, message.migrate_from_chat_id, message.chat_id)
 
 
 async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -79,7 +79,8 @@ SCHEMA = Schema(
         );
         """,
     ),
-    chat_tables=("quiz_polls", "quiz_points", "quiz_pushes", "quiz_schedules"),
+    chat_tables=("quiz_polls", "quiz_points", "quiz_pushes"),
+    chat_settings=("quiz_schedules",),
 )
 
 WITH_PUSH, TIMED, OFF = "with_push", "timed", "off"

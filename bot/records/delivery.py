@@ -54,6 +54,15 @@ def unschedule_reminder(app: Application, chat_id: int) -> None:
         job.schedule_removal()
 
 
+async def move_reminder(app: Application, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup (its reminder time already moved, or the supergroup's own
+    won): the reminder job follows the database."""
+    unschedule_reminder(app, old_chat_id)
+    reminder = await services.records(app).reminder_time(new_chat_id)
+    if reminder is not None:
+        schedule_reminder(app, reminder)
+
+
 async def restore_reminders(app: Application) -> None:
     """At start-up: one job per group with a reminder time."""
     for reminder in await services.records(app).reminder_times():

@@ -68,8 +68,8 @@ SCHEMA = Schema(
         );
         """,
     ),
-    chat_tables=("roster_entries", "absence_reasons", "reminder_times", "reminders_sent",
-                 "groups"),
+    chat_tables=("absence_reasons", "reminders_sent"),
+    chat_settings=("roster_entries", "reminder_times", "groups"),
 )
 
 # Roster names and reasons are cut to these lengths: a spreadsheet cell, not an essay.

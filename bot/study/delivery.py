@@ -71,6 +71,10 @@ RESTART_DATA, STOP_DATA = "e:restart", "e:stop"
 # CHECKED_IN_LISTENERS: `async def listener(app, push, user_id)` after a member's new ✅ 已学习
 # (the daily quiz awards study points); called like PUSH_DELIVERED_LISTENERS.
 CHECKED_IN_LISTENERS = "checked_in_listeners"
+# CHAT_MOVED_LISTENERS: `async def listener(app, old_chat_id, new_chat_id)` once a group that
+# became a supergroup has its rows moved (every schema's, in one transaction): each feature
+# moves its own jobs. Called like PUSH_DELIVERED_LISTENERS, possibly twice for one move.
+CHAT_MOVED_LISTENERS = "chat_moved_listeners"
 # Errors recorded on a push that was not refused by Telegram itself.
 PLAN_CHANGED = "plan changed"
 PASSAGE_GONE = "passage gone"
@@ -424,10 +428,12 @@ async def _send_note(app: Application, chat_id: int, text: str,
 
 
 async def move_chat(app: Application, old_chat_id: int, new_chat_id: int) -> bool:
-    """A group became a supergroup: the plan, its history and its job move along.
+    """A group became a supergroup: the plan, its history and its job move along, and every
+    other feature's rows; the listeners of CHAT_MOVED_LISTENERS move their jobs.
 
     Returns False if the supergroup already had a plan, which then wins (the old one is
-    paused).
+    paused). Moving again changes nothing (and returns False): Telegram announces a
+    migration in both chats.
     """
     store = services.study_store(app)
     moved = await store.migrate_chat(old_chat_id, new_chat_id)
@@ -435,7 +441,10 @@ async def move_chat(app: Application, old_chat_id: int, new_chat_id: int) -> boo
     plan = await store.plan(new_chat_id)
     if plan is not None:
         schedule_job(app, plan)
-    app.migrate_chat_data(old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+    # Moving again, PTB would replace the new chat's data with the old id's, a new empty dict.
+    if old_chat_id in app.chat_data:
+        app.migrate_chat_data(old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+    await notify_listeners(app, CHAT_MOVED_LISTENERS, old_chat_id, new_chat_id)
     return moved
 
 
