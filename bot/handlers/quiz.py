@@ -133,7 +133,8 @@ async def send_quiz(app: Application, chat_id: int, question: Question, study_da
         log.warning("quiz poll to chat %s failed: %s", chat_id, error)
         await store.forget_quiz(quiz_id)
         return False
-    await store.complete_quiz(quiz_id, message.poll.id, message.chat_id, message.message_id)
+    await store.complete_quiz(quiz_id, message.poll.id, message.chat_id, message.message_id,
+                              local_today(app))
     return True
 
 
