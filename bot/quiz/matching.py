@@ -37,13 +37,12 @@ def recognised(claims: Sequence[Claim], voters_chats: Sequence[set[int]]) -> Cla
     """The claim a poll is, among the claims with its text (newest first); None if unsure.
 
     Within one chat the newest claim is taken: a question comes round again only after every
-    other one, so an older claim with its text is most likely a poll that never arrived and a
-    newer one the poll being answered. Claims in several chats
-    (a timeout hits every group's daily quiz at once, and groups may study the same passage)
-    are told apart by the voters: `voters_chats` holds, for each member who answered the
-    poll, those of the claims' chats they are known in. Members known in just one of them
-    must all point to the same chat; otherwise the poll waits for more answers rather than
-    award points in the wrong group.
+    other one, so an older claim with the same text is most likely a poll that never arrived.
+    Claims in several chats (a timeout hits every group's daily quiz at once, and groups may
+    study the same passage) are told apart by the voters: `voters_chats` holds, for each
+    member who answered the poll, those of the claims' chats they are known in. Members known
+    in just one of them must all point to the same chat; otherwise the poll waits for more
+    answers rather than award points in the wrong group.
     """
     chats = {claim.chat_id for claim in claims}
     if len(chats) > 1:
