@@ -718,6 +718,7 @@ class FakeBotApi:
         self._open_queries: set[str] = set()  # callback and inline query ids not yet answered
         self._polls: dict[str, JSON] = {}  # poll id -> the Poll as last sent
         self._migrated: dict[int, int] = {}  # a basic group's id -> its supergroup's
+        self._votes: defaultdict[str, dict[int, list[int]]] = defaultdict(dict)  # poll -> user
         self._failures: defaultdict[
             str, deque[tuple[ApiError, Callable[[JSON], bool] | None]]
         ] = defaultdict(deque)
@@ -1305,6 +1306,15 @@ class FakeBotApi:
         }
         return {"poll_answer": answer}
 
+    def poll_state(self, poll_id: str) -> JSON:
+        """The ``poll`` update Telegram sends the bot when a poll it sent changes (a vote, a
+        stop): the poll as it stands, counting the answers pushed so far. It carries no chat."""
+        with self._lock:
+            poll = self._polls.get(poll_id)
+            if poll is None:
+                raise ValueError(f"no poll {poll_id} was sent")
+            return {"poll": copy.deepcopy(poll)}
+
     # ---------------------------------------------------------------- builder helpers
 
     def _user_message(
@@ -1378,6 +1388,7 @@ class FakeBotApi:
         answer = update.get("poll_answer")
         if answer and answer.get("user"):
             self._users.setdefault(answer["user"]["id"], answer["user"])
+            self._count_vote(answer["poll_id"], answer["user"]["id"], answer["option_ids"])
         for key in ("my_chat_member", "chat_member"):
             if key in update:
                 chat = update[key]["chat"]
@@ -1386,6 +1397,19 @@ class FakeBotApi:
         callback_message = update.get("callback_query", {}).get("message")
         if callback_message:
             self._learn_message(callback_message, overwrite=False)
+
+    def _count_vote(self, poll_id: str, user_id: int, option_ids: list[int]) -> None:
+        """A member's vote (``[]`` takes it back) changes the poll's counts, as in Telegram."""
+        poll = self._polls.get(poll_id)
+        if poll is None:
+            return
+        votes = self._votes[poll_id]
+        votes[user_id] = option_ids
+        chosen = [ids for ids in votes.values() if ids]
+        options = [{**option, "voter_count": sum(index in ids for ids in chosen)}
+                   for index, option in enumerate(poll["options"])]
+        # A new object: the sent message and the call log keep the poll as it was sent.
+        self._polls[poll_id] = {**poll, "options": options, "total_voter_count": len(chosen)}
 
     def _learn_message(self, message: JSON, overwrite: bool) -> None:
         chat = message["chat"]

@@ -473,6 +473,26 @@ async def test_update_builders_parse_as_ptb_updates(server: FakeBotApi) -> None:
     assert updates["reply"].message.reply_to_message.message_id == text["message"]["message_id"]
 
 
+async def test_poll_answers_and_the_poll_updates_that_count_them(server: FakeBotApi) -> None:
+    async with make_bot(server) as bot:
+        sent = await bot.send_poll(GROUP_CHAT, "几点?", ["八点", "九点"], is_anonymous=False,
+                                   type="quiz", correct_option_ids=[1])
+    poll_id = sent.poll.id
+    answers = [server.push_update(server.poll_answer(poll_id, user_id, [option]))
+               for user_id, option in ((MEMBER, 1), (MEMBER + 1, 1), (MEMBER + 2, 0))]
+    server.push_update(server.poll_answer(poll_id, MEMBER + 2, []))  # taken back
+    async with make_bot(server) as bot:
+        state = Update.de_json({"update_id": 99, **server.poll_state(poll_id)}, bot).poll
+        answer = Update.de_json(answers[0], bot).poll_answer
+    assert (state.id, state.question, state.total_voter_count) == (poll_id, "几点?", 2)
+    assert [(o.text, o.voter_count) for o in state.options] == [("八点", 0), ("九点", 2)]
+    assert (answer.poll_id, answer.user.id, answer.option_ids) == (poll_id, MEMBER, (1,))
+    (call,) = server.calls("sendPoll")
+    assert call.result["poll"]["total_voter_count"] == 0, "the call log keeps the poll as sent"
+    with pytest.raises(ValueError):
+        server.poll_state("no-such-poll")
+
+
 def test_json_body_and_sync_helpers(server: FakeBotApi) -> None:
     """Plain sync code (no event loop) can drive and inspect the server too."""
     request = urllib.request.Request(

@@ -3,12 +3,14 @@
 The daily push brings a quiz poll; poll answers earn points once; /me and /rank show them;
 points and streaks survive a restart (the database is the source of truth); /quiztime moves
 the quiz to its own time; /quiz gives practice in private and, for global admins, a preview
-from which a bad question is dropped.
+from which a bad question is dropped. A poll whose sendPoll timed out after Telegram took it
+still earns its points, once; a refused one is forgotten.
 """
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,8 +28,10 @@ pytestmark = pytest.mark.usefixtures("workdir")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GROUP_ADMIN = 5001
-ALICE, BOB = 7101, 7102
+ALICE, BOB, CAROL = 7101, 7102, 7103
 GLOBAL_ADMIN = 9999
+# PTB's default read timeout is 5 s; the fake server answers later than that.
+SLOWER_THAN_THE_CLIENT_S = 6
 
 
 class Clock:
@@ -234,3 +238,84 @@ async def test_a_failed_poll_loses_nothing_and_the_push_stands(server, knowledge
         me = await ask(server, "/me", GROUP_CHAT, user_id=ALICE)
         assert "本周积分:0 分" in me.params["text"]
     assert [call.ok for call in server.calls("sendPoll")] == [False]
+
+
+async def test_a_poll_that_timed_out_but_arrived_earns_its_points_once(server, knowledge):
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    clock = Clock(2026, 11, 23, 8, 0)
+    async with running_bot(server, knowledge, clock=clock) as app:
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        await ask(server, "/quiztime 20:00", GROUP_CHAT, user_id=GROUP_ADMIN)
+        server.delay_next("sendPoll", SLOWER_THAN_THE_CLIENT_S)
+        (daily,) = app.job_queue.get_jobs_by_name(job_name(GROUP_CHAT))
+        await daily.run(app)  # the push, at once
+        (quiz_time,) = app.job_queue.get_jobs_by_name(quiz_job_name(GROUP_CHAT))
+        await quiz_time.run(app)  # its quiz: Telegram takes the poll, the answer comes late
+        (poll,) = [m["poll"] for m in server.sent_messages(GROUP_CHAT) if "poll" in m]
+        right = poll["correct_option_ids"][0]
+        wrong = (right + 1) % len(poll["options"])
+        await quiz_time.run(app)  # the quiz time again: the poll may be there, none is sent
+        await server.wait_for("sendPoll")  # the late answer, which the bot gave up on
+
+        # Alice answers before Telegram's poll update: kept, not counted yet.
+        server.push_update(server.poll_answer(poll["id"], ALICE, [right], first_name="Alice"))
+        me = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
+        assert "本周积分:0 分" in me.params["text"]
+
+    async with running_bot(server, knowledge, clock=clock):  # kept across a restart
+        server.push_update(server.poll_state(poll["id"]))  # recognises the claim: Alice +2
+        server.push_update(server.poll_answer(poll["id"], BOB, [right], first_name="Bob"))
+        server.push_update(server.poll_state(poll["id"]))  # Bob's vote: nothing new for Alice
+        server.push_update(server.poll_answer(poll["id"], ALICE, [wrong], first_name="Alice"))
+        server.push_update(server.poll_answer(poll["id"], CAROL, [wrong], first_name="Carol"))
+        server.push_update(server.poll_state(poll["id"]))
+        rank = await ask(server, "/rank", GROUP_CHAT, user_id=CAROL, first_name="Carol")
+        me = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
+    assert rank.params["text"].splitlines()[1:] == ["1. Alice · 2 分", "1. Bob · 2 分",
+                                                   texts.QUIZ_RANK_NOT_MINE]
+    assert "本周积分:2 分" in me.params["text"] and "累计积分:2 分" in me.params["text"]
+    assert len(server.calls("sendPoll")) == 1
+    with sqlite3.connect("bot.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM quiz_pending_answers").fetchone() == (0,)
+        assert db.execute("SELECT user_id, correct FROM quiz_answers ORDER BY user_id"
+                          ).fetchall() == [(ALICE, 1), (BOB, 1), (CAROL, 0)]
+
+
+@pytest.mark.parametrize("status", [400, 500])
+async def test_a_refused_poll_is_forgotten_and_sent_at_the_quiz_time(server, knowledge, status):
+    """Telegram answered (an error): no poll exists, so the push's quiz is still to come."""
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    clock = Clock(2026, 11, 23, 8, 0)
+    async with running_bot(server, knowledge, clock=clock) as app:
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        await ask(server, "/quiztime 20:00", GROUP_CHAT, user_id=GROUP_ADMIN)
+        (daily,) = app.job_queue.get_jobs_by_name(job_name(GROUP_CHAT))
+        await daily.run(app)
+        server.fail_next("sendPoll", status)
+        (quiz_time,) = app.job_queue.get_jobs_by_name(quiz_job_name(GROUP_CHAT))
+        await quiz_time.run(app)
+        await quiz_time.run(app)
+        refused, sent = await server.wait_for("sendPoll", count=2)
+        await _answer(server, sent, ALICE, _right(sent), "Alice")
+        me = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
+    assert (refused.ok, sent.ok) == (False, True)
+    assert sent.params["question"] == refused.params["question"]
+    assert "本周积分:2 分" in me.params["text"]
+
+
+async def test_an_answer_to_a_poll_no_claim_matches_earns_nothing_and_is_kept(server,
+                                                                             knowledge):
+    async with running_bot(server, knowledge) as app:
+        # A poll the bot has no record of (sent by an install whose database was lost).
+        stray = await app.bot.send_poll(GROUP_CHAT, "不是本机记录的题?", ["是", "否"],
+                                        is_anonymous=False, type="quiz", correct_option_ids=[0])
+        server.push_update(server.poll_answer(stray.poll.id, ALICE, [0], first_name="Alice"))
+        server.push_update(server.poll_state(stray.poll.id))
+        me = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
+        rank = await ask(server, "/rank", GROUP_CHAT, user_id=ALICE, first_name="Alice")
+    assert "本周积分:0 分" in me.params["text"]
+    assert rank.params["text"] == texts.QUIZ_RANK_EMPTY
+    with sqlite3.connect("bot.sqlite3") as db:
+        assert db.execute("SELECT poll_id, user_id, option FROM quiz_pending_answers"
+                          ).fetchall() == [(stray.poll.id, ALICE, 0)], "a trace is kept"
+        assert db.execute("SELECT COUNT(*) FROM quiz_answers").fetchone() == (0,)

@@ -28,7 +28,7 @@ async def stores(tmp_path):
 
 async def _sent(stores, chat_id: int, n: int, day: date = MONDAY, push_id: int | None = None):
     quiz_id = await stores.quiz.claim_quiz(chat_id, push_id, day, _question(n))
-    await stores.quiz.complete_quiz(quiz_id, f"poll-{chat_id}-{n}", chat_id, n)
+    await stores.quiz.complete_quiz(quiz_id, f"poll-{chat_id}-{n}", chat_id, n, day)
     return await stores.quiz.sent_quiz(f"poll-{chat_id}-{n}")
 
 

@@ -3,6 +3,8 @@
 
 Polls are Telegram quiz polls, not anonymous, so each answer arrives as a `poll_answer` update;
 it carries no chat, so every poll is stored (chat, question, right option) when it is sent.
+A poll whose sendPoll got no answer (a timeout) may be in the chat all the same: its answers
+are kept and scored once a `poll` update shows which claimed quiz it is (bot/quiz/matching.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ContextTypes,
     PollAnswerHandler,
+    PollHandler,
 )
 
 from bot import services, texts
@@ -35,12 +38,13 @@ from bot.quiz.scoring import (
     DAILY_POINTS_CAP,
     LEADERBOARD_SIZE,
 )
-from bot.quiz.store import OFF, TIMED, WITH_PUSH, QuizSchedule
+from bot.quiz.store import OFF, TIMED, WITH_PUSH, QuizSchedule, ScoredAnswer, Voter
 from bot.study.delivery import (
     CHAT_MOVED_LISTENERS,
     CHECKED_IN_LISTENERS,
     DAILY_MISFIRE_GRACE_SECONDS,
     PUSH_DELIVERED_LISTENERS,
+    outcome_unknown,
 )
 from bot.study.rules import find_lecture, format_time, parse_time, week_start, zone
 from bot.study.store import Push
@@ -60,6 +64,7 @@ def register(app: Application) -> None:
     app.add_handler(command("rank", show_rank))
     app.add_handler(command("quiztime", set_quiz_time))
     app.add_handler(PollAnswerHandler(poll_answered))
+    app.add_handler(PollHandler(poll_changed))
     app.add_handler(CallbackQueryHandler(drop_pressed, pattern=f"^{DROP_PREFIX}"))
     app.add_handler(CallbackQueryHandler(page_pressed, pattern=f"^{PAGE_PREFIX}"))
     app.bot_data.setdefault(PUSH_DELIVERED_LISTENERS, []).append(on_push_delivered)
@@ -121,7 +126,8 @@ def local_today(app: Application) -> date:
 
 async def send_quiz(app: Application, chat_id: int, question: Question, study_date: date,
                     push_id: int | None = None) -> bool:
-    """Sends the question as a quiz poll; at most once per push. False if it was not sent."""
+    """Sends the question as a quiz poll; at most once per push. True if Telegram confirmed
+    it; a poll whose outcome is unknown keeps its claim and is never sent again."""
     store = services.quiz_store(app)
     quiz_id = await store.claim_quiz(chat_id, push_id, study_date, question)
     if quiz_id is None:
@@ -132,10 +138,15 @@ async def send_quiz(app: Application, chat_id: int, question: Question, study_da
             type=Poll.QUIZ, correct_option_ids=[question.correct],
             explanation=question.explanation)
     except TelegramError as error:
+        if outcome_unknown(error):
+            log.warning("quiz %s to chat %s: no answer from Telegram (%s); kept as maybe sent",
+                        quiz_id, chat_id, error)
+            return False
         log.warning("quiz poll to chat %s failed: %s", chat_id, error)
         await store.forget_quiz(quiz_id)
         return False
-    await store.complete_quiz(quiz_id, message.poll.id, message.chat_id, message.message_id)
+    await _note_counted(app, await store.complete_quiz(quiz_id, message.poll.id, message.chat_id,
+                                                  message.message_id, local_today(app)))
     return True
 
 
@@ -269,16 +280,38 @@ async def poll_answered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if user is None or not answer.option_ids:
         return  # an anonymous admin voting as the chat, or a vote taken back
     app = context.application
-    quiz = await services.quiz_store(app).sent_quiz(answer.poll_id)
-    if quiz is None:
-        return  # not one of ours, or sent before a crash could record it
-    result = await services.quiz_store(app).answer(quiz, user.id, answer.option_ids[0],
-                                                   local_today(app))
-    log.info("quiz %s: user %s answered (first=%s, right=%s, +%d)", quiz.quiz_id, user.id,
-             result.first, result.correct, result.points)
-    if not user.is_bot:  # a poll answer has no chat: the board still needs the name
-        await services.members(app).saw(Sighting(quiz.chat_id, user.id, user.first_name or "",
-                                                 user.last_name or "", user.username))
+    voter = Voter(user.id, user.first_name or "", user.last_name or "", user.username,
+                  user.is_bot)
+    scored = await services.quiz_store(app).answer_poll(answer.poll_id, voter,
+                                                        answer.option_ids[0], local_today(app))
+    if not scored:
+        log.info("poll %s is not known yet: the answer of user %s is kept", answer.poll_id,
+                 user.id)
+    await _note_counted(app, scored)
+
+
+async def poll_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Telegram reports a poll's new state (a vote): a poll whose sendPoll got no answer is
+    recognised, and the answers kept for it count."""
+    poll = update.poll
+    if poll.type != Poll.QUIZ:
+        return
+    app = context.application
+    await _note_counted(app, await services.quiz_store(app).poll_seen(
+        poll.id, poll.question, tuple(option.text for option in poll.options),
+        local_today(app)))
+
+
+async def _note_counted(app: Application, scored: list[ScoredAnswer]) -> None:
+    """Logs the answers just counted and remembers each voter in the poll's chat."""
+    for answer in scored:
+        quiz, voter, result = answer.quiz, answer.voter, answer.result
+        log.info("quiz %s: user %s answered (first=%s, right=%s, +%d)", quiz.quiz_id,
+                 voter.user_id, result.first, result.correct, result.points)
+        if not voter.is_bot:  # a poll answer has no chat: the board still needs the name
+            await services.members(app).saw(Sighting(quiz.chat_id, voter.user_id,
+                                                     voter.first_name, voter.last_name,
+                                                     voter.username))
 
 
 async def show_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

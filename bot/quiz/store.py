@@ -3,6 +3,10 @@
 The database is the source of truth: a poll's chat, question and right option are stored
 when it is sent (a poll answer carries no chat), points live in a ledger that counts each
 answer and each check-in once, and streaks and boards are computed from it.
+
+A claim whose poll id is unknown (its sendPoll timed out or was cut by a kill) may still be
+a poll in the chat: answers to a poll the bot cannot place are kept, and scored once a `poll`
+update names the claim (see `matching`).
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from bot.quiz.generation import Question
+from bot.quiz.matching import RECOGNISED_DAYS, Claim, recognised, same_text
 from bot.quiz.scoring import (
     CHECK_IN_POINTS,
     CORRECT_ANSWER_POINTS,
@@ -78,6 +83,29 @@ SCHEMA = Schema(
             set_at TEXT NOT NULL
         );
         """,
+        """
+        -- Answers to a poll the bot cannot place yet (its sendPoll got no answer), kept until
+        -- the poll is recognised; the names are for the members' list once its chat is known.
+        CREATE TABLE quiz_pending_answers (
+            poll_id TEXT NOT NULL,
+            user_id INTEGER NOT NULL,
+            option INTEGER NOT NULL,
+            first_name TEXT NOT NULL,
+            last_name TEXT NOT NULL,
+            username TEXT,
+            is_bot INTEGER NOT NULL,
+            answered_at TEXT NOT NULL,
+            PRIMARY KEY (poll_id, user_id)
+        );
+        -- Polls Telegram reported (`poll` updates) that are no claim's as yet: one may be
+        -- recognised once its voters are known.
+        CREATE TABLE quiz_unplaced_polls (
+            poll_id TEXT PRIMARY KEY,
+            question TEXT NOT NULL,
+            options TEXT NOT NULL,          -- JSON list
+            seen_at TEXT NOT NULL
+        );
+        """,
     ),
     chat_tables=("quiz_polls", "quiz_points", "quiz_pushes"),
     chat_settings=("quiz_schedules",),
@@ -101,6 +129,26 @@ class AnswerResult:
     first: bool  # False: this member had answered this poll already
     correct: bool
     points: int
+
+
+@dataclass(frozen=True)
+class Voter:
+    """Who answered a poll, as the poll answer shows them (it has no chat)."""
+
+    user_id: int
+    first_name: str = ""
+    last_name: str = ""
+    username: str | None = None
+    is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class ScoredAnswer:
+    """An answer counted for a quiz: at once, or when its poll was recognised."""
+
+    quiz: SentQuiz
+    voter: Voter
+    result: AnswerResult
 
 
 @dataclass(frozen=True)
@@ -166,14 +214,29 @@ class QuizStore:
             return None
         return int(cursor.lastrowid)
 
-    async def complete_quiz(self, quiz_id: int, poll_id: str, chat_id: int,
-                            message_id: int) -> None:
-        await self._run(self.database.write,
-                        "UPDATE quiz_polls SET poll_id = ?, chat_id = ?, message_id = ? "
-                        "WHERE quiz_id = ?", (poll_id, chat_id, message_id, quiz_id))
+    async def complete_quiz(self, quiz_id: int, poll_id: str, chat_id: int, message_id: int,
+                            today: date) -> list[ScoredAnswer]:
+        """Telegram returned the poll: the claim is bound to it, and answers that came before
+        the reply (a member quicker than the bot's own database) are scored."""
+        return await self._run(self._complete_quiz, quiz_id, poll_id, chat_id, message_id,
+                               today)
+
+    def _complete_quiz(self, quiz_id: int, poll_id: str, chat_id: int, message_id: int,
+                       today: date) -> list[ScoredAnswer]:
+        with self._transaction() as db:
+            # Telegram's reply is authoritative: a claim with the same text that a `poll`
+            # update took for this poll in the meantime is uncertain again.
+            db.execute("UPDATE quiz_polls SET poll_id = NULL WHERE poll_id = ? AND quiz_id != ?",
+                       (poll_id, quiz_id))
+            db.execute("UPDATE quiz_polls SET poll_id = ?, chat_id = ?, message_id = ? "
+                       "WHERE quiz_id = ?", (poll_id, chat_id, message_id, quiz_id))
+            db.execute("DELETE FROM quiz_unplaced_polls WHERE poll_id = ?", (poll_id,))
+            return self._score_pending(db, poll_id, today)
 
     async def forget_quiz(self, quiz_id: int) -> None:
-        """The poll could not be sent (Telegram said no): the claim goes, nothing else."""
+        """The poll was not sent (Telegram said no): the claim goes, nothing else. A claim
+        whose outcome is unknown is kept instead: it counts as asked, its push is not quizzed
+        again, and its poll is recognised when members answer it."""
         await self._run(self.database.write,
                         "DELETE FROM quiz_polls WHERE quiz_id = ? AND poll_id IS NULL",
                         (quiz_id,))
@@ -213,6 +276,115 @@ class QuizStore:
                GROUP BY p.study_date""", (chat_id, first.isoformat(), last.isoformat()))
         return {date.fromisoformat(row[0]): (row[1], row[2]) for row in rows}
 
+    # --- polls whose sendPoll got no answer ------------------------------------------------
+
+    async def answer_poll(self, poll_id: str, voter: Voter, option: int,
+                          today: date) -> list[ScoredAnswer]:
+        """A member's answer to a poll: scored if the poll is known (see `answer`), else kept
+        until the poll is recognised. Returns the answers this call scored: none, this one,
+        or, when it let a poll be recognised, every answer that waited for it."""
+        return await self._run(self._answer_poll, poll_id, voter, option, today)
+
+    def _answer_poll(self, poll_id: str, voter: Voter, option: int,
+                     today: date) -> list[ScoredAnswer]:
+        with self._transaction() as db:
+            quiz = self._sent_quiz(poll_id)
+            if quiz is not None:
+                return [ScoredAnswer(quiz, voter,
+                                     self._answer_in(db, quiz, voter.user_id, option, today))]
+            # The first answer counts, as for a known poll.
+            db.execute("INSERT OR IGNORE INTO quiz_pending_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (poll_id, voter.user_id, option, voter.first_name, voter.last_name,
+                        voter.username, int(voter.is_bot), now_text()))
+            if not self._recognise(db, poll_id, today):
+                return []
+            return self._score_pending(db, poll_id, today)
+
+    async def poll_seen(self, poll_id: str, question: str, options: tuple[str, ...],
+                        today: date) -> list[ScoredAnswer]:
+        """Telegram reported the state of a poll the bot sent (a `poll` update, on every vote).
+        A poll the bot does not know is matched to a claim whose sendPoll got no answer, by
+        its question and options; the answers that waited for it are scored and returned.
+        Idempotent: a known poll only gets what still waits for it (normally nothing)."""
+        return await self._run(self._poll_seen, poll_id, question, options, today)
+
+    def _poll_seen(self, poll_id: str, question: str, options: tuple[str, ...],
+                   today: date) -> list[ScoredAnswer]:
+        known = self._sent_quiz(poll_id) is not None
+        if known and not self._has_pending(poll_id):
+            return []  # the usual case: no write
+        with self._transaction() as db:
+            if not known:
+                db.execute("INSERT OR IGNORE INTO quiz_unplaced_polls VALUES (?, ?, ?, ?)",
+                           (poll_id, question, json.dumps(options, ensure_ascii=False),
+                            now_text()))
+                if not self._recognise(db, poll_id, today):
+                    return []
+            return self._score_pending(db, poll_id, today)
+
+    def _has_pending(self, poll_id: str) -> bool:
+        return self._db().execute("SELECT 1 FROM quiz_pending_answers WHERE poll_id = ?",
+                                  (poll_id,)).fetchone() is not None
+
+    def _recognise(self, db: sqlite3.Connection, poll_id: str, today: date) -> bool:
+        """Inside a transaction: binds an unplaced poll to the claim it is, if one is sure."""
+        poll = db.execute("SELECT question, options FROM quiz_unplaced_polls WHERE poll_id = ?",
+                          (poll_id,)).fetchone()
+        if poll is None:
+            return False  # no `poll` update yet: its text is unknown
+        question, options = poll["question"], json.loads(poll["options"])
+        claims = [claim for claim in self._uncertain_claims(db, today)
+                  if same_text(claim, question, options)]
+        chats = {claim.chat_id for claim in claims}
+        voters = [row[0] for row in db.execute(
+            "SELECT user_id FROM quiz_pending_answers WHERE poll_id = ?", (poll_id,))]
+        claim = recognised(claims, [self._known_in(db, user_id, chats) for user_id in voters])
+        if claim is None:
+            return False
+        db.execute("UPDATE quiz_polls SET poll_id = ? WHERE quiz_id = ? AND poll_id IS NULL",
+                   (poll_id, claim.quiz_id))
+        db.execute("DELETE FROM quiz_unplaced_polls WHERE poll_id = ?", (poll_id,))
+        return True
+
+    @staticmethod
+    def _uncertain_claims(db: sqlite3.Connection, today: date) -> list[Claim]:
+        """Recent claims without a poll id, newest first."""
+        since = today - timedelta(days=RECOGNISED_DAYS)
+        rows = db.execute("SELECT quiz_id, chat_id, question, options FROM quiz_polls "
+                          "WHERE poll_id IS NULL AND study_date >= ? ORDER BY quiz_id DESC",
+                          (since.isoformat(),))
+        return [Claim(row["quiz_id"], row["chat_id"], row["question"],
+                      tuple(json.loads(row["options"]))) for row in rows]
+
+    @staticmethod
+    def _known_in(db: sqlite3.Connection, user_id: int, chats: set[int]) -> set[int]:
+        """Those of `chats` the member is known in: their private chat, or a chat where
+        they answered or checked in before."""
+        known = {chat_id for chat_id in chats if chat_id == user_id}
+        known.update(row[0] for row in db.execute(
+            "SELECT DISTINCT chat_id FROM quiz_points WHERE user_id = ?", (user_id,))
+            if row[0] in chats)
+        return known
+
+    def _score_pending(self, db: sqlite3.Connection, poll_id: str,
+                       today: date) -> list[ScoredAnswer]:
+        """Inside a transaction: the answers that waited for a now known poll, scored in the
+        order they came as if they came now, and no longer kept."""
+        quiz = self._sent_quiz(poll_id)
+        if quiz is None:
+            return []
+        rows = db.execute("SELECT * FROM quiz_pending_answers WHERE poll_id = ? "
+                          "ORDER BY answered_at, rowid", (poll_id,)).fetchall()
+        db.execute("DELETE FROM quiz_pending_answers WHERE poll_id = ?", (poll_id,))
+        scored = []
+        for row in rows:
+            voter = Voter(row["user_id"], row["first_name"], row["last_name"], row["username"],
+                          bool(row["is_bot"]))
+            scored.append(ScoredAnswer(quiz, voter,
+                                       self._answer_in(db, quiz, voter.user_id, row["option"],
+                                                       today)))
+        return scored
+
     # --- points --------------------------------------------------------------------------
 
     async def answer(self, quiz: SentQuiz, user_id: int, option: int,
@@ -221,15 +393,20 @@ class QuizStore:
         return await self._run(self._answer, quiz, user_id, option, today)
 
     def _answer(self, quiz: SentQuiz, user_id: int, option: int, today: date) -> AnswerResult:
-        correct = option == quiz.correct_option
         with self._transaction() as db:
-            inserted = db.execute(
-                "INSERT OR IGNORE INTO quiz_answers VALUES (?, ?, ?, ?, ?)",
-                (quiz.quiz_id, user_id, option, int(correct), now_text())).rowcount
-            if not inserted:
-                return AnswerResult(first=False, correct=correct, points=0)
-            points = self._earn(db, quiz.chat_id, user_id, "answer", quiz.quiz_id,
-                                quiz.study_date, today, CORRECT_ANSWER_POINTS if correct else 0)
+            return self._answer_in(db, quiz, user_id, option, today)
+
+    def _answer_in(self, db: sqlite3.Connection, quiz: SentQuiz, user_id: int, option: int,
+                   today: date) -> AnswerResult:
+        """Inside a transaction: the answer, and its points if it is the member's first."""
+        correct = option == quiz.correct_option
+        inserted = db.execute(
+            "INSERT OR IGNORE INTO quiz_answers VALUES (?, ?, ?, ?, ?)",
+            (quiz.quiz_id, user_id, option, int(correct), now_text())).rowcount
+        if not inserted:
+            return AnswerResult(first=False, correct=correct, points=0)
+        points = self._earn(db, quiz.chat_id, user_id, "answer", quiz.quiz_id,
+                            quiz.study_date, today, CORRECT_ANSWER_POINTS if correct else 0)
         return AnswerResult(first=True, correct=correct, points=points)
 
     async def award_check_in(self, chat_id: int, user_id: int, push_id: int,
