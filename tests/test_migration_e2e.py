@@ -151,3 +151,25 @@ async def test_a_push_that_finds_the_group_upgraded_brings_the_other_jobs_along(
         assert push.params["chat_id"] == NEW
         assert set(_chat_jobs(app)) == {job_name(NEW), quiz_job_name(NEW),
                                         reminder_job_name(NEW)}
+
+
+async def test_a_quiz_that_meets_chat_migrated_moves_the_group_and_goes_to_the_supergroup(
+        server, knowledge):
+    """The quiz time is the first to learn of the supergroup (no update, no push since): the
+    poll follows it, and every feature's jobs with it."""
+    server.chat_admins[OLD] = [ADMIN]
+    clock = Clock(2026, 11, 23, 7, 0)
+    async with running_bot(server, knowledge, clock=clock) as app:
+        await _set_up(server, OLD, "20:00", "21:00", chat_type="group")
+        clock.now = clock.now.replace(hour=8)
+        await app.job_queue.get_jobs_by_name(job_name(OLD))[0].run(app)
+        await server.wait_for("sendMessage", lambda c: c.ok and "今日学习" in c.params["text"])
+        server.fail_next("sendPoll", 400, migrate_to_chat_id=NEW)
+        clock.now = clock.now.replace(hour=20)
+        await app.job_queue.get_jobs_by_name(quiz_job_name(OLD))[0].run(app)
+        (poll,) = await server.wait_for("sendPoll", lambda c: c.ok)
+        assert poll.params["chat_id"] == NEW
+        assert set(_chat_jobs(app)) == {job_name(NEW), quiz_job_name(NEW),
+                                        reminder_job_name(NEW)}
+        refused = [c for c in server.calls("sendPoll") if not c.ok]
+        assert [c.params["chat_id"] for c in refused] == [OLD]

@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Poll, Update
 from telegram.constants import ChatType, MessageLimit
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, ChatMigrated, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -44,6 +44,7 @@ from bot.study.delivery import (
     CHECKED_IN_LISTENERS,
     DAILY_MISFIRE_GRACE_SECONDS,
     PUSH_DELIVERED_LISTENERS,
+    move_chat,
     outcome_unknown,
 )
 from bot.study.rules import find_lecture, format_time, parse_time, week_start, zone
@@ -125,9 +126,11 @@ def local_today(app: Application) -> date:
 
 
 async def send_quiz(app: Application, chat_id: int, question: Question, study_date: date,
-                    push_id: int | None = None) -> bool:
+                    push_id: int | None = None, follow_migration: bool = True) -> bool:
     """Sends the question as a quiz poll; at most once per push. True if Telegram confirmed
-    it; a poll whose outcome is unknown keeps its claim and is never sent again."""
+    it; a poll whose outcome is unknown keeps its claim and is never sent again. A group that
+    became a supergroup unseen (the quiz is the first to learn it) is moved, every feature
+    with it, and the poll goes to the supergroup."""
     store = services.quiz_store(app)
     quiz_id = await store.claim_quiz(chat_id, push_id, study_date, question)
     if quiz_id is None:
@@ -137,6 +140,16 @@ async def send_quiz(app: Application, chat_id: int, question: Question, study_da
             chat_id, question.question, list(question.options), is_anonymous=False,
             type=Poll.QUIZ, correct_option_ids=[question.correct],
             explanation=question.explanation)
+    except ChatMigrated as migrated:
+        await store.forget_quiz(quiz_id)
+        if not follow_migration:
+            log.warning("quiz poll to chat %s: moved again (%s)", chat_id, migrated)
+            return False
+        log.info("chat %s became supergroup %s: moved, quiz sent there", chat_id,
+                 migrated.new_chat_id)
+        await move_chat(app, chat_id, migrated.new_chat_id)
+        return await send_quiz(app, migrated.new_chat_id, question, study_date, push_id,
+                               follow_migration=False)
     except TelegramError as error:
         if outcome_unknown(error):
             log.warning("quiz %s to chat %s: no answer from Telegram (%s); kept as maybe sent",
