@@ -234,7 +234,7 @@ class Answerer:
         return self.library.sections_of(hit.passage.lecture_id for hit in hits)
 
 
-def showable(hits: tuple[Hit, ...]):
+def showable(hits: tuple[Hit, ...]) -> np.ndarray:
     """1 for each hit that may be shown as an answer or the closest paragraph, else 0."""
     return np.array([float(shares_a_word(hit)) for hit in hits])
 
