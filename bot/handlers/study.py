@@ -21,7 +21,7 @@ from telegram.ext import (
 from bot import services, texts
 from bot.core.lectures import Lecture, Library
 from bot.core.render import passage_message
-from bot.handlers.common import command, editable_message, knowledge_of
+from bot.handlers.common import answer_query, command, editable_message, knowledge_of
 from bot.handlers.permissions import may_manage_chat, refuse, refuse_unless_admin
 from bot.study.alerts import RESEND_PREFIX
 from bot.study.counter import show_count
@@ -285,10 +285,11 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     before = await store.checkin_count(push.push_id)
     count = await store.check_in(push, query.from_user.id, now_of(context.application))
-    await query.answer(texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
+    # Everything the check-in earns is recorded before the answer, which may fail.
     if count > before:
         await notify_listeners(context.application, CHECKED_IN_LISTENERS, push,
                                query.from_user.id)
+    await answer_query(query, texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
     message = editable_message(query)
     if count != before and message is not None:
         await show_count(context.application, message, push.push_id)

@@ -1,0 +1,50 @@
+"""Pressed buttons against a failing answerCallbackQuery: what the press changes is kept.
+
+Telegram refuses an answer to a press handled late ("query is too old": presses queued while
+the bot restarted) and an answer can time out; the spinner is all that is lost. The real
+Application polls the fake Bot API server, which injects the fault on the answer only.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.study.delivery import job_name
+from tests.botharness import GROUP_CHAT, ask, running_bot
+from tests.fakebotapi import FakeBotApi
+
+pytestmark = pytest.mark.usefixtures("workdir")
+
+GROUP_ADMIN = 5001
+ALICE = 7101
+TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+# PTB's default read timeout is 5 s; the fake server answers later than that.
+SLOWER_THAN_THE_CLIENT_S = 6
+
+
+def _break_the_next_answer(server: FakeBotApi, fault: str) -> None:
+    if fault == "too old":
+        server.fail_next("answerCallbackQuery", 400, TOO_OLD)
+    else:
+        server.delay_next("answerCallbackQuery", SLOWER_THAN_THE_CLIENT_S)
+
+
+@pytest.mark.parametrize("fault", ["too old", "timed out"])
+async def test_a_check_in_whose_answer_fails_still_earns_its_point_and_count(server, knowledge,
+                                                                           fault):
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    async with running_bot(server, knowledge) as app:
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        await ask(server, "/quiztime 关闭", GROUP_CHAT, user_id=GROUP_ADMIN)
+        (daily,) = app.job_queue.get_jobs_by_name(job_name(GROUP_CHAT))
+        await daily.run(app)
+        (push,) = [m for m in server.sent_messages(GROUP_CHAT) if "今日学习" in m.get("text", "")]
+        _break_the_next_answer(server, fault)
+        mark = server.mark()
+        server.push_update(server.callback_query(
+            GROUP_CHAT, ALICE, push, push["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+            first_name="Alice"))
+        (edit,) = await server.wait_for("editMessageReplyMarkup", since=mark, timeout=10)
+        me = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
+    assert edit.params["reply_markup"]["inline_keyboard"][0][0]["text"].endswith("(1)")
+    assert "本周积分:1 分" in me.params["text"], "the check-in's point is not lost"
