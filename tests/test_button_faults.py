@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.knowledge import KnowledgeBase
 from bot.study.delivery import job_name
-from tests.botharness import GROUP_CHAT, ask, running_bot
+from tests.botharness import GROUP_CHAT, PRIVATE_CHAT, RELOAD_TIMEOUT, ask, running_bot
 from tests.fakebotapi import FakeBotApi
+from tests.test_lectures_e2e import NEW_LECTURE, _buttons, _send_file
 
 pytestmark = pytest.mark.usefixtures("workdir")
 
 GROUP_ADMIN = 5001
 ALICE = 7101
+ADMIN = PRIVATE_CHAT  # a bot admin, in a private chat
 TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 # PTB's default read timeout is 5 s; the fake server answers later than that.
 SLOWER_THAN_THE_CLIENT_S = 6
@@ -48,3 +51,24 @@ async def test_a_check_in_whose_answer_fails_still_earns_its_point_and_count(ser
         me = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
     assert edit.params["reply_markup"]["inline_keyboard"][0][0]["text"].endswith("(1)")
     assert "本周积分:1 分" in me.params["text"], "the check-in's point is not lost"
+
+
+@pytest.mark.parametrize("method, status", [("answerCallbackQuery", 400),
+                                            ("editMessageText", 500)])
+async def test_a_publish_whose_answer_or_edit_fails_still_goes_live(server, folder, tokenizer,
+                                                                   method, status):
+    """The file is moved into the folder first: the rebuild must follow, or the lecture is
+    on disk but not answered from, and a second 发布 says the upload expired."""
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})):
+        preview = await _send_file(server, "new.txt", NEW_LECTURE.encode("utf-8"))
+        server.fail_next(method, status, TOO_OLD if status == 400 else None)
+        mark = server.mark()
+        server.push_update(server.callback_query(PRIVATE_CHAT, ADMIN, preview.result,
+                                                 _buttons(preview)["发布"]))
+        done = await server.wait_for("editMessageText",
+                                     lambda c: c.params["text"].startswith("✅"), since=mark,
+                                     timeout=RELOAD_TIMEOUT)
+        answer = await ask(server, "党费要按期交吗")
+    assert done[0].params["text"] == "✅ 已发布《党课:学习新党章》(2段),现在可以提问了。"
+    assert "《党课:学习新党章》" in answer.params["text"]
