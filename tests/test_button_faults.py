@@ -10,8 +10,13 @@ from __future__ import annotations
 import pytest
 
 from bot.core.knowledge import KnowledgeBase
+from bot.core.links import LINKS_SUFFIX
 from bot.study.delivery import job_name
-from tests.botharness import GROUP_CHAT, PRIVATE_CHAT, RELOAD_TIMEOUT, ask, running_bot
+from bot.study.store import PushState
+from tests import test_push_faults as push_faults
+from tests import test_teach_e2e as teach
+from tests.botharness import GROUP_CHAT, PRIVATE_CHAT, RELOAD_TIMEOUT, Clock, ask, running_bot
+from tests.conftest import LECTURE_ID
 from tests.fakebotapi import FakeBotApi
 from tests.test_lectures_e2e import NEW_LECTURE, _buttons, _send_file
 
@@ -72,3 +77,41 @@ async def test_a_publish_whose_answer_or_edit_fails_still_goes_live(server, fold
         answer = await ask(server, "党费要按期交吗")
     assert done[0].params["text"] == "✅ 已发布《党课:学习新党章》(2段),现在可以提问了。"
     assert "《党课:学习新党章》" in answer.params["text"]
+
+
+async def test_a_review_choice_whose_answer_fails_is_still_linked(server, folder, tokenizer):
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})):
+        await ask(server, teach.UNANSWERED)
+        listing = await ask(server, "/review", ADMIN)
+        server.fail_next("answerCallbackQuery", 400, TOO_OLD)
+        mark = server.mark()
+        server.push_update(server.callback_query(ADMIN, ADMIN, listing.result,
+                                                 _buttons(listing)["1 是这一段"]))
+        (chosen,) = await server.wait_for("editMessageText", since=mark)
+        await server.wait_for("sendMessage", lambda c: "您之前问的" in c.params["text"],
+                              since=mark)  # the member who asked hears back
+        answer = await ask(server, teach.UNANSWERED)
+    assert chosen.params["text"].startswith(
+        f"✅ 已记下:“{teach.UNANSWERED}” → {teach.LINKED_CITATION}")
+    assert f"{teach.UNANSWERED}\t3.3" in (folder / f"{LECTURE_ID}{LINKS_SUFFIX}").read_text(
+        encoding="utf-8")
+    assert answer.params["text"].startswith(f"📖 {teach.LINKED_CITATION}")
+
+
+async def test_send_now_whose_answer_fails_still_sends(server, knowledge):
+    await push_faults.subscribe_the_group_yesterday(server, knowledge)
+    server.delay_next("sendMessage", SLOWER_THAN_THE_CLIENT_S, when=push_faults._is_push)
+    async with running_bot(server, knowledge, admin_ids=push_faults.ADMINS,
+                           clock=Clock(2026, 11, 27, 9, 0)):
+        (alert,) = push_faults.sent_to(server, push_faults.GROUP_ADMIN)
+        server.fail_next("answerCallbackQuery", 400, TOO_OLD)
+        mark = server.mark()
+        server.push_update(server.callback_query(
+            push_faults.GROUP_ADMIN, push_faults.GROUP_ADMIN, alert,
+            push_faults.buttons(alert)["立即发送"]))
+        (edit,) = await server.wait_for("editMessageText", since=mark)
+    assert edit.params["text"].endswith("✅ 已发送。")
+    assert push_faults.group_pushes(server) == ["📖 今日学习 · 第1/6段"] * 2
+    _, (push,) = await push_faults.stored_pushes()
+    assert push.state == PushState.DELIVERED

@@ -316,7 +316,7 @@ async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await may_manage_chat(context, query.from_user.id, push.chat_id):
         await refuse(update, texts.NOT_ALLOWED)
         return
-    await query.answer()
+    await answer_query(query)  # the resend is made whatever Telegram answers
     reply = _RESEND_REPLIES[await resend(context.application, push.push_id)]
     message = editable_message(query)
     if message is not None:
@@ -335,7 +335,7 @@ async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if plan is None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
-    await query.answer()
+    await answer_query(query)
     if query.data == RESTART_DATA:
         restarted = replace(plan, last_passage_id=None, active=True)
         await store.save_plan(restarted)
