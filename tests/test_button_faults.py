@@ -1,8 +1,10 @@
 """Pressed buttons against a failing answerCallbackQuery: what the press changes is kept.
 
 Telegram refuses an answer to a press handled late ("query is too old": presses queued while
-the bot restarted) and an answer can time out; the spinner is all that is lost. The real
-Application polls the fake Bot API server, which injects the fault on the answer only.
+the bot restarted) and an answer can time out; the spinner is all that is lost: a check-in
+keeps its point and count, a published lecture goes live, a review choice is linked, 立即发送
+sends. The real Application polls the fake Bot API server, which injects the fault on the
+answer (or on the preview's edit) only.
 """
 
 from __future__ import annotations
