@@ -40,6 +40,15 @@ async def soft_call(what: str, call: Awaitable[Any]) -> Any:
         return None
 
 
+async def answer_query(query: CallbackQuery, text: str | None = None,
+                       show_alert: bool = False) -> None:
+    """Answers a pressed button (its spinner stops, its note shows); a failure is a warning.
+
+    A press the bot handles late (queued while it restarted, a busy loop) is refused as "query
+    is too old", and an answer can time out: what the press changes must not depend on it."""
+    await soft_call("answerCallbackQuery", query.answer(text, show_alert=show_alert))
+
+
 async def reply_chunks(message: Message, chunks: list[str],
                        keyboard: InlineKeyboardMarkup | None = None) -> Message | None:
     """Sends the chunks as replies; the keyboard goes under the last one. Groups get a quote."""

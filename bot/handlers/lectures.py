@@ -31,7 +31,7 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import LectureError
 from bot.core.links import links_path
 from bot.core.render import MAX_MESSAGE_LENGTH
-from bot.handlers.common import command, knowledge_of
+from bot.handlers.common import answer_query, command, knowledge_of, soft_call
 from bot.handlers.permissions import refuse_unless_global_admin
 from bot.publishing import files as publishing
 from bot.publishing.files import LectureIdTaken, UploadError
@@ -160,8 +160,11 @@ async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except UploadError as error:
         await query.answer(str(error), show_alert=True)
         return
-    await query.answer()
-    await query.edit_message_text(texts.PUBLISHING.format(title=path.name))
+    # The file is in the folder now: the rebuild follows whatever Telegram answers, or the
+    # lecture would sit there unanswered from, its preview saying the upload expired.
+    await answer_query(query)
+    await soft_call("editMessageText",
+                    query.edit_message_text(texts.PUBLISHING.format(title=path.name)))
     # Updates are handled one at a time: the rebuild runs as a task, so questions asked
     # meanwhile are answered (from the old index) instead of waiting for it.
     context.application.create_task(_announce_when_rebuilt(context.application, query, path),

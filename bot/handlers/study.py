@@ -21,7 +21,7 @@ from telegram.ext import (
 from bot import services, texts
 from bot.core.lectures import Lecture, Library
 from bot.core.render import passage_message
-from bot.handlers.common import command, editable_message, knowledge_of
+from bot.handlers.common import answer_query, command, editable_message, knowledge_of
 from bot.handlers.permissions import may_manage_chat, refuse, refuse_unless_admin
 from bot.study.alerts import RESEND_PREFIX
 from bot.study.counter import show_count
@@ -285,10 +285,11 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     before = await store.checkin_count(push.push_id)
     count = await store.check_in(push, query.from_user.id, now_of(context.application))
-    await query.answer(texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
+    # Everything the check-in earns is recorded before the answer, which may fail.
     if count > before:
         await notify_listeners(context.application, CHECKED_IN_LISTENERS, push,
                                query.from_user.id)
+    await answer_query(query, texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
     message = editable_message(query)
     if count != before and message is not None:
         await show_count(context.application, message, push.push_id)
@@ -315,7 +316,7 @@ async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await may_manage_chat(context, query.from_user.id, push.chat_id):
         await refuse(update, texts.NOT_ALLOWED)
         return
-    await query.answer()
+    await answer_query(query)  # the resend is made whatever Telegram answers
     reply = _RESEND_REPLIES[await resend(context.application, push.push_id)]
     message = editable_message(query)
     if message is not None:
@@ -334,7 +335,7 @@ async def end_of_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if plan is None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
-    await query.answer()
+    await answer_query(query)
     if query.data == RESTART_DATA:
         restarted = replace(plan, last_passage_id=None, active=True)
         await store.save_plan(restarted)

@@ -24,7 +24,13 @@ from bot.core.lectures import Passage
 from bot.core.links import LINKS_SUFFIX, QuestionMatcher, links_path
 from bot.core.navigation import passage_ref, resolve_ref
 from bot.core.render import passage_message
-from bot.handlers.common import command, editable_message, knowledge_of, soft_call
+from bot.handlers.common import (
+    answer_query,
+    command,
+    editable_message,
+    knowledge_of,
+    soft_call,
+)
 from bot.handlers.lectures import links_follow_edits, refresh_links
 from bot.handlers.permissions import (
     is_bot_admin,
@@ -271,7 +277,7 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE, scope: Sco
     store = services.teach_store(context.application)
     keys = [o.key for o in item.occurrences]
     if action == SKIP:
-        await query.answer()
+        await answer_query(query)
         await store.decide(keys, Decision.SKIPPED, reviewer)
         await _show_next(context, query, scope, reviewer, texts.REVIEW_SKIPPED)
         return
@@ -280,7 +286,7 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE, scope: Sco
     if choice is None or (action == PICK and passage is None):
         await query.answer(texts.PASSAGE_GONE, show_alert=True)
         return
-    await query.answer()
+    await answer_query(query)  # the admin's choice is kept whatever Telegram answers
     try:
         await asyncio.to_thread(review.write_choice, knowledge, item.question, choice)
     except (OSError, linkfile.LinksFileError) as error:
