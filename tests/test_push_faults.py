@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot.app import RATE_LIMIT_RETRIES
 from bot.stores import Stores
-from bot.study.delivery import PUSH_DELIVERED_LISTENERS, job_name
+from bot.study.delivery import PUSH_DELIVERED_LISTENERS, job_name, outcome_unknown
 from bot.study.store import PushState
 from tests.botharness import GROUP_CHAT, MEMBER, Clock, ask, running_bot
 from tests.fakebotapi import FakeBotApi
@@ -253,3 +255,19 @@ async def test_a_retry_pending_at_shutdown_is_made_after_the_restart(server, kno
     assert group_pushes(server) == ["📖 今日学习 · 第1/6段"], "resumed, not sent twice"
     plan, (push,) = await stored_pushes()
     assert push.state == PushState.DELIVERED and plan.last_passage_id == push.passage_id
+
+
+@pytest.mark.parametrize("error, cause, unknown", [
+    (TimedOut(), httpx.ReadTimeout("read"), True),  # the request left; its answer did not come
+    (NetworkError("reset"), httpx.ReadError("reset"), True),
+    (TimedOut(), httpx.ConnectTimeout("connect"), False),  # nothing left this machine
+    (TimedOut(), httpx.PoolTimeout("pool"), False),
+    (NetworkError("refused"), httpx.ConnectError("refused"), False),
+    (BadRequest("Chat not found"), None, False),  # Telegram answered
+    (Forbidden("bot was blocked by the user"), None, False),
+])
+def test_only_a_request_that_left_unanswered_has_an_unknown_outcome(error, cause, unknown):
+    """What push retries, quiz claims and teach follow-ups rely on: a request that may have
+    been delivered is never repeated, one that never left is tried again."""
+    error.__cause__ = cause
+    assert outcome_unknown(error) is unknown

@@ -26,6 +26,8 @@ GROUP_ADMIN = 4242  # an admin of GROUP_CHAT only
 # Questions the shipped lecture does not answer on its own; the first is answered by 3.3
 # (加快法治建设…: 依法监管, 事后追责), the second by nothing.
 UNANSWERED = "党员发帖子组织上管得着吗"
+# Longer than the client's read timeout (PTB's default 5 s): a reply that arrives too late.
+SLOWER_THAN_THE_CLIENT_S = 6
 NOT_IN_LECTURE = "女党员有多少"
 LINKED_CITATION = "《党课:发挥模范带头作用 规范网络行为》· 三、聚力攻坚… · 第3段"
 LINKED_OPENING = "加快法治建设,健全党员网络行为管理制度体系"
@@ -344,6 +346,44 @@ async def test_a_follow_up_that_cannot_be_sent_loses_nothing(server, folder, tok
     with sqlite3.connect(workdir / "bot.sqlite3") as connection:
         states = dict(connection.execute("SELECT chat_id, state FROM follow_ups"))
     assert states == {flaky: "sent", blocked: "failed"}
+
+
+async def test_a_follow_up_that_timed_out_after_leaving_is_not_sent_twice(
+        server, folder, tokenizer, admins, workdir):
+    """Telegram got the request but its answer came too late: the member may have the
+    follow-up already, so the retry job leaves it be (one follow-up per question at most)."""
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=admins) as app:
+        await ask(server, UNANSWERED, PRIVATE_CHAT)
+        listing = await ask(server, "/review", ADMIN)
+        mark = server.mark()
+        server.delay_next("sendMessage", SLOWER_THAN_THE_CLIENT_S,
+                          when=lambda params: params["chat_id"] == PRIVATE_CHAT)
+        await _press(server, listing, _buttons(listing)["1 是这一段"])
+        (late,) = await server.wait_for(
+            "sendMessage", lambda c: c.params["chat_id"] == PRIVATE_CHAT, since=mark,
+            timeout=30)
+        await _until_follow_up_settled(workdir)
+        (job,) = app.job_queue.get_jobs_by_name(RETRY_JOB_NAME)
+        mark = server.mark()
+        await job.run(app)
+        retried = [c for c in server.calls("sendMessage") if c.seq > mark]
+    assert "您之前问的" in late.params["text"]
+    assert retried == []
+    with sqlite3.connect(workdir / "bot.sqlite3") as connection:
+        assert dict(connection.execute("SELECT chat_id, state FROM follow_ups")) == {
+            PRIVATE_CHAT: "sent"}
+
+
+async def _until_follow_up_settled(workdir: Path, timeout: float = 30) -> None:
+    """The follow-up's send gives up after the client's read timeout; wait for its state."""
+    for _ in range(int(timeout / 0.1)):
+        with sqlite3.connect(workdir / "bot.sqlite3") as connection:
+            states = [row[0] for row in connection.execute("SELECT state FROM follow_ups")]
+        if states and "pending" not in states:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"follow-up still unsettled: {states}")
 
 
 async def test_start_up_records_what_hand_written_links_point_to(server, folder, tokenizer):

@@ -4,8 +4,8 @@
 owed in the database before it is sent (bot.teach.store), so a failed send or a kill loses
 nothing: a send that may work later (network, flood limit) is retried by a repeating job; one
 that never will (the member blocked the bot, the paragraph is gone) is given up. A member
-gets at most one follow-up per question: a send that timed out may have arrived, so it is
-not repeated.
+gets at most one follow-up per question: a send that left but got no answer may have
+arrived, so it is not repeated (`outcome_unknown`; a connection or pool timeout sent nothing).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import services, texts
@@ -22,6 +22,7 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Passage
 from bot.core.links import linked_hit
 from bot.core.render import passage_message
+from bot.study.delivery import outcome_unknown
 from bot.teach.store import FollowUp
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,16 @@ async def send_follow_up(app: Application, follow_up: FollowUp) -> None:
         await app.bot.send_message(follow_up.chat_id,
                                    follow_up_html(follow_up.question, passage, knowledge),
                                    parse_mode=ParseMode.HTML)
-    except TimedOut as error:
-        log.warning("follow-up %s may not have arrived: %s", follow_up.follow_up_id, error)
-        await store.follow_up_done(follow_up.follow_up_id, sent=True)
     except (Forbidden, BadRequest) as error:
         log.info("follow-up %s given up: %s", follow_up.follow_up_id, error)
         await store.follow_up_done(follow_up.follow_up_id, sent=False)
     except TelegramError as error:
+        # Only a request that left may have arrived: a connection or pool timeout (also
+        # TimedOut) sent nothing and is retried like any other passing failure.
+        if outcome_unknown(error):
+            log.warning("follow-up %s may have arrived: %s", follow_up.follow_up_id, error)
+            await store.follow_up_done(follow_up.follow_up_id, sent=True)
+            return
         log.warning("follow-up %s not sent, will retry: %s", follow_up.follow_up_id, error)
         await store.follow_up_attempted(follow_up.follow_up_id, MAX_ATTEMPTS)
     else:
