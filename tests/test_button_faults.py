@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot import services, texts
 from bot.core.knowledge import KnowledgeBase
 from bot.core.links import LINKS_SUFFIX
-from bot.study.delivery import job_name
+from bot.study.delivery import CHECK_IN_PREFIX, job_name
 from bot.study.store import PushState
 from tests import test_push_faults as push_faults
 from tests import test_teach_e2e as teach
@@ -117,3 +118,31 @@ async def test_send_now_whose_answer_fails_still_sends(server, knowledge):
     assert push_faults.group_pushes(server) == ["📖 今日学习 · 第1/6段"] * 2
     _, (push,) = await push_faults.stored_pushes()
     assert push.state == PushState.DELIVERED
+
+
+async def test_a_check_in_whose_point_a_kill_cut_off_earns_it_on_the_next_press(server,
+                                                                                knowledge):
+    """The check-in and its point are written one after the other: a kill between them left
+    the member checked in without the point, and pressing again only said "already". The
+    next press makes it good (the award is once per member and push)."""
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    async with running_bot(server, knowledge) as app:
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        await ask(server, "/quiztime 关闭", GROUP_CHAT, user_id=GROUP_ADMIN)
+        (daily,) = app.job_queue.get_jobs_by_name(job_name(GROUP_CHAT))
+        await daily.run(app)
+        (push,) = [m for m in server.sent_messages(GROUP_CHAT) if "今日学习" in m.get("text", "")]
+        data = push["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        store = services.study_store(app)
+        pushed = await store.push(int(data.removeprefix(CHECK_IN_PREFIX)))
+        await store.check_in(pushed, ALICE, services.now(app))  # ... and the process died
+        before = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
+        for _ in range(2):
+            mark = server.mark()
+            server.push_update(server.callback_query(GROUP_CHAT, ALICE, push, data,
+                                                     first_name="Alice"))
+            (answer,) = await server.wait_for("answerCallbackQuery", since=mark)
+        after = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
+    assert "本周积分:0 分" in before.params["text"]
+    assert answer.params["text"] == texts.ALREADY_CHECKED_IN
+    assert "本周积分:1 分" in after.params["text"], "made good once, not twice"

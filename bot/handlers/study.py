@@ -285,10 +285,10 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     before = await store.checkin_count(push.push_id)
     count = await store.check_in(push, query.from_user.id, now_of(context.application))
-    # Everything the check-in earns is recorded before the answer, which may fail.
-    if count > before:
-        await notify_listeners(context.application, CHECKED_IN_LISTENERS, push,
-                               query.from_user.id)
+    # Everything the check-in earns is recorded before the answer, which may fail; and on
+    # every press, not only the first: a kill after the check-in and before its point is
+    # made good by the next press (the listeners record once per member and push).
+    await notify_listeners(context.application, CHECKED_IN_LISTENERS, push, query.from_user.id)
     await answer_query(query, texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
     message = editable_message(query)
     if count != before and message is not None:

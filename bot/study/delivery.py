@@ -68,8 +68,10 @@ PUSH_DELIVERED_LISTENERS = "push_delivered_listeners"
 DAILY_MISFIRE_GRACE_SECONDS = 3600
 _AS_SOON_AS_STARTED = datetime(2000, 1, 1, tzinfo=UTC)
 RESTART_DATA, STOP_DATA = "e:restart", "e:stop"
-# CHECKED_IN_LISTENERS: `async def listener(app, push, user_id)` after a member's new ✅ 已学习
-# (the daily quiz awards study points); called like PUSH_DELIVERED_LISTENERS.
+# CHECKED_IN_LISTENERS: `async def listener(app, push, user_id)` after each ✅ 已学习 press of a
+# checked-in member (the daily quiz awards study points), a repeated one too, so that what a
+# kill cut off is made good: listeners record once per member and push. Called like
+# PUSH_DELIVERED_LISTENERS.
 CHECKED_IN_LISTENERS = "checked_in_listeners"
 # CHAT_MOVED_LISTENERS: `async def listener(app, old_chat_id, new_chat_id)` once a group that
 # became a supergroup has its rows moved (every schema's, in one transaction): each feature
