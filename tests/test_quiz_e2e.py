@@ -9,6 +9,7 @@ still earns its points, once; a refused one is forgotten.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from bot import texts
 from bot.core.knowledge import KnowledgeBase
 from bot.handlers.quiz import quiz_job_name
 from bot.quiz.bank import QuizBank, read_questions
-from bot.study.delivery import job_name
+from bot.study.delivery import CATCH_UP_DONE_KEY, PUSH_DELIVERED_LISTENERS, job_name
 from tests.botharness import GROUP_CHAT, PRIVATE_CHAT, ask, running_bot
 from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID
 
@@ -319,3 +320,24 @@ async def test_an_answer_to_a_poll_no_claim_matches_earns_nothing_and_is_kept(se
         assert db.execute("SELECT poll_id, user_id, option FROM quiz_pending_answers"
                           ).fetchall() == [(stray.poll.id, ALICE, 0)], "a trace is kept"
         assert db.execute("SELECT COUNT(*) FROM quiz_answers").fetchone() == (0,)
+
+
+async def test_a_push_whose_quiz_a_kill_cut_off_gets_it_at_the_next_start(server, knowledge):
+    """A push is recorded delivered, then its listeners run: a kill between the two left the
+    day without its quiz (and without its study day). The next start makes it good, once."""
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    clock = Clock(2026, 11, 23, 8, 0)
+    async with running_bot(server, knowledge, clock=clock) as app:
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        app.bot_data[PUSH_DELIVERED_LISTENERS] = []  # the process dies right after delivery
+        (daily,) = app.job_queue.get_jobs_by_name(job_name(GROUP_CHAT))
+        await daily.run(app)
+        await server.wait_for("sendMessage", lambda c: c.ok and "今日学习" in c.params["text"])
+    assert server.calls("sendPoll") == []
+    for _ in range(2):  # two starts: one quiz
+        async with running_bot(server, knowledge, clock=clock) as app:
+            await asyncio.wait_for(app.bot_data[CATCH_UP_DONE_KEY].wait(), 30)
+    polls = server.calls("sendPoll")
+    assert [(c.ok, c.params["chat_id"]) for c in polls] == [(True, GROUP_CHAT)]
+    pushes = [m for m in server.sent_messages(GROUP_CHAT) if "今日学习" in m.get("text", "")]
+    assert len(pushes) == 1, "the push itself is not sent again"

@@ -59,9 +59,11 @@ CHECK_IN_PREFIX = "c:"
 # Set once the start-up catch-up has run (tests and health checks wait for it).
 CATCH_UP_DONE_KEY = "catch_up_done"
 # Other features (a daily quiz, …) follow delivered pushes: a list of
-# `async def listener(app, push) -> None` under this bot_data key, called once per push that
-# Telegram confirmed (not for unknown outcomes). A listener's exception is logged and never
-# affects the delivery or the other listeners.
+# `async def listener(app, push) -> None` under this bot_data key, called for each push that
+# Telegram confirmed (not for unknown outcomes) once it is recorded, and again at the next
+# start for the day's pushes, so that a kill in between is made good: a listener acts once
+# per push however often it is called. A listener's exception is logged and never affects
+# the delivery or the other listeners.
 PUSH_DELIVERED_LISTENERS = "push_delivered_listeners"
 # APScheduler skips a run that starts more than 1 s late by default; a push an hour late (a
 # busy loop, a suspended machine) is still wanted, and the database claim prevents doubles.
@@ -171,6 +173,7 @@ async def _catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         await resume_retries(app)
         await alerts.report_pending(app)
+        await announce_todays_deliveries(app)
         await catch_up(app)
     finally:
         app.bot_data[CATCH_UP_DONE_KEY].set()
@@ -182,6 +185,18 @@ async def resume_retries(app: Application) -> None:
     for push in await services.study_store(app).pushes_in_state(PushState.RETRYING):
         due = push.next_attempt_at or now
         schedule_retry(app, push.push_id, max(due - now, timedelta(0)))
+
+
+async def announce_todays_deliveries(app: Application) -> None:
+    """Today's delivered pushes go to PUSH_DELIVERED_LISTENERS again: a kill between a push's
+    delivery and its listeners left the day without its quiz and its study day unrecorded."""
+    store = services.study_store(app)
+    now = now_of(app)
+    for plan in await store.active_plans():
+        today = now.astimezone(zone(plan.timezone)).date()
+        for push in await store.pushes_between(plan.chat_id, today, today):
+            if push.state == PushState.DELIVERED:
+                await notify_listeners(app, PUSH_DELIVERED_LISTENERS, push)
 
 
 async def catch_up(app: Application) -> None:
