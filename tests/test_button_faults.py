@@ -40,16 +40,22 @@ def _break_the_next_answer(server: FakeBotApi, fault: str) -> None:
         server.delay_next("answerCallbackQuery", SLOWER_THAN_THE_CLIENT_S)
 
 
+async def _pushed_to_the_group(server: FakeBotApi, app) -> dict:
+    """Today's passage pushed to the group (its quiz off: the check-in is all it earns)."""
+    await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+    await ask(server, "/quiztime 关闭", GROUP_CHAT, user_id=GROUP_ADMIN)
+    (daily,) = app.job_queue.get_jobs_by_name(job_name(GROUP_CHAT))
+    await daily.run(app)
+    (push,) = [m for m in server.sent_messages(GROUP_CHAT) if "今日学习" in m.get("text", "")]
+    return push
+
+
 @pytest.mark.parametrize("fault", ["too old", "timed out"])
 async def test_a_check_in_whose_answer_fails_still_earns_its_point_and_count(server, knowledge,
                                                                            fault):
     server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
     async with running_bot(server, knowledge) as app:
-        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
-        await ask(server, "/quiztime 关闭", GROUP_CHAT, user_id=GROUP_ADMIN)
-        (daily,) = app.job_queue.get_jobs_by_name(job_name(GROUP_CHAT))
-        await daily.run(app)
-        (push,) = [m for m in server.sent_messages(GROUP_CHAT) if "今日学习" in m.get("text", "")]
+        push = await _pushed_to_the_group(server, app)
         _break_the_next_answer(server, fault)
         mark = server.mark()
         server.push_update(server.callback_query(
@@ -127,11 +133,7 @@ async def test_a_check_in_whose_point_a_kill_cut_off_earns_it_on_the_next_press(
     next press makes it good (the award is once per member and push)."""
     server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
     async with running_bot(server, knowledge) as app:
-        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
-        await ask(server, "/quiztime 关闭", GROUP_CHAT, user_id=GROUP_ADMIN)
-        (daily,) = app.job_queue.get_jobs_by_name(job_name(GROUP_CHAT))
-        await daily.run(app)
-        (push,) = [m for m in server.sent_messages(GROUP_CHAT) if "今日学习" in m.get("text", "")]
+        push = await _pushed_to_the_group(server, app)
         data = push["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         store = services.study_store(app)
         pushed = await store.push(int(data.removeprefix(CHECK_IN_PREFIX)))
