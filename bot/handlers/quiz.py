@@ -166,6 +166,8 @@ async def send_quiz(app: Application, chat_id: int, question: Question, study_da
 async def quiz_pushes(app: Application, chat_id: int, pushes: list[tuple[int, str]],
                       study_date: date) -> None:
     """The quiz of each pushed passage: a question on it the chat has seen least."""
+    if not pushes:
+        return
     bank = await quiz_bank(app)
     asked = await services.quiz_store(app).asked_counts(chat_id)
     for push_id, passage_id in pushes:
@@ -179,9 +181,13 @@ async def quiz_pushes(app: Application, chat_id: int, pushes: list[tuple[int, st
 async def on_push_delivered(app: Application, push: Push) -> None:
     store = services.quiz_store(app)
     await store.record_push(push.push_id, push.chat_id, push.local_date, push.passage_id)
-    if (await store.schedule(push.chat_id)).mode == WITH_PUSH:
-        await quiz_pushes(app, push.chat_id, [(push.push_id, push.passage_id)],
-                          push.local_date)
+    if (await store.schedule(push.chat_id)).mode != WITH_PUSH:
+        return
+    # Called again at each start for the day's pushes: one that has its quiz needs nothing,
+    # not even the questions loaded.
+    unquizzed = await store.unquizzed_pushes(push.chat_id, push.local_date)
+    await quiz_pushes(app, push.chat_id, [p for p in unquizzed if p[0] == push.push_id],
+                      push.local_date)
 
 
 async def on_checked_in(app: Application, push: Push, user_id: int) -> None:
