@@ -18,6 +18,7 @@ from bot.core.features import (
     question_signals,
     shares_a_word,
 )
+from bot.core.render import closest_passages
 from bot.core.search import MATCHED_TERM_DEGREE, Hit
 from tests.conftest import LECTURE_ID
 
@@ -185,3 +186,11 @@ def test_the_shipped_weights_give_the_documented_decisions(knowledge, question, 
         assert 0 < answer.confidence <= 1
     else:
         assert answer.kind != AnswerKind.CLOSEST
+
+
+def test_a_refusal_lists_no_paragraph_that_shares_no_word(knowledge):
+    """明天 read across 文明|天津 is no reason to name 1.2 as the nearest paragraph either."""
+    answer = knowledge.answer("明天的天气")
+    assert answer.best.passage.passage_id == f"{LECTURE_ID}:1.2"  # the search's first hit
+    assert answer.kind == AnswerKind.NOT_COVERED
+    assert f"{LECTURE_ID}:1.2" not in [p.passage_id for p in closest_passages(answer)]

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from bot import texts
 from bot.core.answer import Answer, AnswerKind
+from bot.core.features import shares_a_word
 from bot.core.lectures import OPENING_SECTION_NO, Lecture, Library, Passage, Section
 from bot.core.questions import MAX_MESSAGE_CHARS
 from bot.core.search import Hit
@@ -236,8 +237,10 @@ def _not_covered_blocks(answer: Answer, library: Library) -> list[Block]:
 
 
 def closest_passages(answer: Answer) -> list[Passage]:
-    """The paragraphs a refusal names as nearest to the question."""
-    return [hit.passage for hit in answer.hits[:CLOSEST_LISTED] if hit.coverage > 0]
+    """The paragraphs a refusal names as nearest to the question: those that share a word
+    with it (`shares_a_word`), as any paragraph the bot shows."""
+    return [hit.passage for hit in answer.hits[:CLOSEST_LISTED]
+            if hit.coverage > 0 and shares_a_word(hit)]
 
 
 def lecture_html(lecture: Lecture, library: Library,
