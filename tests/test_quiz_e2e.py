@@ -341,3 +341,22 @@ async def test_a_push_whose_quiz_a_kill_cut_off_gets_it_at_the_next_start(server
     assert [(c.ok, c.params["chat_id"]) for c in polls] == [(True, GROUP_CHAT)]
     pushes = [m for m in server.sent_messages(GROUP_CHAT) if "今日学习" in m.get("text", "")]
     assert len(pushes) == 1, "the push itself is not sent again"
+
+
+async def test_a_timed_quiz_whose_push_record_a_kill_cut_off_is_sent_at_the_next_start(
+        server, knowledge):
+    """The same kill with a quiz time: the bot is back after it passed. The day's push is
+    known again before the missed quiz time is looked at, so the quiz still goes out."""
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    clock = Clock(2026, 11, 23, 8, 0)
+    async with running_bot(server, knowledge, clock=clock) as app:
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        await ask(server, "/quiztime 20:00", GROUP_CHAT, user_id=GROUP_ADMIN)
+        app.bot_data[PUSH_DELIVERED_LISTENERS] = []  # the process dies right after delivery
+        (daily,) = app.job_queue.get_jobs_by_name(job_name(GROUP_CHAT))
+        await daily.run(app)
+        await server.wait_for("sendMessage", lambda c: c.ok and "今日学习" in c.params["text"])
+    clock.now = clock.now.replace(hour=21)
+    async with running_bot(server, knowledge, clock=clock):
+        (poll,) = await server.wait_for("sendPoll", lambda c: c.ok, timeout=30)
+    assert poll.params["chat_id"] == GROUP_CHAT

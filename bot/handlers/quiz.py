@@ -40,6 +40,7 @@ from bot.quiz.scoring import (
 )
 from bot.quiz.store import OFF, TIMED, WITH_PUSH, QuizSchedule, ScoredAnswer, Voter
 from bot.study.delivery import (
+    CATCH_UP_DONE_KEY,
     CHAT_MOVED_LISTENERS,
     CHECKED_IN_LISTENERS,
     DAILY_MISFIRE_GRACE_SECONDS,
@@ -241,6 +242,11 @@ async def send_timed_quiz(app: Application, chat_id: int) -> None:
 async def _catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """After downtime: a quiz time that passed today while the bot was down is sent once."""
     app = context.application
+    # The study catch-up first announces today's deliveries again (a kill may have cut off
+    # their record here), so that the day's pushes are known when the quiz times are.
+    study_caught_up = app.bot_data.get(CATCH_UP_DONE_KEY)
+    if study_caught_up is not None:
+        await study_caught_up.wait()
     now = services.now(app).astimezone(zone(services.settings(app).timezone))
     for schedule in await services.quiz_store(app).timed_schedules():
         at = parse_time(schedule.time_of_day or "")
