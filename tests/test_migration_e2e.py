@@ -173,3 +173,24 @@ async def test_a_quiz_that_meets_chat_migrated_moves_the_group_and_goes_to_the_s
                                         reminder_job_name(NEW)}
         refused = [c for c in server.calls("sendPoll") if not c.ok]
         assert [c.params["chat_id"] for c in refused] == [OLD]
+
+
+async def test_a_quiz_that_meets_chat_migrated_leaves_a_supergroup_with_its_own_plan_be(
+        server, knowledge):
+    """The supergroup studies a plan of its own: the old group's quiz is not put to it, as
+    the old group's push is not."""
+    server.chat_admins[OLD] = server.chat_admins[NEW] = [ADMIN]
+    clock = Clock(2026, 11, 23, 7, 0)
+    async with running_bot(server, knowledge, clock=clock) as app:
+        await _set_up(server, OLD, "20:00", "21:00", chat_type="group")
+        await _set_up(server, NEW, "19:00", "22:00")
+        clock.now = clock.now.replace(hour=8)
+        await app.job_queue.get_jobs_by_name(job_name(OLD))[0].run(app)
+        await server.wait_for("sendMessage", lambda c: c.ok and c.params["chat_id"] == OLD
+                              and "今日学习" in c.params["text"])
+        server.fail_next("sendPoll", 400, migrate_to_chat_id=NEW)
+        clock.now = clock.now.replace(hour=20)
+        await app.job_queue.get_jobs_by_name(quiz_job_name(OLD))[0].run(app)
+        await server.wait_for("sendPoll", lambda c: not c.ok)
+        await ask(server, "/quiztime", NEW, user_id=ADMIN)  # handled after the job's sends
+    assert [c.params["chat_id"] for c in server.calls("sendPoll")] == [OLD]

@@ -143,12 +143,14 @@ async def send_quiz(app: Application, chat_id: int, question: Question, study_da
             explanation=question.explanation)
     except ChatMigrated as migrated:
         await store.forget_quiz(quiz_id)
-        if not follow_migration:
-            log.warning("quiz poll to chat %s: moved again (%s)", chat_id, migrated)
+        # As the push does: a supergroup with a plan of its own keeps it, and gets no quiz
+        # on the old group's passage.
+        if not follow_migration or not await move_chat(app, chat_id, migrated.new_chat_id):
+            log.warning("quiz poll to chat %s not sent: it became supergroup %s, which has "
+                        "its own plan", chat_id, migrated.new_chat_id)
             return False
         log.info("chat %s became supergroup %s: moved, quiz sent there", chat_id,
                  migrated.new_chat_id)
-        await move_chat(app, chat_id, migrated.new_chat_id)
         return await send_quiz(app, migrated.new_chat_id, question, study_date, push_id,
                                follow_migration=False)
     except TelegramError as error:
