@@ -9,6 +9,8 @@ answer (or on the preview's edit) only.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot import services, texts
@@ -126,25 +128,27 @@ async def test_send_now_whose_answer_fails_still_sends(server, knowledge):
     assert push.state == PushState.DELIVERED
 
 
-async def test_a_check_in_whose_point_a_kill_cut_off_earns_it_on_the_next_press(server,
-                                                                                knowledge):
+@pytest.mark.parametrize("days_later, points", [(0, 1), (1, 1), (2, 0)])
+async def test_a_check_in_whose_point_a_kill_cut_off_earns_it_on_the_next_press(
+        server, knowledge, days_later, points):
     """The check-in and its point are written one after the other: a kill between them left
-    the member checked in without the point, and pressing again only said "already". The
-    next press makes it good (the award is once per member and push)."""
+    the member checked in without the point, and pressing again only said "already". A press
+    within a day makes it good, once (the award is once per member and push); an older
+    check-in without a point may predate the points, and earns nothing later."""
     server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
-    async with running_bot(server, knowledge) as app:
+    clock = Clock(2026, 11, 23, 8, 0)
+    async with running_bot(server, knowledge, clock=clock) as app:
         push = await _pushed_to_the_group(server, app)
         data = push["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         store = services.study_store(app)
         pushed = await store.push(int(data.removeprefix(CHECK_IN_PREFIX)))
         await store.check_in(pushed, ALICE, services.now(app))  # ... and the process died
-        before = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
+        clock.now += timedelta(days=days_later)
         for _ in range(2):
             mark = server.mark()
             server.push_update(server.callback_query(GROUP_CHAT, ALICE, push, data,
                                                      first_name="Alice"))
             (answer,) = await server.wait_for("answerCallbackQuery", since=mark)
-        after = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
-    assert "本周积分:0 分" in before.params["text"]
+        me = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
     assert answer.params["text"] == texts.ALREADY_CHECKED_IN
-    assert "本周积分:1 分" in after.params["text"], "made good once, not twice"
+    assert f"累计积分:{points} 分" in me.params["text"], "made good once, not twice"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
+from datetime import date, timedelta
 
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
@@ -56,6 +57,10 @@ from bot.study.rules import (
     zone,
 )
 from bot.study.store import Plan, Push
+
+# A repeated ✅ press makes good the point of a push this recent (today, yesterday): what a
+# kill cut off between the check-in and its point.
+HEALED_DAYS = timedelta(days=1)
 
 
 def register(app: Application) -> None:
@@ -277,6 +282,10 @@ async def _push_of_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
     return push
 
 
+def _local_today(app) -> date:
+    return now_of(app).astimezone(zone(services.settings(app).timezone)).date()
+
+
 async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     store = services.study_store(context.application)
@@ -285,10 +294,13 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     before = await store.checkin_count(push.push_id)
     count = await store.check_in(push, query.from_user.id, now_of(context.application))
-    # Everything the check-in earns is recorded before the answer, which may fail; and on
-    # every press, not only the first: a kill after the check-in and before its point is
-    # made good by the next press (the listeners record once per member and push).
-    await notify_listeners(context.application, CHECKED_IN_LISTENERS, push, query.from_user.id)
+    # Everything the check-in earns is recorded before the answer, which may fail; and again
+    # on a later press of a recent push: a kill after the check-in and before its point is
+    # made good (the listeners record once per member and push). Not for older pushes: their
+    # check-ins may predate the points altogether.
+    if count > before or push.local_date >= _local_today(context.application) - HEALED_DAYS:
+        await notify_listeners(context.application, CHECKED_IN_LISTENERS, push,
+                               query.from_user.id)
     await answer_query(query, texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)
     message = editable_message(query)
     if count != before and message is not None:
