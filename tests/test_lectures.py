@@ -16,6 +16,7 @@ from bot.core.lectures import (
     split_sentences,
 )
 from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID, SHARED_LECTURE, write_lecture
+from tests.documents import many_paragraph_docx
 
 
 def test_knowledge_copy_is_the_shared_lecture_verbatim():
@@ -108,8 +109,10 @@ def test_a_folder_readme_is_not_a_lecture(tmp_path: Path):
         (tmp_path / name).write_text(readme, encoding="utf-8")
     write_lecture(tmp_path, "讲稿.md", "好标题\n\n一段内容。\n")
     write_lecture(tmp_path, "readme学习笔记.txt", "笔记标题\n\n另一段内容。\n")
+    # nobody writes a folder's README in Word: a lecture of that name stays a lecture
+    (tmp_path / "README.docx").write_bytes(many_paragraph_docx(3, title="文档标题"))
     library = load_library(tmp_path)
-    assert sorted(lec.title for lec in library.lectures) == ["好标题", "笔记标题"]
+    assert sorted(lec.title for lec in library.lectures) == ["好标题", "文档标题", "笔记标题"]
     assert library.failures == ()
 
 

@@ -129,9 +129,10 @@ def test_stage_refuses_more_than_2_mb_of_data_and_writes_nothing(folder: Path):
     (".hidden.txt", "hidden.txt"),
     ("???.txt", "lecture.txt"),
     ("..txt", "lecture.txt"),
-    # a lecture uploaded as README.docx would be skipped as the folder's README
-    ("README.docx", "README_lecture.docx"),
+    # a lecture uploaded as README.md would be skipped as the folder's README
+    ("README.md", "README_lecture.md"),
     ("readme.txt", "readme_lecture.txt"),
+    ("README.docx", "README.docx"),  # a Word document of that name is a lecture
 ])
 def test_safe_file_name(name: str, expected: str):
     assert safe_file_name(name) == expected

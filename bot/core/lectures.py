@@ -22,9 +22,11 @@ from bot import texts
 from bot.core.docx_reader import DocLine, DocxError, read_docx
 
 LECTURE_SUFFIXES = (".txt", ".md", ".docx")
-# Files kept beside the lectures to describe the folder, never lectures themselves: a
-# README.md copied in with the lectures would otherwise be quoted to members as one.
+# Text files kept beside the lectures to describe the folder, never lectures themselves: a
+# README.md copied in with the lectures would otherwise be quoted to members as one. A Word
+# document of that name is a lecture (nobody writes a folder's README in Word).
 NOT_LECTURE_STEMS = frozenset({"readme", "license", "licence", "changelog", "contributing"})
+NOTE_SUFFIXES = (".txt", ".md")
 
 OPENING_SECTION_NO = 0
 OPENING_SECTION_LABEL = texts.OPENING_SECTION
@@ -509,7 +511,13 @@ def is_lecture_name(file_name: str) -> bool:
     """A lecture's file name: a lecture suffix, not hidden, not a folder's README or the like."""
     path = Path(file_name)
     return (path.suffix.lower() in LECTURE_SUFFIXES and not path.name.startswith(".")
-            and path.stem.lower() not in NOT_LECTURE_STEMS)
+            and not is_folder_note(file_name))
+
+
+def is_folder_note(file_name: str) -> bool:
+    """README.md, LICENSE.txt, …: a text file that describes the folder."""
+    path = Path(file_name)
+    return path.suffix.lower() in NOTE_SUFFIXES and path.stem.lower() in NOT_LECTURE_STEMS
 
 
 def load_library(folder: Path) -> Library:

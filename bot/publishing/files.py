@@ -22,10 +22,10 @@ from pathlib import Path
 from bot import texts
 from bot.core.lectures import (
     LECTURE_SUFFIXES,
-    NOT_LECTURE_STEMS,
     Lecture,
     LectureError,
     Library,
+    is_folder_note,
     lecture_files,
     lecture_from_bytes,
 )
@@ -82,9 +82,10 @@ def safe_file_name(file_name: str) -> str:
     """A file name without folders or odd characters; keeps Chinese and the suffix."""
     path = Path(file_name.replace("\\", "/")).name
     stem = _UNSAFE_NAME.sub("_", Path(path).stem).strip("._") or "lecture"
-    if stem.lower() in NOT_LECTURE_STEMS:  # README.docx uploaded as a lecture: keep it one
+    suffix = Path(path).suffix.lower()
+    if is_folder_note(stem + suffix):  # README.md uploaded as a lecture: keep it one
         stem = f"{stem}_lecture"
-    return stem[:80] + Path(path).suffix.lower()
+    return stem[:80] + suffix
 
 
 def stage(folder: Path, file_name: str, data: bytes, library: Library) -> Preview:
