@@ -564,6 +564,8 @@ def sweep(say: Report, examples: Sequence[Example]) -> None:
 def load_or_collect(cache: Path | None, quick: bool) -> list[Example]:
     if cache is not None and cache.is_file():
         saved = pickle.loads(cache.read_bytes())
+        if saved["examples"] and not hasattr(saved["examples"][0], "showables"):
+            sys.exit(f"{cache} was saved by an older version of this script: delete it")
         PASSAGES.update(saved["passages"])
         return saved["examples"]
     tokenizer = Tokenizer(Lexicon.load(KNOWLEDGE / "lexicon"))
