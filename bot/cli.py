@@ -25,7 +25,7 @@ from bot.config import (
 )
 from bot.core.answer import Answer, AnswerKind
 from bot.core.checks import evidence
-from bot.core.features import CANDIDATES
+from bot.core.features import CANDIDATES, shares_a_word
 from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.core.lectures import Lecture, LectureError, decode_lecture_bytes, load_library
 from bot.core.navigation import find_passage, neighbours
@@ -312,6 +312,8 @@ def _print_scoring(knowledge: KnowledgeBase, question: str) -> None:
     verdicts = evidence(question, hits, tokenizer)
     for rank, (hit, verdict) in enumerate(zip(hits, verdicts, strict=True), start=1):
         chance = f",把握 {probabilities[rank - 1]:.0%}" if rank <= CANDIDATES else ""
+        if chance and not shares_a_word(hit):
+            chance += "(不含问题里的任何词,不会给出)"
         print(f"{rank:2d}. {hit_summary(hit)}{chance}")
         print(f"    命中词:{'、'.join(hit.matched_terms) or '无'}")
         for reason in verdict.reasons:

@@ -96,6 +96,12 @@ def test_inspect_question_shows_scoring(capsys):
     assert "不能作答" not in out.split("\n 2.")[0], "the answering passage passes every check"
 
 
+def test_inspect_says_why_a_paragraph_sharing_no_word_is_not_given(capsys):
+    main(["inspect", "--knowledge", str(KNOWLEDGE_DIR), "--question", "明天的天气"])
+    first = capsys.readouterr().out.split("\n 1.")[1].split("\n")[0]
+    assert first.endswith("把握 0%(不含问题里的任何词,不会给出)")
+
+
 def test_inspect_question_shows_the_decision_and_the_evidence_against_each_passage(capsys):
     main(["inspect", "--knowledge", str(KNOWLEDGE_DIR), "--question", "2022年网民规模多大"])
     out = capsys.readouterr().out
