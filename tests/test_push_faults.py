@@ -16,8 +16,9 @@ import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot.app import RATE_LIMIT_RETRIES
+from bot.outcome import outcome_unknown
 from bot.stores import Stores
-from bot.study.delivery import PUSH_DELIVERED_LISTENERS, job_name, outcome_unknown
+from bot.study.delivery import PUSH_DELIVERED_LISTENERS, job_name
 from bot.study.store import PushState
 from tests.botharness import GROUP_CHAT, MEMBER, Clock, ask, running_bot
 from tests.fakebotapi import FakeBotApi

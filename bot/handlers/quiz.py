@@ -30,6 +30,7 @@ from bot.core.lectures import Lecture
 from bot.handlers.common import command, editable_message, knowledge_of
 from bot.handlers.permissions import refuse_unless_admin, refuse_unless_global_admin
 from bot.members.store import Sighting
+from bot.outcome import outcome_unknown
 from bot.quiz.bank import LectureQuiz, QuizBank, drop_question
 from bot.quiz.generation import Question
 from bot.quiz.scoring import (
@@ -46,7 +47,6 @@ from bot.study.delivery import (
     DAILY_MISFIRE_GRACE_SECONDS,
     PUSH_DELIVERED_LISTENERS,
     move_chat,
-    outcome_unknown,
 )
 from bot.study.rules import find_lecture, format_time, parse_time, week_start, zone
 from bot.study.store import Push

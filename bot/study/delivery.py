@@ -25,14 +25,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-import httpx
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
-    NetworkError,
     RetryAfter,
     TelegramError,
 )
@@ -41,6 +39,7 @@ from telegram.ext import Application, ContextTypes
 from bot import services, texts
 from bot.core.lectures import Library, lecture_of
 from bot.core.render import passage_message
+from bot.outcome import outcome_unknown
 from bot.study import alerts
 from bot.study.rules import (
     RETRY_WINDOW,
@@ -84,8 +83,6 @@ PLAN_CHANGED = "plan changed"
 PASSAGE_GONE = "passage gone"
 CHAT_MOVED = "chat moved"
 INTERNAL_ERROR = "internal error"
-# httpx errors raised before a request was sent: nothing can have reached Telegram.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class Outcome(StrEnum):
@@ -337,14 +334,6 @@ async def _push_message(app: Application, push: Push
     header = texts.PUSH_HEADER.format(number=number, total=total, citation=passage.citation)
     count = await services.study_store(app).checkin_count(push.push_id)
     return passage_message(header, passage), checkin_keyboard(push.push_id, count)
-
-
-def outcome_unknown(error: TelegramError) -> bool:
-    """Did the request leave without an answer coming back (so Telegram may have delivered
-    it)? An error response has no httpx cause; a connection never made sent nothing."""
-    cause = error.__cause__
-    return (isinstance(error, NetworkError) and isinstance(cause, httpx.HTTPError)
-            and not isinstance(cause, _NOT_SENT))
 
 
 async def _delivered(app: Application, push: Push, message: Message) -> Outcome:

@@ -22,7 +22,7 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Passage
 from bot.core.links import linked_hit
 from bot.core.render import passage_message
-from bot.study.delivery import outcome_unknown
+from bot.outcome import outcome_unknown
 from bot.teach.store import FollowUp
 
 log = logging.getLogger(__name__)
