@@ -71,6 +71,13 @@ def teach_store(app: Application) -> TeachStore:
     return stores(app).teach
 
 
+def remove_jobs(app: Application, name: str) -> None:
+    """Removes the JobQueue's jobs of that name (a chat's daily push, quiz or reminder)."""
+    if app.job_queue is not None:
+        for job in app.job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
+
+
 def now(app: Application) -> datetime:
     """The current time: the wall clock, or the fake clock a test installed."""
     clock: Callable[[], datetime] = app.bot_data.get(CLOCK_KEY) or (lambda: datetime.now(UTC))

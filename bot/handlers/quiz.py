@@ -217,10 +217,7 @@ def schedule_quiz_job(app: Application, schedule: QuizSchedule) -> None:
 
 
 def unschedule_quiz_job(app: Application, chat_id: int) -> None:
-    if app.job_queue is None:
-        return
-    for job in app.job_queue.get_jobs_by_name(quiz_job_name(chat_id)):
-        job.schedule_removal()
+    services.remove_jobs(app, quiz_job_name(chat_id))
 
 
 async def on_chat_moved(app: Application, old_chat_id: int, new_chat_id: int) -> None:

@@ -48,10 +48,7 @@ def schedule_reminder(app: Application, reminder: ReminderTime) -> None:
 
 
 def unschedule_reminder(app: Application, chat_id: int) -> None:
-    if app.job_queue is None:
-        return
-    for job in app.job_queue.get_jobs_by_name(reminder_job_name(chat_id)):
-        job.schedule_removal()
+    services.remove_jobs(app, reminder_job_name(chat_id))
 
 
 async def move_reminder(app: Application, old_chat_id: int, new_chat_id: int) -> None:

@@ -128,10 +128,7 @@ async def pause_plan(app: Application, chat_id: int) -> None:
 
 
 def unschedule_job(app: Application, chat_id: int) -> None:
-    if app.job_queue is None:
-        return
-    for job in app.job_queue.get_jobs_by_name(job_name(chat_id)):
-        job.schedule_removal()
+    services.remove_jobs(app, job_name(chat_id))
 
 
 async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
