@@ -46,6 +46,7 @@ from bot.study.delivery import (
     CHECKED_IN_LISTENERS,
     DAILY_MISFIRE_GRACE_SECONDS,
     PUSH_DELIVERED_LISTENERS,
+    local_today,
     move_chat,
 )
 from bot.study.rules import find_lecture, format_time, parse_time, week_start, zone
@@ -121,10 +122,6 @@ def least_asked(questions: list[Question], asked: dict[str, int]) -> Question | 
 
 
 # --- sending polls ----------------------------------------------------------------------
-
-def local_today(app: Application) -> date:
-    return services.now(app).astimezone(zone(services.settings(app).timezone)).date()
-
 
 async def send_quiz(app: Application, chat_id: int, question: Question, study_date: date,
                     push_id: int | None = None, follow_migration: bool = True) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
@@ -33,6 +33,7 @@ from bot.study.delivery import (
     STOP_DATA,
     Outcome,
     checkin_keyboard,
+    local_today,
     move_chat,
     notify_listeners,
     now_of,
@@ -253,8 +254,8 @@ async def stats_text(app: Application, chat_id: int) -> str:
     store = services.study_store(app)
     plan = await store.plan(chat_id)
     tz = zone(plan.timezone if plan else services.settings(app).timezone)
-    local_today = now_of(app).astimezone(tz).date()
-    checkins = await store.checkin_stats(chat_id, local_today, week_start(local_today))
+    today = now_of(app).astimezone(tz).date()  # in the chat's plan's zone
+    checkins = await store.checkin_stats(chat_id, today, week_start(today))
     questions = await services.question_log(app).stats(chat_id)
     return texts.STATS.format(
         today=checkins.today, week=checkins.week,
@@ -282,10 +283,6 @@ async def _push_of_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
     return push
 
 
-def _local_today(app) -> date:
-    return now_of(app).astimezone(zone(services.settings(app).timezone)).date()
-
-
 async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     store = services.study_store(context.application)
@@ -298,7 +295,7 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # on a later press of a recent push: a kill after the check-in and before its point is
     # made good (the listeners record once per member and push). Not for older pushes: their
     # check-ins may predate the points altogether.
-    if count > before or push.local_date >= _local_today(context.application) - HEALED_DAYS:
+    if count > before or push.local_date >= local_today(context.application) - HEALED_DAYS:
         await notify_listeners(context.application, CHECKED_IN_LISTENERS, push,
                                query.from_user.id)
     await answer_query(query, texts.CHECKED_IN if count > before else texts.ALREADY_CHECKED_IN)

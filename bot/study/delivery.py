@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -100,6 +100,11 @@ class Outcome(StrEnum):
 
 def now_of(app: Application) -> datetime:
     return services.now(app)
+
+
+def local_today(app: Application) -> date:
+    """Today in the bot's time zone (BOT_TIMEZONE), by the bot's clock."""
+    return now_of(app).astimezone(zone(services.settings(app).timezone)).date()
 
 
 def job_name(chat_id: int) -> str:
