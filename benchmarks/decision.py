@@ -52,6 +52,7 @@ from benchmarks import REPO_ROOT, Report
 from bot.core.answer import AnswerKind, showable
 from bot.core.decision import WEIGHTS_FILE, DecisionModel, Thresholds
 from bot.core.features import CANDIDATES, FEATURE_NAMES
+from bot.core.forest import exported_trees
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import LECTURE_SUFFIXES, lecture_of
 from bot.core.questions import question_parts
@@ -373,20 +374,9 @@ def fit(examples: Sequence[Example], trees: tuple[int, int, float] = TREES,
 
 
 def exported(model: HistGradientBoostingClassifier, thresholds: Thresholds) -> dict:
-    """The weights file's content: per tree, nodes `[feature, threshold, left, right]` and
-    leaves `[value]` (learning rate included), in sklearn's order, the root first. Split
-    thresholds keep every digit: they are feature values seen in training, which rows meet
-    exactly."""
-    trees = []
-    for (predictor,) in model._predictors:
-        trees.append([[round(float(node["value"]), 6)] if node["is_leaf"] else
-                      [int(node["feature_idx"]), float(node["num_threshold"]),
-                       int(node["left"]), int(node["right"])]
-                      for node in predictor.nodes])
-    return {"features": list(FEATURE_NAMES),
-            "baseline": round(float(model._baseline_prediction.ravel()[0]), 6),
-            "thresholds": {"confident": thresholds.confident, "closest": thresholds.closest},
-            "trees": trees}
+    """The weights file's content (`bot.core.forest.exported_trees`), with the thresholds."""
+    return {"features": list(FEATURE_NAMES), **exported_trees(model),
+            "thresholds": {"confident": thresholds.confident, "closest": thresholds.closest}}
 
 
 def cross_validate(examples: Sequence[Example], trees: tuple[int, int, float] = TREES,

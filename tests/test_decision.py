@@ -90,10 +90,10 @@ def test_a_question_and_small_talk_are_told_apart(knowledge):
 
 def test_the_shipped_weights_fit_the_features_and_order_the_thresholds():
     model = shipped_model()
-    assert len(model.roots) >= 10
-    assert len(model.feature) == len(model.threshold) == len(model.value) > len(model.roots)
-    assert model.feature.min() >= 0 and model.feature.max() < len(FEATURE_NAMES)
-    assert 1 <= model.depth <= 4  # shallow trees, as trained
+    assert len(model.forest.roots) >= 10
+    assert len(model.forest.feature) == len(model.forest.threshold) == len(model.forest.value) > len(model.forest.roots)
+    assert model.forest.feature.min() >= 0 and model.forest.feature.max() < len(FEATURE_NAMES)
+    assert 1 <= model.forest.depth <= 4  # shallow trees, as trained
     assert 0 < model.thresholds.closest < model.thresholds.confident < 1
     assert DecisionModel.load() is model  # read once per process
 
@@ -127,7 +127,7 @@ def test_probabilities_follow_the_trees_and_stay_probabilities():
         [[coverage, 0.5, 1, 2], [-2.0], [fuzz, 0.8, 3, 4], [1.0], [3.0]],
         [[0.5]],
     ]) | {"baseline": -0.5})
-    assert model.depth == 2
+    assert model.forest.depth == 2
     rows = np.zeros((4, len(FEATURE_NAMES)))
     rows[:, coverage] = [0.2, 0.5, 0.9, 0.9]
     rows[:, fuzz] = [1.0, 1.0, 0.3, 0.95]
