@@ -90,10 +90,11 @@ def test_a_question_and_small_talk_are_told_apart(knowledge):
 
 def test_the_shipped_weights_fit_the_features_and_order_the_thresholds():
     model = shipped_model()
-    assert len(model.forest.roots) >= 10
-    assert len(model.forest.feature) == len(model.forest.threshold) == len(model.forest.value) > len(model.forest.roots)
-    assert model.forest.feature.min() >= 0 and model.forest.feature.max() < len(FEATURE_NAMES)
-    assert 1 <= model.forest.depth <= 4  # shallow trees, as trained
+    forest = model.forest
+    assert len(forest.roots) >= 10
+    assert len(forest.feature) == len(forest.threshold) == len(forest.value) > len(forest.roots)
+    assert forest.feature.min() >= 0 and forest.feature.max() < len(FEATURE_NAMES)
+    assert 1 <= forest.depth <= 4  # shallow trees, as trained
     assert 0 < model.thresholds.closest < model.thresholds.confident < 1
     assert DecisionModel.load() is model  # read once per process
 
