@@ -118,19 +118,30 @@ LONG_MESSAGE_QUESTIONS = ["想请教一下,党员网络行为规定是什么时�
 
 def test_a_story_before_marked_questions_is_context_not_questions():
     assert question_parts(LONG_MESSAGE) == LONG_MESSAGE_QUESTIONS
+    # the same without question marks: the sentences that ask outright are the questions,
+    # not the one that tells a worry (不知道…有没有问题)
+    unmarked = LONG_MESSAGE.replace("?", "。")
+    assert question_parts(unmarked) == [q.replace("?", "。") for q in LONG_MESSAGE_QUESTIONS]
+    assert question_parts("不知道党员能不能转发朋友圈") == ["不知道党员能不能转发朋友圈"]
+
+
+def test_a_question_ended_with_a_full_stop_beside_marked_ones_is_still_asked():
+    assert question_parts("三地是啥?网民有多少。党员总数多少?") == [
+        "三地是啥?", "网民有多少。", "党员总数多少?"]
 
 
 def test_interrogatives_that_do_not_ask_make_no_question():
     # no question mark anywhere: the words decide, and 什么都 / 没怎么 / 要求 ask nothing
-    assert question_parts("我什么都不懂,也没怎么上过网,组织上要求大家学习。党员网络行为规定讲了啥") \
-        == ["党员网络行为规定讲了啥"]
+    message = "我什么都不懂,也没怎么上过网,组织上要求大家学习。党员网络行为规定讲了啥"
+    assert question_parts(message) == ["党员网络行为规定讲了啥"]
 
 
 def test_the_questions_of_a_long_message_are_answered_not_its_story(knowledge):
     answer = knowledge.answer(LONG_MESSAGE)
     assert [part.question for part in answer.parts] == LONG_MESSAGE_QUESTIONS
     issued, netizens = answer.parts
-    assert issued.answered and "中央办公厅印发《中国GCD党员网络行为规定》" in issued.best.passage.text
+    assert issued.answered
+    assert "中央办公厅印发《中国GCD党员网络行为规定》" in issued.best.passage.text
     assert netizens.answered and "10.92亿" in netizens.best.passage.text
 
 

@@ -8,6 +8,7 @@ passages about the story. Pure text work: no search, no lecture.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -56,13 +57,16 @@ _ASKS = re.compile(
 
 
 # Words that hold an interrogative without asking: indefinite uses (什么都懂, 谁也不, 怎么也),
-# 没怎么 (hardly), 这么 / 那么 / 多么 / 要么, and set phrases (哪怕, 不好意思, 要求). A story sentence
-# that holds them ("不能什么都往群里发", "没怎么听明白") is not a question for that.
+# 没怎么 (hardly), 这么 / 那么 / 多么 / 要么, and set phrases (哪怕, 不好意思, 要求). A story
+# sentence that holds them ("不能什么都往群里发", "没怎么听明白") is not a question for that.
 _NOT_ASKING = re.compile(
     r"(什么|啥|谁|哪儿|哪里|哪个|怎么|咋|多少)[都也]|[没不]怎么|[这那多要]么|哪怕|"
     r"不好意思|有意思|没意思|多多少少|或多或少|多少有[点些]|[要追需讲谋寻征诉渴请恳务]求")
 # Asking for information outright: such a sentence asks even without a question mark.
 _REQUEST = re.compile(r"请问|想问|问一下|问下|请教|想知道|想了解|告诉我")
+# A question told, not asked ("不知道…有没有问题"): the story's worry, not a question to answer.
+_EMBEDDED = re.compile(r"不知道|不清楚|不确定|不晓得|不明白|搞不清|弄不清|不懂")
+_CLAUSE_BREAK = re.compile(r"[,，;；:：]")
 
 
 @dataclass(frozen=True)
@@ -91,8 +95,9 @@ def question_parts(message: str) -> list[str]:
     to it. A message with no asking sentence is one question as a whole.
 
     When the member marks questions with a question mark, the sentences without one are the
-    story around them unless they ask outright (请问…), open a further question (另外…) or end
-    the message: "不能什么都往群里发" in a story is no question."""
+    story around them unless they ask outright (请问…), open a further question (另外…), end
+    the message, or end in a direct question ("网民有多少。"): "不能什么都往群里发" and
+    "不知道…有没有问题" in a story are no questions."""
     text = read_text(message)
     sentences = [s for s in _sentences(text) if has_word_chars(s.text)]
     asking = _asking(sentences)
@@ -112,14 +117,30 @@ def question_parts(message: str) -> list[str]:
 
 
 def _asking(sentences: list[_Sentence]) -> list[int]:
-    """The positions of the sentences that ask."""
-    asks = [_asks(s.own) for s in sentences]
+    """The positions of the sentences that ask. A question told (不知道…有没有问题) counts
+    only when no sentence asks outright."""
     marked = [bool(_QUESTION_MARK.search(s.own)) for s in sentences]
-    if not any(marked):
+    asks = [_asks(s.own) and not _told(s.own) for s in sentences]
+    if any(marked):
+        last = len(sentences) - 1
+        return [i for i, s in enumerate(sentences)
+                if marked[i] or (asks[i] and (s.opened or i == last or _REQUEST.search(s.own)
+                                              or _ends_in_a_question(s.own)))]
+    if any(asks):
         return [i for i, a in enumerate(asks) if a]
-    last = len(sentences) - 1
-    return [i for i, s in enumerate(sentences)
-            if marked[i] or (asks[i] and (s.opened or i == last or _REQUEST.search(s.own)))]
+    return [i for i, s in enumerate(sentences) if _asks(s.own)]
+
+
+def _told(sentence: str) -> bool:
+    """Does the sentence only tell of a question (every clause that asks is 不知道…)?"""
+    asking = [c for c in _CLAUSE_BREAK.split(sentence) if _asks(c)]
+    return bool(asking) and all(_EMBEDDED.search(c) for c in asking)
+
+
+def _ends_in_a_question(sentence: str) -> bool:
+    """Does the sentence's last clause ask, other than as a question told (不知道…吗)?"""
+    clause = _CLAUSE_BREAK.split(sentence.strip().rstrip("。.!！"))[-1]
+    return _asks(clause) and not _EMBEDDED.search(clause)
 
 
 # Thanks, praise and acknowledgements ("谢谢书记 讲得很实在", "👍 学习了"): a message made of
@@ -135,6 +156,7 @@ def is_courtesy(message: str) -> bool:
         _asks(s.own) for s in _sentences(message))
 
 
+@functools.lru_cache(maxsize=8)  # read by several steps of one answer
 def _distinct_text(message: str) -> str:
     """The message without control characters and without repeated sentences, read up to
     MAX_READ_CHARS."""
