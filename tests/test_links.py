@@ -106,8 +106,9 @@ def test_a_rewording_by_a_function_word_matches_and_a_premise_does_not(tokenizer
                        Link("党员上网要会些啥", LECTURE_ID, "0.1", 2, "0.1")], tokenizer)
     # a word that says how, not what, added, dropped or swapped; a particle inside a run
     # jieba glued together (要会些 / 要会点)
-    for rewording in ("出了网络舆情各部门之间互相推来推去怎么办", "出了网络舆情部门之间推来推去怎么办",
-                      "党员上网要会点啥", "党员上网都要会些啥"):
+    rewordings = ("出了网络舆情各部门之间互相推来推去怎么办", "出了网络舆情部门之间推来推去怎么办",
+                  "党员上网要会点啥", "党员上网都要会些啥")
+    for rewording in rewordings:
         assert index.match(rewording) is not None, rewording
     # a premise (place, time, who) is a question of its own
     for premise in ("农村党员上网要会些啥", "2024年党员上网要会些啥", "女党员上网要会些啥",

@@ -69,12 +69,13 @@ REWORDING_SIMILARITY = 0.45
 # as 农村 or 2024年 is a content word and must match). Mutual, degree and frequency adverbs, the
 # "a little" measure particles, and determiners of scope: a closed class of the language, so a
 # table. What a differing function word still weighs is counted by `similarity`.
-FUNCTION_WORDS = frozenset(
-    "互相 相互 彼此 一起 一块儿 "  # mutual
-    "稍微 稍稍 略微 有些 十分 相当 格外 更加 "  # degree
-    "一直 总是 老是 经常 常常 往往 "  # frequency
-    "点 点儿 一点儿 些 些许 "  # a little
-    "各 各个 各种 各类".split())  # scope
+FUNCTION_WORDS = frozenset((
+    "互相", "相互", "彼此", "一起", "一块儿",  # mutual
+    "稍微", "稍稍", "略微", "有些", "十分", "相当", "格外", "更加",  # degree
+    "一直", "总是", "老是", "经常", "常常", "往往",  # frequency
+    "点", "点儿", "一点儿", "些", "些许",  # a little
+    "各", "各个", "各种", "各类",  # scope
+))
 
 # Only this much of a question is matched against links, as much as is searched.
 MAX_MATCHED_QUESTION_CHARS = 300
