@@ -134,6 +134,9 @@ def test_interrogatives_that_do_not_ask_make_no_question():
     # no question mark anywhere: the words decide, and 什么都 / 没怎么 / 要求 ask nothing
     message = "我什么都不懂,也没怎么上过网,组织上要求大家学习。党员网络行为规定讲了啥"
     assert question_parts(message) == ["党员网络行为规定讲了啥"]
+    # 几 of "we few", telling someone else, explaining in the past
+    message = "我们几个老党员想跟他讲讲道理。我也在会上做过解释。党员转发谣言怎么处理"
+    assert question_parts(message) == ["党员转发谣言怎么处理"]
 
 
 def test_the_questions_of_a_long_message_are_answered_not_its_story(knowledge):

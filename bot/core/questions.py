@@ -56,12 +56,14 @@ _ASKS = re.compile(
     r"请问|想问|问一下|问下|请教|请讲|讲讲|说说|介绍|解释|告诉我|想知道|想了解|求")
 
 
-# Words that hold an interrogative without asking: indefinite uses (什么都懂, 谁也不, 怎么也),
-# 没怎么 (hardly), 这么 / 那么 / 多么 / 要么, and set phrases (哪怕, 不好意思, 要求). A story
-# sentence that holds them ("不能什么都往群里发", "没怎么听明白") is not a question for that.
+# Words that hold an interrogative without asking: indefinite uses (什么都懂, 谁也不, 怎么也,
+# 我们几个), 没怎么 (hardly), 这么 / 那么 / 多么 / 要么, set phrases (哪怕, 不好意思, 要求), and
+# telling or explaining to someone else or in the past (跟他讲讲, 做过解释). A story sentence
+# that holds them ("不能什么都往群里发", "没怎么听明白") is not a question for that.
 _NOT_ASKING = re.compile(
-    r"(什么|啥|谁|哪儿|哪里|哪个|怎么|咋|多少)[都也]|[没不]怎么|[这那多要]么|哪怕|"
-    r"不好意思|有意思|没意思|多多少少|或多或少|多少有[点些]|[要追需讲谋寻征诉渴请恳务]求")
+    r"(什么|啥|谁|哪儿|哪里|哪个|怎么|咋|多少)[都也]|[没不]怎么|[这那多要]么|们几|哪怕|"
+    r"不好意思|有意思|没意思|多多少少|或多或少|多少有[点些]|[要追需讲谋寻征诉渴请恳务]求|"
+    r"[跟给和对向][他她它]们?(讲讲|说说|解释|介绍)|[做作][过了](解释|介绍)")
 # Asking for information outright: such a sentence asks even without a question mark.
 _REQUEST = re.compile(r"请问|想问|问一下|问下|请教|想知道|想了解|告诉我")
 # A question told, not asked ("不知道…有没有问题"): the story's worry, not a question to answer.
