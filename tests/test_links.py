@@ -101,6 +101,21 @@ def test_link_index_matches_the_same_question_and_close_rewordings(tokenizer):
         assert index.match(other) is None, other
 
 
+def test_a_rewording_by_a_function_word_matches_and_a_premise_does_not(tokenizer):
+    index = LinkIndex([Link("出了网络舆情各部门之间推来推去怎么办", LECTURE_ID, "3.2", 1, "3.2"),
+                       Link("党员上网要会些啥", LECTURE_ID, "0.1", 2, "0.1")], tokenizer)
+    # a word that says how, not what, added, dropped or swapped; a particle inside a run
+    # jieba glued together (要会些 / 要会点)
+    rewordings = ("出了网络舆情各部门之间互相推来推去怎么办", "出了网络舆情部门之间推来推去怎么办",
+                  "党员上网要会点啥", "党员上网都要会些啥")
+    for rewording in rewordings:
+        assert index.match(rewording) is not None, rewording
+    # a premise (place, time, who) is a question of its own
+    for premise in ("农村党员上网要会些啥", "2024年党员上网要会些啥", "女党员上网要会些啥",
+                    "出了网络舆情农村各部门之间推来推去怎么办", "党员上网要学些啥"):
+        assert index.match(premise) is None, premise
+
+
 def test_one_question_linked_to_two_refs_is_a_conflict_and_the_later_wins(tokenizer):
     first = Link("党费怎么交", "a", "1.1", 1, "1.1")
     later = Link("黨費怎麼交?", "a", "1.2", 5, "1.2")

@@ -27,7 +27,7 @@ from bot.core.lectures import (
     heading_lead,
 )
 from bot.core.links import Link, LinkIndex, linked_hit
-from bot.core.questions import MAX_MESSAGE_CHARS, is_courtesy, question_parts
+from bot.core.questions import is_courtesy, is_cut, question_parts, read_text
 from bot.core.search import Hit, Index, Query
 from bot.core.text import normalize
 from bot.core.titles import TitleIndex
@@ -107,7 +107,7 @@ class Answerer:
         """The answer to a message: to its one question, or the best of the answers to its
         questions, with all of them in `parts`."""
         message = message or ""
-        truncated = len(message) > MAX_MESSAGE_CHARS
+        truncated = is_cut(message)
         questions = question_parts(message)
         if not questions:
             return Answer(message, AnswerKind.NO_QUESTION, truncated=truncated)
@@ -115,10 +115,10 @@ class Answerer:
             return self._answer(questions[0], message, truncated, top_k)
         # A message an admin linked as a whole is answered as linked, however many questions
         # it seems to hold.
-        link = self.links.match(message[:MAX_MESSAGE_CHARS])
+        read = read_text(message)
+        link = self.links.match(read)
         if link is not None:
-            return self._linked_answer(link, message[:MAX_MESSAGE_CHARS], message, truncated,
-                                       top_k)
+            return self._linked_answer(link, read, message, truncated, top_k)
         last = len(questions) - 1
         answers = [self._answer(q, q, truncated and i == last, top_k)
                    for i, q in enumerate(questions)]

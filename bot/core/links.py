@@ -35,7 +35,7 @@ from rapidfuzz import fuzz
 from bot import texts
 from bot.core.lectures import Lecture, Library, Passage
 from bot.core.search import MAX_HIGHLIGHTED_SENTENCES, SENTENCE_HIGHLIGHT_SHARE, Hit
-from bot.core.text import Tokenizer
+from bot.core.text import Tokenizer, is_cjk
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +52,30 @@ _REF = re.compile(r"^\d+\.\d+$")
 FOLLOW_SIMILARITY = 85
 
 # A close rewording has the same content words as the linked question (aliases folded, so
-# 网信办 is 网信部门) and shares this much of all its words, each weighted by how informative
-# it is in Chinese at large (Tokenizer.word_weight): what differs may be particles and
-# question words (啥时候 / 什么时候), never a premise (农村, 2024年) or the thing asked (说啥 /
-# 几条). Chosen on the gold sets (`python -m benchmarks.links`, 1,220 questions on five
-# lectures): 144 pairs of one lecture's questions have the same content words; the two of
-# them with different right answers share 0.32 at most (0.35 is the lowest threshold without
-# a false match), and at 0.45, which keeps a margin, 113 of the 142 pairs with the same right
-# answer still match. Linking a random half of each lecture's questions and asking the other
-# half: 57-64 answered through a link, none wrongly.
+# 网信办 is 网信部门; function words aside, see FUNCTION_WORDS) and shares this much of all its
+# words, each weighted by how informative it is in Chinese at large (Tokenizer.word_weight):
+# what differs may be particles, function words and question words (啥时候 / 什么时候), never
+# a premise (农村, 2024年) or the thing asked (说啥 / 几条). Chosen on the gold sets
+# (`python -m benchmarks.links`, 1,220 questions on five lectures): 161 pairs of one lecture's
+# questions have the same content words; the two of them with different right answers share
+# 0.32 at most (0.35 is the lowest threshold without a false match), and at 0.45, which keeps
+# a margin, 114 of the 159 pairs with the same right answer still match. Linking a random half
+# of each lecture's questions and asking the other half: 54-64 answered through a link, none
+# wrongly.
 REWORDING_SIMILARITY = 0.45
+
+# Words a rewording may add, drop or swap (部门之间推来推去 / 部门之间互相推来推去, 要会些啥 /
+# 要会点啥) beyond the stop words: they say how something is asked, never what (a premise such
+# as 农村 or 2024年 is a content word and must match). Mutual, degree and frequency adverbs, the
+# "a little" measure particles, and determiners of scope: a closed class of the language, so a
+# table. What a differing function word still weighs is counted by `similarity`.
+FUNCTION_WORDS = frozenset((
+    "互相", "相互", "彼此", "一起", "一块儿",  # mutual
+    "稍微", "稍稍", "略微", "有些", "十分", "相当", "格外", "更加",  # degree
+    "一直", "总是", "老是", "经常", "常常", "往往",  # frequency
+    "点", "点儿", "一点儿", "些", "些许",  # a little
+    "各", "各个", "各种", "各类",  # scope
+))
 
 # Only this much of a question is matched against links, as much as is searched.
 MAX_MATCHED_QUESTION_CHARS = 300
@@ -351,10 +365,22 @@ class QuestionMatcher(Generic[T]):
         words = self.tokenizer.words(question[:MAX_MATCHED_QUESTION_CHARS])
         if not words:
             return None
-        stop = self.tokenizer.lexicon.stop_words
         unique = set(words)
-        return QuestionShape("".join(words), frozenset(w for w in unique if w not in stop),
-                      {w: self.tokenizer.word_weight(w) for w in unique})
+        return QuestionShape("".join(words), frozenset(self._content(unique)),
+                             {w: self.tokenizer.word_weight(w) for w in unique})
+
+    def _content(self, words: Iterable[str]) -> Iterable[str]:
+        """What a rewording must keep: the words that are neither stop words nor function
+        words. A run jieba's HMM glued together (要会些, 要会点: no dictionary word) counts by
+        its characters, so that its particles drop out like any other."""
+        stop = self.tokenizer.lexicon.stop_words
+        for word in words:
+            if word in stop or word in FUNCTION_WORDS:
+                continue
+            if len(word) > 1 and all(map(is_cjk, word)) and not self.tokenizer.knows(word):
+                yield from (ch for ch in word if ch not in stop and ch not in FUNCTION_WORDS)
+            else:
+                yield word
 
 
 def question_key(tokenizer: Tokenizer, question: str) -> str:

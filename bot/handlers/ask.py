@@ -131,13 +131,19 @@ def _is_daily_push(message: Message) -> bool:
 
 async def answer_question(message: Message, question: str,
                           context: ContextTypes.DEFAULT_TYPE) -> Answer:
-    """Replies to a message: one reply for each question it asks (at most three)."""
+    """Replies to a message: one reply for each question it asks (at most three), never
+    the same reply twice (two long questions that differ only after the words a reply echoes
+    may be answered alike)."""
     knowledge = knowledge_of(context)
     answer = knowledge.answer(question, top_k=MORE_RESULTS + 1)
+    sent: set[tuple[str, ...]] = set()
     for reply in replies(answer):
         # Logged before the reply is sent: a failed send must not lose what the member asked.
         await _log(context, message, reply)
         chunks = html_chunks(reply, knowledge.library)
+        if tuple(chunks) in sent:
+            continue
+        sent.add(tuple(chunks))
         await reply_chunks(message, chunks, answer_keyboard(reply, knowledge.library))
     return answer
 
