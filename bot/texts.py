@@ -97,9 +97,13 @@ CLI_TOKEN_MISSING = (
     "没有配置 TELEGRAM_BOT_TOKEN,无法启动 Telegram 机器人。"
     " / TELEGRAM_BOT_TOKEN is not set; cannot start the Telegram bot."
 )
+# The shape of a token @BotFather gives: the bot's id, a colon, 35 letters, digits, _ or -.
+TOKEN_EXAMPLE = "123456789:AAHLkcN2WTqyI4bC6dnk-1c3ThAeVwBUVKO"
 CLI_TOKEN_INVALID = (
-    "TELEGRAM_BOT_TOKEN 格式不对(应为:数字:密钥)。"
-    " / TELEGRAM_BOT_TOKEN is malformed (expected <digits>:<secret>)."
+    "TELEGRAM_BOT_TOKEN 格式不对:应为数字、冒号、35 位字母数字(可含 _ 和 -),"
+    f"例如 {TOKEN_EXAMPLE}(向 @BotFather 申请)。"
+    " / TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and 35 characters"
+    f" (letters, digits, _ or -), e.g. {TOKEN_EXAMPLE}."
 )
 CLI_NO_QUESTION = "请给出问题,或用 --questions 文件。 / Give a question or --questions FILE."
 

@@ -120,8 +120,20 @@ def test_run_without_or_with_malformed_token_exits_2(tmp_path: Path):
     missing = _run_cli("run", env=env)
     assert missing.returncode == 2 and "TELEGRAM_BOT_TOKEN" in missing.stderr
     assert "Traceback" not in missing.stderr
-    malformed = _run_cli("run", env={**env, "TELEGRAM_BOT_TOKEN": "not-a-token"})
+    malformed = _run_cli("run", env={**env, "TELEGRAM_BOT_TOKEN": "123:ABC"})
     assert malformed.returncode == 2 and "格式不对" in malformed.stderr
+    # The refusal shows what a token looks like: digits, a colon, 35 characters.
+    assert "35" in malformed.stderr
+    examples = re.findall(r"\d+:[A-Za-z0-9_-]+", malformed.stderr)
+    assert examples and all(re.fullmatch(r"\d+:[A-Za-z0-9_-]{35}", e) for e in examples)
+
+
+def test_the_readme_shows_a_token_of_the_real_form():
+    from bot import texts
+
+    assert re.fullmatch(r"\d+:[A-Za-z0-9_-]{35}", texts.TOKEN_EXAMPLE)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert texts.TOKEN_EXAMPLE in readme and "35" in readme
 
 
 def test_cli_ask_does_not_import_telegram():
