@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,10 +34,31 @@ from bot.core.render import help_text, hit_summary, plain_text, toc_text
 from bot.teach import regression
 
 EXIT_USAGE = 2
+# A reader that closed our output: the status a shell gives a command SIGPIPE ended (128 + 13).
+EXIT_READER_GONE = 141
 QUIT_COMMANDS = {"/quit", "/exit", "quit", "exit", "退出"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return status
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The reader of our output left (`lecture-bot quiz --json | head`): stop quietly, as
+    `git log | head` does. Python would flush stdout again at exit and print an error, so
+    stdout is pointed at /dev/null first (the way the Python docs on SIGPIPE advise)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_READER_GONE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     bot_process = args.command == "run" or (args.command == "start" and _token_configured())
     logging.basicConfig(level=logging.INFO if bot_process else logging.WARNING,
