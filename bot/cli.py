@@ -61,12 +61,55 @@ def _reader_gone() -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     bot_process = args.command == "run" or (args.command == "start" and _token_configured())
-    logging.basicConfig(level=logging.INFO if bot_process else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and a Bot API URL holds the token.
-    for noisy in ("jieba", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        configure_logging(environment(), bot_process)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
     return args.handler(args)
+
+
+# Libraries whose INFO lines are about their own work, not about members and admins:
+# APScheduler logs every job run twice ("Running job…", "…executed successfully"), httpx every
+# request URL (and a Bot API URL holds the token). They log at WARNING unless
+# BOT_LOG_LEVEL=DEBUG.
+LIBRARY_LOGGERS = ("apscheduler", "httpx", "httpcore", "jieba")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def configure_logging(env: dict[str, str], bot_process: bool) -> None:
+    """The bot's own log at BOT_LOG_LEVEL (INFO for the bot, WARNING for the other commands
+    unless set); the libraries' at WARNING, or at DEBUG with BOT_LOG_LEVEL=DEBUG."""
+    wanted = env.get("BOT_LOG_LEVEL", "").strip().upper()
+    if wanted and wanted not in LOG_LEVELS:
+        raise SettingsError(texts.CLI_BAD_LOG_LEVEL.format(value=wanted,
+                                                           levels=", ".join(LOG_LEVELS)))
+    level = getattr(logging, wanted) if wanted else (
+        logging.INFO if bot_process else logging.WARNING)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    root.setLevel(level)
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if token:  # at DEBUG httpx logs each request URL, which holds the token
+        for handler in root.handlers:
+            handler.addFilter(RedactToken(token))
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == logging.DEBUG
+                                         else max(level, logging.WARNING))
+
+
+class RedactToken(logging.Filter):
+    """Replaces the bot token in every record a handler writes."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        return True
 
 
 def _token_configured() -> bool:

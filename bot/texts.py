@@ -105,6 +105,7 @@ CLI_TOKEN_INVALID = (
     " / TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and 35 characters"
     f" (letters, digits, _ or -), e.g. {TOKEN_EXAMPLE}."
 )
+CLI_BAD_LOG_LEVEL = "BOT_LOG_LEVEL 应为 {levels} 之一,而不是 {value}。 / BOT_LOG_LEVEL must be one of {levels}, not {value}."
 CLI_NO_QUESTION = "请给出问题,或用 --questions 文件。 / Give a question or --questions FILE."
 
 # Telegram: command menu (registered at start-up) and buttons.

@@ -191,6 +191,8 @@ async def _announce_when_rebuilt(app: Application, query, path) -> None:
         text = texts.RELOAD_FAILED.format(failures=_failure_lines(broken))
     else:
         text = texts.PUBLISHED.format(title=lecture.title, count=len(lecture.passages))
+        log.info("lecture %s published by admin %s: %d passages", lecture.lecture_id,
+                 query.from_user.id, len(lecture.passages))
     await query.edit_message_text(text)
 
 

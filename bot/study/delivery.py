@@ -342,6 +342,8 @@ async def _delivered(app: Application, push: Push, message: Message) -> Outcome:
     """The one place a push becomes delivered: recorded with the plan's advance, then the
     listeners of PUSH_DELIVERED_LISTENERS are called."""
     await services.study_store(app).mark_delivered(push, message.message_id, message.chat_id)
+    log.info("push %s (%s) delivered to chat %s: %s", push.push_id, push.kind,
+             message.chat_id, push.passage_id)
     await notify_listeners(app, PUSH_DELIVERED_LISTENERS,
                            replace(push, state=PushState.DELIVERED,
                                    message_id=message.message_id, chat_id=message.chat_id))
