@@ -29,8 +29,15 @@ from bot.core.checks import evidence
 from bot.core.features import CANDIDATES, shares_a_word
 from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.core.lectures import Lecture, LectureError, decode_lecture_bytes, load_library
-from bot.core.navigation import find_passage, neighbours
-from bot.core.render import help_text, hit_summary, plain_text, toc_text
+from bot.core.navigation import find_passage, find_withheld, neighbours, withheld_beside
+from bot.core.render import (
+    help_text,
+    hit_summary,
+    plain_text,
+    toc_text,
+    withheld_note,
+    withheld_section_text,
+)
 from bot.teach import regression
 
 EXIT_USAGE = 2
@@ -319,8 +326,14 @@ def _read(knowledge: KnowledgeBase, selector: str) -> str:
         return texts.READ_USAGE
     passage = find_passage(knowledge.library, selector)
     if passage is None:
+        withheld = find_withheld(knowledge.library, selector)
+        if withheld is not None:
+            return withheld_section_text(*withheld)
         return texts.READ_NOT_FOUND.format(selector=texts.echoed(selector))
-    quote = "\n".join(filter(None, (passage.heading_line, passage.text)))
+    before, after = withheld_beside(knowledge.library, passage)
+    quote = "\n".join(filter(None, (withheld_note(before) if before else "",
+                                    passage.heading_line, passage.text,
+                                    withheld_note(after) if after else "")))
     text = f"{texts.ANSWER_HEADER.format(citation=passage.citation)}\n\n{quote}"
     return text + "\n" + _buttons_hint(knowledge, passage)
 
