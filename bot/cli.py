@@ -242,7 +242,7 @@ def _read_questions_file(path: Path) -> list[str]:
 
 
 def answer_json(answer: Answer) -> dict:
-    """The CLI's public JSON contract for one message (see the README): the fields of the
+    """The CLI's public JSON contract for one message (see docs/usage.md): the fields of the
     question answered best, and `parts` with each question's own answer when it asked
     several."""
     result = _answer_fields(answer)
@@ -423,7 +423,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 
 
 def quiz_json(question) -> dict:
-    """The CLI's public JSON contract for one quiz question (see the README)."""
+    """The CLI's public JSON contract for one quiz question (see docs/usage.md)."""
     return {"question": question.question, "options": list(question.options),
             "correct": question.correct, "explanation": question.explanation,
             "passage_id": question.passage_id}
