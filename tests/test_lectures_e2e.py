@@ -206,6 +206,8 @@ async def test_plans_follow_a_changed_and_then_a_retired_lecture(server, folder,
     assert "已下架,每日推送已暂停" in told.params["text"]  # at once, not at the next push
     assert retired.params["text"].startswith("已下架《党课:发挥模范带头作用 规范网络行为》")
     assert "已下架,每日推送已暂停" in gone.params["text"]
+    # No lecture is left to offer: no buttons, /plan 讲稿名 is the way on.
+    assert "reply_markup" not in gone.params or not gone.params["reply_markup"]
 
 
 async def test_retire_takes_the_quiz_bank_along_and_asks_the_groups_admins_at_once(
@@ -235,6 +237,9 @@ async def test_retire_takes_the_quiz_bank_along_and_asks_the_groups_admins_at_on
         assert "1 个聊天已暂停每日推送" in done.params["text"]
         buttons = _buttons(told)
         assert list(buttons) == ["改学《党课:学习新党章》"]
+        asked_again = await ask(server, "/plan", group, user_id=member)
+        assert "已下架,每日推送已暂停" in asked_again.params["text"]
+        assert _buttons(asked_again) == buttons
         mark = server.mark()
         server.push_update(server.callback_query(group, member, told.result,
                                                  buttons["改学《党课:学习新党章》"]))

@@ -26,7 +26,7 @@ async def _press(server, call, data: str):
     return edit
 
 
-@pytest.mark.parametrize("selector", ["2", "第二部分", "二", "2.1"])
+@pytest.mark.parametrize("selector", ["2", "第二部分", "二", "2.1", "党课 2"])
 async def test_read_a_withheld_part_says_so_and_offers_the_parts_that_exist(server, knowledge,
                                                                            selector):
     async with running_bot(server, knowledge):

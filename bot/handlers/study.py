@@ -41,6 +41,7 @@ from bot.study.delivery import (
     STOP_DATA,
     Outcome,
     checkin_keyboard,
+    choose_lecture_keyboard,
     local_today,
     move_chat,
     notify_listeners,
@@ -180,10 +181,13 @@ async def _plan_and_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE
     plan = await _plan_or_hint(update, context)
     if plan is None:
         return None
-    lecture = knowledge_of(context).library.lecture(plan.lecture_id)
+    library = knowledge_of(context).library
+    lecture = library.lecture(plan.lecture_id)
     if lecture is None:
-        await update.effective_message.reply_text(
-            texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id))
+        keyboard = choose_lecture_keyboard(library)
+        text = texts.PLAN_LECTURE_RETIRED if keyboard else texts.PLAN_LECTURE_GONE
+        await update.effective_message.reply_text(text.format(file=plan.lecture_id),
+                                                  reply_markup=keyboard)
         return None
     return plan, lecture
 
