@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,23 +29,94 @@ from bot.core.checks import evidence
 from bot.core.features import CANDIDATES, shares_a_word
 from bot.core.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.core.lectures import Lecture, LectureError, decode_lecture_bytes, load_library
-from bot.core.navigation import find_passage, neighbours
-from bot.core.render import help_text, hit_summary, plain_text, toc_text
+from bot.core.navigation import find_passage, find_withheld, neighbours, withheld_beside
+from bot.core.render import (
+    help_text,
+    hit_summary,
+    plain_text,
+    toc_text,
+    withheld_note,
+    withheld_section_text,
+)
 from bot.teach import regression
 
 EXIT_USAGE = 2
+# A reader that closed our output: the status a shell gives a command SIGPIPE ended (128 + 13).
+EXIT_READER_GONE = 141
 QUIT_COMMANDS = {"/quit", "/exit", "quit", "exit", "退出"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return status
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The reader of our output left (`lecture-bot quiz --json | head`): stop quietly, as
+    `git log | head` does. Python would flush stdout again at exit and print an error, so
+    stdout is pointed at /dev/null first (the way the Python docs on SIGPIPE advise)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_READER_GONE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     bot_process = args.command == "run" or (args.command == "start" and _token_configured())
-    logging.basicConfig(level=logging.INFO if bot_process else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and a Bot API URL holds the token.
-    for noisy in ("jieba", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        configure_logging(environment(), bot_process)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
     return args.handler(args)
+
+
+# Libraries whose INFO lines are about their own work, not about members and admins:
+# APScheduler logs every job run twice ("Running job…", "…executed successfully"), httpx every
+# request URL (and a Bot API URL holds the token). They log at WARNING unless
+# BOT_LOG_LEVEL=DEBUG.
+LIBRARY_LOGGERS = ("apscheduler", "httpx", "httpcore", "jieba")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def configure_logging(env: dict[str, str], bot_process: bool) -> None:
+    """The bot's own log at BOT_LOG_LEVEL (INFO for the bot, WARNING for the other commands
+    unless set); the libraries' at WARNING, or at DEBUG with BOT_LOG_LEVEL=DEBUG."""
+    wanted = env.get("BOT_LOG_LEVEL", "").strip().upper()
+    if wanted and wanted not in LOG_LEVELS:
+        raise SettingsError(texts.CLI_BAD_LOG_LEVEL.format(value=wanted,
+                                                           levels=", ".join(LOG_LEVELS)))
+    level = getattr(logging, wanted) if wanted else (
+        logging.INFO if bot_process else logging.WARNING)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    root.setLevel(level)
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if token:  # at DEBUG httpx logs each request URL, which holds the token
+        for handler in root.handlers:
+            handler.addFilter(RedactToken(token))
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == logging.DEBUG
+                                         else max(level, logging.WARNING))
+
+
+class RedactToken(logging.Filter):
+    """Replaces the bot token in every record a handler writes."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        return True
 
 
 def _token_configured() -> bool:
@@ -170,7 +242,7 @@ def _read_questions_file(path: Path) -> list[str]:
 
 
 def answer_json(answer: Answer) -> dict:
-    """The CLI's public JSON contract for one message (see the README): the fields of the
+    """The CLI's public JSON contract for one message (see docs/usage.md): the fields of the
     question answered best, and `parts` with each question's own answer when it asked
     several."""
     result = _answer_fields(answer)
@@ -254,8 +326,14 @@ def _read(knowledge: KnowledgeBase, selector: str) -> str:
         return texts.READ_USAGE
     passage = find_passage(knowledge.library, selector)
     if passage is None:
+        withheld = find_withheld(knowledge.library, selector)
+        if withheld is not None:
+            return withheld_section_text(*withheld)
         return texts.READ_NOT_FOUND.format(selector=texts.echoed(selector))
-    quote = "\n".join(filter(None, (passage.heading_line, passage.text)))
+    before, after = withheld_beside(knowledge.library, passage)
+    quote = "\n".join(filter(None, (withheld_note(before) if before else "",
+                                    passage.heading_line, passage.text,
+                                    withheld_note(after) if after else "")))
     text = f"{texts.ANSWER_HEADER.format(citation=passage.citation)}\n\n{quote}"
     return text + "\n" + _buttons_hint(knowledge, passage)
 
@@ -345,7 +423,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 
 
 def quiz_json(question) -> dict:
-    """The CLI's public JSON contract for one quiz question (see the README)."""
+    """The CLI's public JSON contract for one quiz question (see docs/usage.md)."""
     return {"question": question.question, "options": list(question.options),
             "correct": question.correct, "explanation": question.explanation,
             "passage_id": question.passage_id}

@@ -97,10 +97,15 @@ CLI_TOKEN_MISSING = (
     "没有配置 TELEGRAM_BOT_TOKEN,无法启动 Telegram 机器人。"
     " / TELEGRAM_BOT_TOKEN is not set; cannot start the Telegram bot."
 )
+# The shape of a token @BotFather gives: the bot's id, a colon, 35 letters, digits, _ or -.
+TOKEN_EXAMPLE = "123456789:AAHLkcN2WTqyI4bC6dnk-1c3ThAeVwBUVKO"
 CLI_TOKEN_INVALID = (
-    "TELEGRAM_BOT_TOKEN 格式不对(应为:数字:密钥)。"
-    " / TELEGRAM_BOT_TOKEN is malformed (expected <digits>:<secret>)."
+    "TELEGRAM_BOT_TOKEN 格式不对:应为数字、冒号、35 位字母数字(可含 _ 和 -),"
+    f"例如 {TOKEN_EXAMPLE}(向 @BotFather 申请)。"
+    " / TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and 35 characters"
+    f" (letters, digits, _ or -), e.g. {TOKEN_EXAMPLE}."
 )
+CLI_BAD_LOG_LEVEL = "BOT_LOG_LEVEL 应为 {levels} 之一,而不是 {value}。 / BOT_LOG_LEVEL must be one of {levels}, not {value}."
 CLI_NO_QUESTION = "请给出问题,或用 --questions 文件。 / Give a question or --questions FILE."
 
 # Telegram: command menu (registered at start-up) and buttons.
@@ -136,6 +141,9 @@ BUTTON_EXPIRED = "这个按钮已失效,请重新提问。"
 ASK_USAGE = "请在 /ask 后面写上问题,例如:/ask {example}"
 READ_USAGE = "用法:/read 节号 或 /read 节号.段号,例如 /read 3 或 /read 3.2;有多篇讲稿时在前面加讲稿名,例如 /read 党课 3.2。发送 /toc 查看目录。"
 READ_NOT_FOUND = "没有找到“{selector}”。发送 /toc 查看有哪些节和段。"
+READ_WITHHELD_NOTE = "({sections}原文缺失)"
+READ_WITHHELD = "《{lecture}》的{section}原文缺失:来源网站隐藏了这部分{size},讲稿里没有这部分的文字。可以阅读的部分:\n{sections}"
+READ_WITHHELD_ITEM = "· {label}:/read {number}"
 READ_POSITION = "第 {position}/{total} 段"
 ANSWER_FAILED = "抱歉,这次回答失败了,请稍后再试。"
 
@@ -231,7 +239,10 @@ RELOAD_FAILURE_ITEM = "· {file}:{reason}"
 LECTURE_LIST_TITLE = "📚 讲稿列表"
 LECTURE_LIST_ITEM = "· 《{title}》{count}段({file})"
 RETIRE_USAGE = "用法:/retire 讲稿名(标题或文件名的一部分)。发送 /lectures 查看讲稿列表。"
-RETIRED = "已下架《{title}》,文件已移到 retired 文件夹(没有删除)。"
+RETIRED = "已下架《{title}》,以下文件已移到 retired 文件夹(没有删除):{files}。"
+RETIRED_PLANS = "用这篇讲稿学习的 {count} 个聊天已暂停每日推送,并已请管理员选择另一篇讲稿。"
+PLAN_LECTURE_RETIRED = "⚠️ 学习计划用的讲稿(文件 {file})已下架,每日推送已暂停。请管理员点下面的按钮选择另一篇讲稿继续(也可以发送 /plan 讲稿名)。"
+BUTTON_CHOOSE_LECTURE = "改学《{title}》"
 PLAN_LECTURE_GONE = "⚠️ 学习计划用的讲稿(文件 {file})已下架,每日推送已暂停。管理员可以用 /plan 讲稿名 换一篇讲稿继续。"
 PLAN_PASSAGE_MOVED = "⚠️ 讲稿内容有更新:上次推送的段落已不在讲稿中,已接着推送后面的段落。"
 

@@ -120,8 +120,20 @@ def test_run_without_or_with_malformed_token_exits_2(tmp_path: Path):
     missing = _run_cli("run", env=env)
     assert missing.returncode == 2 and "TELEGRAM_BOT_TOKEN" in missing.stderr
     assert "Traceback" not in missing.stderr
-    malformed = _run_cli("run", env={**env, "TELEGRAM_BOT_TOKEN": "not-a-token"})
+    malformed = _run_cli("run", env={**env, "TELEGRAM_BOT_TOKEN": "123:ABC"})
     assert malformed.returncode == 2 and "格式不对" in malformed.stderr
+    # The refusal shows what a token looks like: digits, a colon, 35 characters.
+    assert "35" in malformed.stderr
+    examples = re.findall(r"\d+:[A-Za-z0-9_-]+", malformed.stderr)
+    assert examples and all(re.fullmatch(r"\d+:[A-Za-z0-9_-]{35}", e) for e in examples)
+
+
+def test_the_readme_shows_a_token_of_the_real_form():
+    from bot import texts
+
+    assert re.fullmatch(r"\d+:[A-Za-z0-9_-]{35}", texts.TOKEN_EXAMPLE)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert texts.TOKEN_EXAMPLE in readme and "35" in readme
 
 
 def test_cli_ask_does_not_import_telegram():
@@ -215,3 +227,64 @@ def test_the_parameters_of_an_escape_sequence_are_not_read_as_a_number(tokenizer
 def write_bytes(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+# Every command that prints, as an admin would pipe it into `head` (exit quietly, as `git log |
+# head` does: no BrokenPipeError traceback).
+PIPED_COMMANDS = [
+    ["--help"],
+    ["ask", "--help"],
+    ["ask", "网民规模有多大"],
+    ["ask", "--json", "网民规模有多大"],
+    ["chat"],
+    ["inspect"],
+    ["inspect", "--question", "网民规模有多大"],
+    ["quiz", "--json"],
+    ["quiz"],
+    ["check"],
+]
+
+
+def _cli_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "BOT_"))}
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    for path in KNOWLEDGE_DIR.glob("party-lecture-online-conduct.*"):
+        (knowledge / path.name).write_bytes(path.read_bytes())
+    return {**env, "BOT_KNOWLEDGE_DIR": str(knowledge), "PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.parametrize("args", PIPED_COMMANDS, ids=" ".join)
+def test_every_output_survives_a_reader_that_closed(args: list[str], tmp_path: Path):
+    """The reader is gone before the command prints anything (deterministic: the pipe's
+    reading end is closed before the process starts)."""
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        done = subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path,
+                              env=_cli_env(tmp_path), stdout=writing, stderr=subprocess.PIPE,
+                              input="网民规模有多大\n", text=True, timeout=120)
+    finally:
+        os.close(writing)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert "Exception ignored" not in done.stderr, done.stderr
+
+
+def test_a_reader_that_stops_after_the_first_line_ends_the_command_quietly(tmp_path: Path):
+    """`lecture-bot ask --json --questions FILE | head -1`: far more than a pipe holds."""
+    questions = tmp_path / "questions.txt"
+    questions.write_text("网民规模有多大\n党员发帖子组织上管得着吗\n" * 150, encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "ask", "--json",
+                                "--questions", str(questions)], cwd=tmp_path,
+                               env=_cli_env(tmp_path), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        first = json.loads(process.stdout.readline())
+        process.stdout.close()
+        _, errors = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert first["question"] == "网民规模有多大"
+    assert b"Traceback" not in errors and b"BrokenPipe" not in errors, errors.decode()
+    assert process.returncode != 0  # stopped early, as `git log | head` leaves git

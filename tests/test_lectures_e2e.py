@@ -21,7 +21,7 @@ import pytest
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import read_lecture
 from bot.services import KNOWLEDGE_KEY
-from tests.botharness import PRIVATE_CHAT, ask, running_bot
+from tests.botharness import GROUP_CHAT, PRIVATE_CHAT, RELOAD_TIMEOUT, ask, running_bot
 from tests.conftest import KNOWLEDGE_DIR
 from tests.documents import many_paragraph_docx
 
@@ -198,9 +198,64 @@ async def test_plans_follow_a_changed_and_then_a_retired_lecture(server, folder,
         assert moved[0].params["text"].startswith("📖 今日学习 · 第1/5段")
         assert "一、统一思想… · 第1段" in moved[0].params["text"]
         assert "上次推送的段落已不在讲稿中" in moved[1].params["text"]
-        await ask(server, "/retire 规范网络行为")
+        mark = server.mark()
+        server.push_update(server.text_message(PRIVATE_CHAT, "/retire 规范网络行为"))
+        told, retired = await server.wait_for("sendMessage", count=2, since=mark,
+                                              timeout=RELOAD_TIMEOUT)
         gone = await ask(server, "/push")
+    assert "已下架,每日推送已暂停" in told.params["text"]  # at once, not at the next push
+    assert retired.params["text"].startswith("已下架《党课:发挥模范带头作用 规范网络行为》")
     assert "已下架,每日推送已暂停" in gone.params["text"]
+    # No lecture is left to offer: no buttons, /plan 讲稿名 is the way on.
+    assert "reply_markup" not in gone.params or not gone.params["reply_markup"]
+
+
+async def test_retire_takes_the_quiz_bank_along_and_asks_the_groups_admins_at_once(
+        server, folder, tokenizer):
+    """/retire leaves nothing of the lecture in the knowledge folder, and a group whose plan
+    used it hears of it at once (not at its next /plan or push), with a button per lecture
+    left; only the group's admins may press one, and the plan goes on with that lecture."""
+    group, group_admin, member = GROUP_CHAT, 5001, 31337
+    (folder / "hand.txt").write_text(NEW_LECTURE, encoding="utf-8")
+    quiz_bank = folder / "party-lecture-online-conduct.quiz.tsv"
+    assert quiz_bank.is_file()
+    server.chat_admins[group] = [group_admin]
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=frozenset({ADMIN})):
+        subscribed = await ask(server, "/subscribe 规范网络行为", group, user_id=group_admin)
+        assert subscribed.params["text"].startswith("已开始每日学习")
+        other = await ask(server, "/subscribe 新党章", -100777, user_id=ADMIN)
+        assert other.params["text"].startswith("已开始每日学习")
+        mark = server.mark()
+        server.push_update(server.text_message(PRIVATE_CHAT, "/retire 规范网络行为"))
+        told, done = await server.wait_for("sendMessage", count=2, since=mark,
+                                           timeout=RELOAD_TIMEOUT)
+        assert told.params["chat_id"] == group
+        assert "已下架,每日推送已暂停" in told.params["text"]
+        assert "以下文件已移到 retired 文件夹" in done.params["text"]
+        assert "party-lecture-online-conduct.quiz.tsv" in done.params["text"]
+        assert "1 个聊天已暂停每日推送" in done.params["text"]
+        buttons = _buttons(told)
+        assert list(buttons) == ["改学《党课:学习新党章》"]
+        asked_again = await ask(server, "/plan", group, user_id=member)
+        assert "已下架,每日推送已暂停" in asked_again.params["text"]
+        assert _buttons(asked_again) == buttons
+        mark = server.mark()
+        server.push_update(server.callback_query(group, member, told.result,
+                                                 buttons["改学《党课:学习新党章》"]))
+        (refused,) = await server.wait_for("answerCallbackQuery", since=mark)
+        assert "管理员" in refused.params["text"]
+        mark = server.mark()
+        server.push_update(server.callback_query(group, group_admin, told.result,
+                                                 buttons["改学《党课:学习新党章》"]))
+        (switched,) = await server.wait_for("editMessageText", since=mark)
+        assert switched.params["text"] == "已切换到《党课:学习新党章》,从第一段开始。"
+        pushed = await ask(server, "/push", group, user_id=group_admin)
+    assert "党课:学习新党章" in pushed.params["text"]
+    assert not quiz_bank.exists()
+    assert (folder / "retired" / quiz_bank.name).is_file()
+    # The other group's plan did not use it: it heard nothing.
+    assert not [m for m in server.sent_messages(-100777) if "下架" in m.get("text", "")]
 
 
 async def test_sighup_reloads_the_folder(server, folder, tokenizer):

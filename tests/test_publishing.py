@@ -378,7 +378,7 @@ def test_discard_of_an_unknown_or_malformed_token_touches_nothing(folder: Path, 
 def test_retire_moves_the_file_to_retired_and_never_deletes(folder: Path):
     data = SHARED_LECTURE.read_bytes()
     (lecture,) = load_library(folder).lectures
-    target = retire(folder, lecture)
+    target = retire(folder, lecture)[0]
     assert target == folder / RETIRED_DIR / SHARED_LECTURE.name
     assert target.read_bytes() == data
     assert not (folder / SHARED_LECTURE.name).exists()
@@ -389,9 +389,9 @@ def test_a_second_retire_of_a_same_named_file_gets_a_time_stamped_name(folder: P
     first_text = NEW_LECTURE
     second_text = NEW_LECTURE.replace("党费", "会费")
     publish(folder, stage_text(folder, "new.txt", first_text).token)
-    first = retire(folder, load_library(folder).lecture("new"))
+    first = retire(folder, load_library(folder).lecture("new"))[0]
     publish(folder, stage_text(folder, "new.txt", second_text).token)
-    second = retire(folder, load_library(folder).lecture("new"))
+    second = retire(folder, load_library(folder).lecture("new"))[0]
     assert first == folder / RETIRED_DIR / "new.txt"
     assert re.fullmatch(r"new-\d{14}\.txt", second.name), second.name
     assert second.parent == folder / RETIRED_DIR
@@ -415,6 +415,38 @@ def test_retiring_three_same_named_files_in_one_second_keeps_all_three(folder: P
         retire(folder, load_library(folder).lecture("new"))
     kept = sorted(p.read_text(encoding="utf-8") for p in (folder / RETIRED_DIR).iterdir())
     assert kept == sorted(versions), f"{len(kept)} of 3 retired versions left"
+
+
+def test_retire_takes_every_file_of_the_lecture_along_under_one_name(folder: Path):
+    """The quiz bank, the questions file and the links' anchors go with the lecture: nothing
+    of it stays in the knowledge folder; a second retired version keeps its files together."""
+    from bot.core.links import anchors_path, links_path
+    from bot.quiz.bank import quiz_path as bank_path
+
+    def companions(lecture) -> list[Path]:
+        return [bank_path(lecture), links_path(folder, lecture.lecture_id),
+                anchors_path(folder, lecture.lecture_id)]
+
+    retired = []
+    for version in ("一", "二"):
+        publish(folder, stage_text(folder, "new.txt", NEW_LECTURE).token)
+        lecture = load_library(folder).lecture("new")
+        for path in companions(lecture):
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(f"第{version}版 {path.name}", encoding="utf-8")
+        retired.append(retire(folder, lecture))
+        assert not any(path.exists() for path in [lecture.path, *companions(lecture)])
+    first, second = retired
+    assert [p.name for p in first] == ["new.txt", "new.quiz.tsv", "new.questions.tsv",
+                                       "new.links.json"]
+    stem = second[0].stem
+    assert re.fullmatch(r"new-\d{14}", stem)
+    assert [p.name for p in second] == [f"{stem}.txt", f"{stem}.quiz.tsv",
+                                        f"{stem}.questions.tsv", f"{stem}.links.json"]
+    assert second[1].read_text(encoding="utf-8") == "第二版 new.quiz.tsv"
+    assert first[3].read_text(encoding="utf-8") == "第一版 new.json"
+    # The shipped lecture is untouched, its quiz bank included.
+    assert (folder / "party-lecture-online-conduct.quiz.tsv").is_file()
 
 
 # --- what the library sees ----------------------------------------------------------------

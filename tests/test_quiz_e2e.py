@@ -178,6 +178,28 @@ async def test_private_practice_and_group_hint(server, knowledge):
         assert empty_board.params["text"] == texts.QUIZ_RANK_EMPTY
 
 
+async def test_practice_skips_what_the_member_answered_in_his_group(server, knowledge):
+    """A member's answered questions count wherever he answered them: private practice does
+    not give him the question he just answered in his group (a member who did not answer
+    it may get it)."""
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    clock = Clock(2026, 11, 23, 7, 0)
+    async with running_bot(server, knowledge, clock=clock) as app:
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        clock.now += timedelta(hours=1)
+        poll = await _daily_push(server, app, GROUP_CHAT)
+        await _answer(server, poll, ALICE, _wrong(poll), "Alice")
+        me = await ask(server, "/me", GROUP_CHAT, user_id=ALICE, first_name="Alice")
+        assert "连续学习:1 天" in me.params["text"]  # the answer is in
+        practice = {}
+        for member in (ALICE, BOB):
+            mark = server.mark()
+            server.push_update(server.text_message(member, "/quiz"))  # his private chat
+            (practice[member],) = await server.wait_for("sendPoll", since=mark)
+    assert practice[ALICE].params["question"] != poll.params["question"]
+    assert practice[BOB].params["question"] == poll.params["question"]
+
+
 async def test_admin_previews_and_drops_a_question(server, own_knowledge):
     path = own_knowledge.folder / "party-lecture-online-conduct.quiz.tsv"
     before = read_questions(path).questions

@@ -20,7 +20,7 @@ EXTRA_LECTURES = ROOT / "tests" / "gold" / "lectures"
 # the answerable questions; refused, of the others; at most this share of the confident
 # answers wrong). The shipped weights were fitted on these files too, so the floors guard
 # against regressions; what the decision does on lectures and questions it never saw is the
-# cross-validated figures of `python -m benchmarks.decision` (the README's tables). Each
+# cross-validated figures of `python -m benchmarks.decision` (the tables of docs/quality.md). Each
 # floor is just under the figure measured when the weights were written.
 GOLD_FLOORS = {
     "lecture_questions.jsonl": (0.95, 0.95, 0.94, 0.03),

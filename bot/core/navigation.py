@@ -11,7 +11,7 @@ import functools
 import hashlib
 import re
 
-from bot.core.lectures import Lecture, Library, Passage, chinese_numeral
+from bot.core.lectures import Gap, Lecture, Library, Passage, chinese_numeral
 
 LECTURE_KEY_CHARS = 6
 _REF = re.compile(r"^(?P<key>[0-9a-f]{6}):(?P<section>\d+)\.(?P<paragraph>\d+)$")
@@ -52,10 +52,32 @@ def neighbours(library: Library, passage: Passage) -> tuple[Passage | None, Pass
     return before, after
 
 
-def find_passage(library: Library, selector: str,
-                 lecture: Lecture | None = None) -> Passage | None:
-    """`/read` selectors: "3.2" (section 3, paragraph 2), "3" or "三" (section 3), "0" or
-    "开篇" (the opening), in the given lecture, else the first lecture that has it."""
+def withheld_between(library: Library, first: Passage, second: Passage) -> tuple[int, ...]:
+    """The withheld sections (原文缺失) between two passages of one lecture, in order: what
+    reading on from one to the other skips."""
+    lecture = library.lecture(first.lecture_id)
+    if lecture is None or first.lecture_id != second.lecture_id:
+        return ()
+    low, high = sorted((first.section_no, second.section_no))
+    return tuple(sorted(n for n in lecture.missing_section_nos if low < n < high))
+
+
+def withheld_beside(library: Library, passage: Passage) -> tuple[tuple[int, ...],
+                                                                   tuple[int, ...]]:
+    """The withheld sections just before and just after a passage in reading order (the
+    last passage before a withheld part, the first after it)."""
+    before, after = neighbours(library, passage)
+    lecture = library.lecture(passage.lecture_id)
+    missing = lecture.missing_section_nos if lecture else ()
+    # The first or last passage of a lecture borders a part withheld at its start or end.
+    edge_before = tuple(n for n in missing if n < passage.section_no) if before is None else ()
+    edge_after = tuple(n for n in missing if n > passage.section_no) if after is None else ()
+    return ((withheld_between(library, before, passage) if before else edge_before),
+            (withheld_between(library, passage, after) if after else edge_after))
+
+
+def _section_selector(selector: str) -> tuple[int, int] | None:
+    """A `/read` selector's (section, paragraph): "3.2", "3", "三", "第三部分", "开篇"."""
     selector = selector.strip().removeprefix("第").removesuffix("部分").removesuffix("节")
     if selector in ("开篇", "开头"):
         selector = "0"
@@ -63,9 +85,33 @@ def find_passage(library: Library, selector: str,
     section = chinese_numeral(match[1]) if match else None
     if section is None:
         return None
-    paragraph = int(match[2] or 1)
+    return section, int(match[2] or 1)
+
+
+def find_passage(library: Library, selector: str,
+                 lecture: Lecture | None = None) -> Passage | None:
+    """`/read` selectors: "3.2" (section 3, paragraph 2), "3" or "三" (section 3), "0" or
+    "开篇" (the opening), in the given lecture, else the first lecture that has it."""
+    parsed = _section_selector(selector)
+    if parsed is None:
+        return None
+    section, paragraph = parsed
     for candidate in [lecture] if lecture else library.lectures:
         found = library.passage(f"{candidate.lecture_id}:{section}.{paragraph}")
         if found is not None:
             return found
+    return None
+
+
+def find_withheld(library: Library, selector: str,
+                  lecture: Lecture | None = None) -> tuple[Lecture, int, Gap] | None:
+    """A `/read` selector that names a withheld section ("2", "第二部分", "2.1"): the lecture,
+    the section's number and the gap that swallowed it; None if it names no such section."""
+    parsed = _section_selector(selector)
+    if parsed is None:
+        return None
+    for candidate in [lecture] if lecture else library.lectures:
+        for gap in candidate.gaps:
+            if parsed[0] in gap.missing_section_nos:
+                return candidate, parsed[0], gap
     return None

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from bot import texts
 from bot.core.answer import Answer, AnswerKind
 from bot.core.features import shares_a_word
-from bot.core.lectures import OPENING_SECTION_NO, Lecture, Library, Passage, Section
+from bot.core.lectures import OPENING_SECTION_NO, Gap, Lecture, Library, Passage, Section
+from bot.core.navigation import withheld_beside
 from bot.core.questions import MAX_MESSAGE_CHARS
 from bot.core.search import Hit
 
@@ -170,12 +171,39 @@ def _closest_blocks(answer: Answer) -> list[Block]:
 
 def passage_html(passage: Passage, library: Library, sentence_indexes: Sequence[int] = (),
                  limit: int = MAX_MESSAGE_LENGTH) -> str:
-    """One passage as a single message: citation, position, text (cut to fit if it must)."""
+    """One passage as a single message: citation, position, text (cut to fit if it must);
+    a withheld part just before or after it in reading order is named where it stands, so
+    上一段/下一段 across it say what they skip ("(第二部分原文缺失)")."""
     lecture = library.lecture(passage.lecture_id)
     total = len(lecture.passages) if lecture else passage.order + 1
     header = (texts.ANSWER_HEADER.format(citation=passage.citation) + "\n"
               + texts.READ_POSITION.format(position=passage.order + 1, total=total))
-    return passage_message(header, passage, sentence_indexes, limit)
+    before, after = withheld_beside(library, passage)
+    blocks = [[(header, False)]]
+    if before:
+        blocks.append([(withheld_note(before), False)])
+    blocks.append(highlighted_passage(passage, sentence_indexes))
+    if after:
+        blocks.append([(withheld_note(after), False)])
+    return pack_html(blocks, limit)[0]
+
+
+def withheld_note(numbers: Sequence[int]) -> str:
+    """"(第二部分原文缺失)": the withheld sections a reader skips, named from the lecture."""
+    return texts.READ_WITHHELD_NOTE.format(sections=section_names(numbers))
+
+
+def section_names(numbers: Sequence[int]) -> str:
+    return "、".join(texts.MISSING_SECTION_NAME.format(numeral=numeral(n)) for n in numbers)
+
+
+def withheld_section_text(lecture: Lecture, number: int, gap: Gap) -> str:
+    """`/read 2` where part 二 is withheld: says so, and lists the parts that can be read."""
+    size = texts.MISSING_SIZE.format(chars=f"{gap.chars:,}") if gap.chars else ""
+    items = "\n".join(texts.READ_WITHHELD_ITEM.format(label=s.label, number=s.number)
+                      for s in lecture.sections)
+    return texts.READ_WITHHELD.format(lecture=lecture.title, section=section_names([number]),
+                                      size=size, sections=items)
 
 
 def passage_message(header: str, passage: Passage, sentence_indexes: Sequence[int] = (),

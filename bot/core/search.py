@@ -46,7 +46,7 @@ BM25_B = 0.75
 
 # How much each kind of term counts. Bigrams carry most of the signal for Chinese; words add
 # precision; pinyin is a fallback for homophone typos and would add noise at full weight.
-# Tuned on the gold set's tuning half and on CMRC dev (see the README's benchmark table).
+# Tuned on the gold set's tuning half and on CMRC dev (see docs/performance.md's benchmark table).
 FIELD_WEIGHTS = {WORD_PREFIX: 1.0, BIGRAM_PREFIX: 1.0, PINYIN_PREFIX: 0.25}
 
 # Candidates re-scored with sentence scores and fuzzy matching: enough to hold the right

@@ -145,6 +145,8 @@ async def answer_question(message: Message, question: str,
             continue
         sent.add(tuple(chunks))
         await reply_chunks(message, chunks, answer_keyboard(reply, knowledge.library))
+        log.info("question in chat %s answered: %s%s", message.chat_id, reply.kind.value,
+                 f" ({reply.best.passage.passage_id})" if reply.best else "")
     return answer
 
 

@@ -36,6 +36,7 @@ from bot.handlers.permissions import refuse_unless_global_admin
 from bot.publishing import files as publishing
 from bot.publishing.files import LectureIdTaken, UploadError
 from bot.publishing.worker import ParseWorker
+from bot.study.delivery import lecture_retired
 from bot.study.rules import find_lecture
 from bot.teach import linkfile, regression
 
@@ -191,6 +192,8 @@ async def _announce_when_rebuilt(app: Application, query, path) -> None:
         text = texts.RELOAD_FAILED.format(failures=_failure_lines(broken))
     else:
         text = texts.PUBLISHED.format(title=lecture.title, count=len(lecture.passages))
+        log.info("lecture %s published by admin %s: %d passages", lecture.lecture_id,
+                 query.from_user.id, len(lecture.passages))
     await query.edit_message_text(text)
 
 
@@ -298,11 +301,22 @@ async def retire(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if found is None or isinstance(found, list):
         await update.effective_message.reply_text(texts.RETIRE_USAGE)
         return
-    await asyncio.to_thread(publishing.retire, knowledge_of(context).folder, found)
-    context.application.create_task(_rebuild_then_reply(
-        context.application, update, texts.RETIRED.format(title=found.title)), update=update)
+    moved = await asyncio.to_thread(publishing.retire, knowledge_of(context).folder, found)
+    log.info("lecture %s retired by admin %s: %s", found.lecture_id,
+             update.effective_user.id if update.effective_user else None,
+             ", ".join(path.name for path in moved))
+    reply = texts.RETIRED.format(title=found.title,
+                                 files="、".join(path.name for path in moved))
+    context.application.create_task(_retire_then_reply(context.application, update,
+                                                       found.lecture_id, reply), update=update)
 
 
-async def _rebuild_then_reply(app: Application, update: Update, reply: str) -> None:
+async def _retire_then_reply(app: Application, update: Update, lecture_id: str,
+                             reply: str) -> None:
+    """Once the index no longer holds the lecture: the chats whose plan used it are told
+    (with the lectures left to choose from), then the admin who retired it."""
     await rebuild(app)
+    told = await lecture_retired(app, lecture_id)
+    if told:
+        reply += "\n" + texts.RETIRED_PLANS.format(count=len(told))
     await update.effective_message.reply_text(reply)

@@ -395,7 +395,8 @@ def _lecture_list(context: ContextTypes.DEFAULT_TYPE) -> str:
 
 async def _practice(update: Update, context: ContextTypes.DEFAULT_TYPE,
                     lecture: Lecture | None) -> None:
-    """One more question for the member, the one they have seen least."""
+    """One more question for the member: one he has not answered anywhere (here or in a
+    group's daily quiz) first, then the one this chat has seen least."""
     app, chat_id = context.application, update.effective_chat.id
     bank = await quiz_bank(app)
     if lecture is None:
@@ -403,7 +404,11 @@ async def _practice(update: Update, context: ContextTypes.DEFAULT_TYPE,
     else:
         quiz = bank.lecture(lecture.lecture_id)
         questions = list(quiz.askable) if quiz else []
-    question = least_asked(questions, await services.quiz_store(app).asked_counts(chat_id))
+    store = services.quiz_store(app)
+    user = update.effective_user
+    answered = await store.answered_keys(user.id) if user else set()
+    unanswered = [q for q in questions if q.key not in answered]
+    question = least_asked(unanswered or questions, await store.asked_counts(chat_id))
     if question is None:
         await update.effective_message.reply_text(
             texts.QUIZ_NONE_FOR_LECTURE.format(lecture=lecture.title) if lecture

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, ContextTypes
 
 from bot import texts
 from bot.core.lectures import Lecture
-from bot.core.navigation import find_passage
-from bot.core.render import help_text, passage_html, toc_text
-from bot.handlers.ask import passage_keyboard
+from bot.core.navigation import find_passage, find_withheld, passage_ref
+from bot.core.render import help_text, passage_html, toc_text, withheld_section_text
+from bot.handlers.ask import SHOW_PREFIX, passage_keyboard
 from bot.handlers.common import command, knowledge_of
 from bot.study.rules import find_lecture
 
@@ -37,9 +37,22 @@ async def read(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     selector = " ".join(args)
     lecture = find_lecture(library, " ".join(args[:-1])) if len(args) > 1 else None
-    passage = find_passage(library, args[-1], lecture if isinstance(lecture, Lecture) else None)
+    named = lecture if isinstance(lecture, Lecture) else None
+    passage = find_passage(library, args[-1], named)
+    withheld = find_withheld(library, args[-1], named) if passage is None else None
+    if withheld is not None and (len(args) == 1 or named is not None):
+        await message.reply_text(withheld_section_text(*withheld),
+                                 reply_markup=_sections_keyboard(withheld[0]))
+        return
     if passage is None or (len(args) > 1 and not isinstance(lecture, Lecture)):
         await message.reply_text(texts.READ_NOT_FOUND.format(selector=texts.echoed(selector)))
         return
     await message.reply_html(passage_html(passage, library),
                              reply_markup=passage_keyboard(passage, library, []))
+
+
+def _sections_keyboard(lecture: Lecture) -> InlineKeyboardMarkup:
+    """One button per section that exists, opening its first paragraph in place."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        section.label, callback_data=SHOW_PREFIX + passage_ref(section.passages[0]))]
+        for section in lecture.sections if section.passages])

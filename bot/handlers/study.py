@@ -21,18 +21,27 @@ from telegram.ext import (
 
 from bot import services, texts
 from bot.core.lectures import Lecture, Library
+from bot.core.navigation import lecture_key
 from bot.core.render import passage_message
-from bot.handlers.common import answer_query, command, editable_message, knowledge_of
+from bot.handlers.common import (
+    answer_query,
+    command,
+    editable_message,
+    knowledge_of,
+    soft_call,
+)
 from bot.handlers.permissions import may_manage_chat, refuse, refuse_unless_admin
 from bot.study.alerts import RESEND_PREFIX
 from bot.study.counter import show_count
 from bot.study.delivery import (
     CHECK_IN_PREFIX,
     CHECKED_IN_LISTENERS,
+    CHOOSE_LECTURE_PREFIX,
     RESTART_DATA,
     STOP_DATA,
     Outcome,
     checkin_keyboard,
+    choose_lecture_keyboard,
     local_today,
     move_chat,
     notify_listeners,
@@ -74,6 +83,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(check_in, pattern=f"^{CHECK_IN_PREFIX}"))
     app.add_handler(CallbackQueryHandler(end_of_lecture, pattern=f"^({RESTART_DATA}|{STOP_DATA})$"))
     app.add_handler(CallbackQueryHandler(send_now, pattern=f"^{RESEND_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(choose_lecture, pattern=f"^{CHOOSE_LECTURE_PREFIX}"))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
 
@@ -171,10 +181,13 @@ async def _plan_and_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE
     plan = await _plan_or_hint(update, context)
     if plan is None:
         return None
-    lecture = knowledge_of(context).library.lecture(plan.lecture_id)
+    library = knowledge_of(context).library
+    lecture = library.lecture(plan.lecture_id)
     if lecture is None:
-        await update.effective_message.reply_text(
-            texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id))
+        keyboard = choose_lecture_keyboard(library)
+        text = texts.PLAN_LECTURE_RETIRED if keyboard else texts.PLAN_LECTURE_GONE
+        await update.effective_message.reply_text(text.format(file=plan.lecture_id),
+                                                  reply_markup=keyboard)
         return None
     return plan, lecture
 
@@ -224,11 +237,38 @@ async def _switch_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     plan = await _plan_or_hint(update, context)
     if plan is None:
         return
+    await _switch_plan(context.application, plan, lecture)
+    await update.effective_message.reply_text(texts.PLAN_SWITCHED.format(lecture=lecture.title))
+
+
+async def _switch_plan(app: Application, plan: Plan, lecture: Lecture) -> None:
+    """The plan goes on with another lecture, from its first paragraph."""
     switched = replace(plan, lecture_id=lecture.lecture_id, last_passage_id=None,
                        active=True)
-    await services.study_store(context.application).save_plan(switched)
-    schedule_job(context.application, switched)
-    await update.effective_message.reply_text(texts.PLAN_SWITCHED.format(lecture=lecture.title))
+    await services.study_store(app).save_plan(switched)
+    schedule_job(app, switched)
+
+
+async def choose_lecture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button under "the plan's lecture was retired": the plan goes on with this one."""
+    if not await refuse_unless_admin(update, context):
+        return
+    query = update.callback_query
+    key = query.data.removeprefix(CHOOSE_LECTURE_PREFIX)
+    lecture = next((lec for lec in knowledge_of(context).library.lectures
+                    if lecture_key(lec.lecture_id) == key), None)
+    plan = await services.study_store(context.application).plan(update.effective_chat.id)
+    if lecture is None or plan is None:
+        await answer_query(query, texts.BUTTON_EXPIRED)
+        return
+    await answer_query(query)  # the switch is made whatever Telegram answers
+    await _switch_plan(context.application, plan, lecture)
+    reply = texts.PLAN_SWITCHED.format(lecture=lecture.title)
+    message = editable_message(query)
+    if message is not None:
+        await soft_call("editMessageText", message.edit_text(reply))
+    else:
+        await context.bot.send_message(update.effective_chat.id, reply)
 
 
 async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -3,7 +3,8 @@
 Pure file work, no Telegram: the handlers call these through `asyncio.to_thread`. A staged
 upload lives in `<knowledge>/.staging/` (so a 发布 button still works after a restart); a
 published file appears in the knowledge folder in one `os.replace`, so a half-written lecture
-is never visible; a retired one is moved to `<knowledge>/retired/`, never deleted.
+is never visible; a retired one is moved to `<knowledge>/retired/` with every file that belongs
+to it (quiz bank, questions file, link anchors), never deleted.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.core.lectures import (
     lecture_files,
     lecture_from_bytes,
 )
+from bot.core.links import LINKS_SUFFIX, anchors_path, links_path
 from bot.core.render import MAX_MESSAGE_LENGTH, numeral
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -36,6 +38,10 @@ STAGING_DIR = ".staging"
 # A preview's 发布 button works this long; an upload left unanswered is then deleted.
 STAGED_UPLOAD_LIFETIME_S = 7 * 24 * 3600
 RETIRED_DIR = "retired"
+# A lecture's quiz bank (bot.quiz.bank.QUIZ_SUFFIX, which publishing may not import: the quiz
+# is a feature of its own) and, in retired/, the anchors of its links (.links/<id>.json).
+QUIZ_SUFFIX = ".quiz.tsv"
+ANCHORS_SUFFIX = ".links.json"
 # A preview lists at most this many sections and warnings: a phone screen's worth; a long
 # document's full list would also pass Telegram's 4096-character limit.
 MAX_PREVIEW_ITEMS = 30
@@ -244,24 +250,42 @@ def discard(folder: Path, token: str) -> None:
             path.unlink(missing_ok=True)
 
 
-def retire(folder: Path, lecture: Lecture) -> Path:
-    """Moves the lecture's file to `retired/` (with a time stamp if the name is taken)."""
+def lecture_companions(folder: Path, lecture: Lecture) -> list[tuple[Path, str]]:
+    """The files beside a lecture that belong to it, each with its name after the stem: its
+    quiz bank, its questions file and the anchors its links follow."""
+    stem = lecture.path.stem
+    return [(lecture.path.with_name(stem + QUIZ_SUFFIX), QUIZ_SUFFIX),
+            (links_path(folder, lecture.lecture_id), LINKS_SUFFIX),
+            (anchors_path(folder, lecture.lecture_id), ANCHORS_SUFFIX)]
+
+
+def retire(folder: Path, lecture: Lecture) -> list[Path]:
+    """Moves the lecture's file and every file that belongs to it (quiz bank, questions
+    file, link anchors) to `retired/`, under one stem (with a time stamp if the name is
+    taken); returns where each went, the lecture first. Nothing of it is left in the
+    knowledge folder, so no quiz or link outlives its lecture; nothing is deleted."""
     with _FOLDER_LOCK:
         return _retire(folder, lecture)
 
 
-def _retire(folder: Path, lecture: Lecture) -> Path:
+def _retire(folder: Path, lecture: Lecture) -> list[Path]:
     retired = folder / RETIRED_DIR
     retired.mkdir(exist_ok=True)
-    target = retired / lecture.path.name
+    companions = [(path, suffix) for path, suffix in lecture_companions(folder, lecture)
+                  if path.is_file()]
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    attempt = 0
-    while target.exists():  # never replace an earlier retired version
+    stem, attempt = lecture.path.stem, 0
+    # Never replace an earlier retired version of the lecture or of one of its files.
+    while any(retired.joinpath(name).exists() for name in
+              [stem + lecture.path.suffix, *(stem + suffix for _, suffix in companions)]):
         attempt += 1
-        suffix = f"-{stamp}" if attempt == 1 else f"-{stamp}-{attempt}"
-        target = retired / f"{lecture.path.stem}{suffix}{lecture.path.suffix}"
-    os.replace(lecture.path, target)
-    return target
+        stem = f"{lecture.path.stem}-{stamp}" + ("" if attempt == 1 else f"-{attempt}")
+    moved = [retired / (stem + lecture.path.suffix)]
+    os.replace(lecture.path, moved[0])
+    for path, suffix in companions:
+        moved.append(retired / (stem + suffix))
+        os.replace(path, moved[-1])
+    return moved
 
 
 def atomic_write(path: Path, data: bytes) -> None:

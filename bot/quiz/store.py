@@ -250,6 +250,17 @@ class QuizStore:
                                   "WHERE chat_id = ? GROUP BY question_key", (chat_id,))
         return {row[0]: row[1] for row in rows}
 
+    async def answered_keys(self, user_id: int) -> set[str]:
+        """The questions a member has answered, in any chat (a group's daily quiz, private
+        practice): practice offers him the others first."""
+        return await self._run(self._answered_keys, user_id)
+
+    def _answered_keys(self, user_id: int) -> set[str]:
+        rows = self._db().execute("SELECT DISTINCT p.question_key FROM quiz_answers a "
+                                  "JOIN quiz_polls p ON p.quiz_id = a.quiz_id "
+                                  "WHERE a.user_id = ?", (user_id,))
+        return {row[0] for row in rows}
+
     async def sent_quiz(self, poll_id: str) -> SentQuiz | None:
         return await self._run(self._sent_quiz, poll_id)
 

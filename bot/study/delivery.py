@@ -38,6 +38,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot import services, texts
 from bot.core.lectures import Library, lecture_of
+from bot.core.navigation import lecture_key
 from bot.core.render import passage_message
 from bot.outcome import outcome_unknown
 from bot.study import alerts
@@ -55,6 +56,10 @@ from bot.study.store import Plan, Push, PushState
 log = logging.getLogger(__name__)
 
 CHECK_IN_PREFIX = "c:"
+# The buttons under "the plan's lecture was retired": `sw:<lecture key>` switches the plan.
+CHOOSE_LECTURE_PREFIX = "sw:"
+# At most this many lectures are offered as buttons (the others by /plan 讲稿名).
+MAX_LECTURE_BUTTONS = 20
 # Set once the start-up catch-up has run (tests and health checks wait for it).
 CATCH_UP_DONE_KEY = "catch_up_done"
 # Other features (a daily quiz, …) follow delivered pushes: a list of
@@ -342,6 +347,8 @@ async def _delivered(app: Application, push: Push, message: Message) -> Outcome:
     """The one place a push becomes delivered: recorded with the plan's advance, then the
     listeners of PUSH_DELIVERED_LISTENERS are called."""
     await services.study_store(app).mark_delivered(push, message.message_id, message.chat_id)
+    log.info("push %s (%s) delivered to chat %s: %s", push.push_id, push.kind,
+             message.chat_id, push.passage_id)
     await notify_listeners(app, PUSH_DELIVERED_LISTENERS,
                            replace(push, state=PushState.DELIVERED,
                                    message_id=message.message_id, chat_id=message.chat_id))
@@ -401,11 +408,36 @@ def _describe(error: TelegramError) -> str:
     return f"{type(error).__name__}: {error.message}"
 
 
+async def lecture_retired(app: Application, lecture_id: str) -> list[int]:
+    """A lecture was retired: every active plan that used it is paused and its chat told at
+    once (its admins are there), with a button for each lecture to choose instead. Returns
+    the chats told."""
+    plans = [plan for plan in await services.study_store(app).active_plans()
+             if plan.lecture_id == lecture_id]
+    for plan in plans:
+        await _lecture_gone(app, plan)
+    if plans:
+        log.info("lecture %s retired: the plans of chats %s paused, their admins asked to "
+                 "choose another", lecture_id, [plan.chat_id for plan in plans])
+    return [plan.chat_id for plan in plans]
+
+
 async def _lecture_gone(app: Application, plan: Plan) -> None:
-    """The plan's lecture was retired: pause the plan and tell the chat once."""
+    """The plan's lecture was retired: pause the plan and tell the chat once, offering the
+    lectures there are."""
     await pause_plan(app, plan.chat_id)
-    await _send_note(app, plan.chat_id, texts.PLAN_LECTURE_GONE.format(file=plan.lecture_id),
-                     None)
+    keyboard = choose_lecture_keyboard(services.knowledge(app).library)
+    text = texts.PLAN_LECTURE_RETIRED if keyboard else texts.PLAN_LECTURE_GONE
+    await _send_note(app, plan.chat_id, text.format(file=plan.lecture_id), keyboard)
+
+
+def choose_lecture_keyboard(library: Library) -> InlineKeyboardMarkup | None:
+    """A button per lecture (the first MAX_LECTURE_BUTTONS): the plan goes on with it."""
+    rows = [[InlineKeyboardButton(texts.BUTTON_CHOOSE_LECTURE.format(title=lecture.title),
+                                  callback_data=CHOOSE_LECTURE_PREFIX
+                                  + lecture_key(lecture.lecture_id))]
+            for lecture in library.lectures[:MAX_LECTURE_BUTTONS]]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def _send(app: Application, chat_id: int, text: str,
