@@ -30,6 +30,7 @@ lint: $(VENV)/.installed-dev
 # Benchmarks stay out of `make test`; each writes its raw output to benchmarks/results/.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.retrieval
+	$(BIN)/python -m benchmarks.reading
 	$(BIN)/python -m benchmarks.decision
 	$(BIN)/python -m benchmarks.scale
 	$(BIN)/python -m benchmarks.cli_latency

@@ -49,6 +49,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks import REPO_ROOT, Report
+from benchmarks.reading import reader_trained_on
 from bot.core.answer import AnswerKind, showable
 from bot.core.decision import WEIGHTS_FILE, DecisionModel, Thresholds
 from bot.core.features import CANDIDATES, FEATURE_NAMES
@@ -251,8 +252,10 @@ def collect(tokenizer: Tokenizer, root: Path, quick: bool) -> list[Example]:
     for name, knowledge_half, other_half in (("cmrc", first_half, second_half),
                                              ("cmrc-swapped", second_half, first_half)):
         progress(f"{name}: knowledge of {len(knowledge_half)} articles")
+        # Its questions are read by a reader trained on the other half's articles only.
+        reader = reader_trained_on({a["id"] for a in other_half}, tokenizer)
         kb = KnowledgeBase.load(cmrc_folder(root, name, knowledge_half), tokenizer,
-                                model=UNDECIDED)
+                                model=UNDECIDED, reader=reader)
         cmrc_knowledge[name] = kb
         for answerable, articles in ((True, knowledge_half), (False, other_half)):
             for article_id, paragraph_id, question in cmrc_questions(articles):
@@ -554,7 +557,8 @@ def sweep(say: Report, examples: Sequence[Example]) -> None:
 def load_or_collect(cache: Path | None, quick: bool) -> list[Example]:
     if cache is not None and cache.is_file():
         saved = pickle.loads(cache.read_bytes())
-        if saved["examples"] and not hasattr(saved["examples"][0], "showables"):
+        trained = next((e for e in saved["examples"] if e.trains), None)
+        if trained is not None and trained.rows[0].shape[1] != len(FEATURE_NAMES):
             sys.exit(f"{cache} was saved by an older version of this script: delete it")
         PASSAGES.update(saved["passages"])
         return saved["examples"]

@@ -257,6 +257,7 @@ def _answer_fields(answer: Answer) -> dict:
         "answered": answer.answered,
         "kind": answer.kind.value,
         "confidence": None if answer.confidence is None else round(answer.confidence, 4),
+        "answer": answer.reading.as_dict() if answer.reading and answer.answered else None,
         "results": [
             {
                 "passage_id": hit.passage.passage_id,

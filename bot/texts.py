@@ -57,6 +57,8 @@ QUESTION_TRUNCATED = "(消息太长,只读了前 {limit} 个字。)"
 PART_HEADER = "关于“{question}”:"
 
 ANSWER_HEADER = "📖 {citation}"
+# The first line of an answer: the sentence that answers, quoted (a fact's words in bold).
+ANSWER_LINE = "答:"
 SECTION_HEADER = "📚 {section}({count}段)· 先看第1段:"
 SEE_ALSO = "另见:"
 SEE_ALSO_ITEM = "· {citation}"

@@ -28,6 +28,7 @@ from bot.core.lectures import (
 )
 from bot.core.links import Link, LinkIndex, linked_hit
 from bot.core.questions import is_courtesy, is_cut, question_parts, read_text
+from bot.core.reading import Reader, Reading
 from bot.core.search import Hit, Index, Query
 from bot.core.text import normalize
 from bot.core.titles import TitleIndex
@@ -82,6 +83,9 @@ class Answer:
     confidence: float | None = None
     # Other candidates that would have answered on their own: worth a reader's time.
     related: tuple[Hit, ...] = ()
+    # Where the first hit answers: the sentence and, for a fact, the span (`bot.core.reading`);
+    # None when no paragraph is offered as an answer or the closest one.
+    reading: Reading | None = None
 
     @property
     def answered(self) -> bool:
@@ -96,11 +100,12 @@ class Answerer:
     """Answers questions from one Library and its Index; immutable, safe to share."""
 
     def __init__(self, library: Library, index: Index, links: LinkIndex | None = None,
-                 model: DecisionModel | None = None):
+                 model: DecisionModel | None = None, reader: Reader | None = None):
         self.library = library
         self.index = index
         self.links = links if links is not None else LinkIndex((), None)
         self.model = model or DecisionModel.load()
+        self.reader = reader or Reader(index.tokenizer)
         self._titles = TitleIndex(library.lectures)
 
     def answer(self, message: str, top_k: int = 5) -> Answer:
@@ -151,11 +156,13 @@ class Answerer:
                           **kind_args)
         rank = int(probabilities.argmax())
         confidence = float(probabilities[rank])
-        chosen = hits[rank]
-        ordered = ((chosen,) + tuple(h for h in hits if h is not chosen))[:top_k]
         related = tuple(hits[i] for i, p in enumerate(probabilities)
                         if i != rank and p >= self.model.thresholds.confident)
-        args = {**kind_args, "hits": ordered, "confidence": confidence}
+        chosen, reading = hits[rank], None
+        if confidence >= self.model.thresholds.closest:  # shown: read where it answers
+            chosen, reading = self._read(query, chosen)
+        ordered = ((chosen,) + tuple(h for h in hits if h is not hits[rank]))[:top_k]
+        args = {**kind_args, "hits": ordered, "confidence": confidence, "reading": reading}
         if confidence >= self.model.thresholds.confident:
             return Answer(kind=AnswerKind.ANSWERED, lecture=_lecture_of(self.library, chosen),
                           related=related, **args)
@@ -163,6 +170,13 @@ class Answerer:
             return Answer(kind=AnswerKind.CLOSEST, lecture=_lecture_of(self.library, chosen),
                           suggestions=self._suggestions(hits), **args)
         return Answer(kind=AnswerKind.NOT_COVERED, suggestions=self._suggestions(hits), **args)
+
+    def _read(self, question: str, hit: Hit) -> tuple[Hit, Reading | None]:
+        """The hit with the sentence that answers highlighted, and where it answers."""
+        reading = self.reader.read(self.reader.analyze(question), hit.passage)
+        if reading is None:
+            return hit, None
+        return replace(hit, matched_sentences=(reading.sentence_index,)), reading
 
     def is_small_talk(self, query: str) -> bool:
         """Greetings, thanks, praise, questions about the bot: answered with help, never
@@ -183,8 +197,10 @@ class Answerer:
         candidates = hits[:CANDIDATES]
         verdicts = evidence(query, candidates, self.index.tokenizer, searched.words)
         sentence_coverages = [self.index.sentence_coverage(hit, searched) for hit in candidates]
+        analysis = self.reader.analyze(query)
+        readings = [self.reader.weigh(analysis, hit.passage) for hit in candidates]
         return candidate_rows(question_signals(query, small_talk), searched, candidates,
-                              verdicts, sentence_coverages, len(self.index))
+                              verdicts, sentence_coverages, readings, len(self.index))
 
     def _linked_answer(self, link: Link, query: str, question: str, truncated: bool,
                        top_k: int) -> Answer:
@@ -194,12 +210,13 @@ class Answerer:
         if passage is None:
             return Answer(question, AnswerKind.NOT_COVERED, hits=hits, truncated=truncated,
                           suggestions=self._suggestions(hits))
-        first = linked_hit(passage, hits, self.index.tokenizer, (query, link.question))
+        first, reading = self._read(query, linked_hit(passage, hits, self.index.tokenizer,
+                                                      (query, link.question)))
         rest = tuple(hit for hit in hits if hit.passage.passage_id != passage.passage_id)
         # An admin confirmed the link: as sure as the bot can be.
         return Answer(question, AnswerKind.ANSWERED, hits=(first, *rest)[:top_k],
                       lecture=self.library.lecture(passage.lecture_id), truncated=truncated,
-                      confidence=1.0)
+                      confidence=1.0, reading=reading)
 
     def _lecture_in_question(self, query: str, hits: tuple[Hit, ...]) -> Lecture | None:
         """The lecture a question is about: named in it, else the best hit's, else the first."""

@@ -18,6 +18,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.core.checks import Evidence, folded_sentences, folded_text
+from bot.core.reading import SentenceEvidence
 from bot.core.search import MATCHED_TERM_DEGREE, Hit, Query
 from bot.core.text import normalize
 
@@ -57,6 +58,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "question_log_chars", "question_words", "question_weight",
     "asks_question", "small_talk",
     "passage_log_chars",
+    "reader_sentence", "reader_type_missing", "reader_anchored", "reader_focus",
     "knowledge_log_passages",
 )
 
@@ -81,14 +83,15 @@ def question_signals(question: str, small_talk: bool) -> QuestionSignals:
 
 def candidate_rows(signals: QuestionSignals, query: Query, hits: Sequence[Hit],
                    evidence: Sequence[Evidence], sentence_coverages: Sequence[float],
-                   passages: int) -> np.ndarray:
+                   readings: Sequence[SentenceEvidence], passages: int) -> np.ndarray:
     """One feature row (in FEATURE_NAMES order) per candidate among the first hits;
-    `sentence_coverages` from `Index.sentence_coverage`, one per hit; `passages`: how many
-    the knowledge holds."""
+    `sentence_coverages` from `Index.sentence_coverage` and `readings` from `Reader.weigh`,
+    one per hit; `passages`: how many the knowledge holds."""
     count = min(CANDIDATES, len(hits))
     rows = np.zeros((count, len(FEATURE_NAMES)), dtype=np.float64)
     for rank in range(count):
-        rows[rank] = _row(signals, query, hits, rank, evidence[rank], sentence_coverages)
+        rows[rank] = _row(signals, query, hits, rank, evidence[rank], sentence_coverages,
+                          readings[rank])
     rows[:, -1] = math.log(max(passages, 1)) / LOG_PASSAGES_SCALE
     return rows
 
@@ -102,7 +105,8 @@ def shares_a_word(hit: Hit) -> bool:
 
 
 def _row(signals: QuestionSignals, query: Query, hits: Sequence[Hit], rank: int,
-         evidence: Evidence, sentence_coverages: Sequence[float]) -> list[float]:
+         evidence: Evidence, sentence_coverages: Sequence[float],
+         reading: SentenceEvidence) -> list[float]:
     hit = hits[rank]
     weights = query.weights
     total = query.total_weight or 1.0
@@ -136,6 +140,7 @@ def _row(signals: QuestionSignals, query: Query, hits: Sequence[Hit], rank: int,
         float(len(weights)), total / (WEIGHT_SCALE * 4),
         float(signals.asks), float(signals.small_talk),
         math.log1p(len(hit.passage.text)) / LOG_CHARS_SCALE,
+        reading.probability, float(reading.type_missing), reading.anchored, reading.focus,
         0.0,  # knowledge_log_passages: the same for every candidate, filled by candidate_rows
     ]
 

@@ -15,6 +15,7 @@ from bot.core.answer import Answer, Answerer
 from bot.core.decision import DecisionModel
 from bot.core.lectures import Library, load_library
 from bot.core.links import LinkBook, load_links
+from bot.core.reading import Reader, ReaderModel
 from bot.core.search import Index
 from bot.core.text import Lexicon, Tokenizer
 
@@ -32,12 +33,14 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, folder: Path, tokenizer: Tokenizer | None = None,
-             warm_up: bool = True, model: DecisionModel | None = None) -> KnowledgeBase:
+             warm_up: bool = True, model: DecisionModel | None = None,
+             reader: ReaderModel | None = None) -> KnowledgeBase:
         """Loads every lecture in `folder`; pass a tokenizer to reuse a loaded jieba.
 
         `warm_up=False` leaves what a question may need to its first use: for a process that
         answers one question, not for the bot. `model`: other weights than the shipped ones
-        (training, where the shipped ones may not fit the features any more).
+        (training, where the shipped ones may not fit the features any more); `reader`:
+        other reading weights (training on part of CMRC, where the rest is asked).
         """
         tokenizer = tokenizer or Tokenizer(Lexicon.load(folder / LEXICON_DIR))
         if warm_up:
@@ -45,7 +48,9 @@ class KnowledgeBase:
         library = load_library(folder)
         index = Index(library.passages, tokenizer)
         links = load_links(folder, library, tokenizer)
-        return cls(folder, library, index, Answerer(library, index, links.index, model), links)
+        answerer = Answerer(library, index, links.index, model,
+                            Reader(tokenizer, reader) if reader else None)
+        return cls(folder, library, index, answerer, links)
 
     def reload(self, reload_lexicon: bool = False) -> KnowledgeBase:
         """A new KnowledgeBase from the same folder; jieba is reused unless the lexicon is."""
@@ -55,7 +60,7 @@ class KnowledgeBase:
         """The same lectures and index answering with other question links."""
         return replace(self, links=links,
                        answerer=Answerer(self.library, self.index, links.index,
-                                         self.answerer.model))
+                                         self.answerer.model, self.answerer.reader))
 
     def reload_links(self) -> KnowledgeBase:
         """The same lectures with the question files as they are on disk now."""
@@ -68,4 +73,4 @@ class KnowledgeBase:
     def with_model(self, model: DecisionModel) -> KnowledgeBase:
         """The same knowledge deciding with other weights (training, tests)."""
         return replace(self, answerer=Answerer(self.library, self.index, self.links.index,
-                                               model))
+                                               model, self.answerer.reader))

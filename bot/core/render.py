@@ -17,6 +17,7 @@ from bot.core.features import shares_a_word
 from bot.core.lectures import OPENING_SECTION_NO, Gap, Lecture, Library, Passage, Section
 from bot.core.navigation import withheld_beside
 from bot.core.questions import MAX_MESSAGE_CHARS
+from bot.core.reading import Reading
 from bot.core.search import Hit
 
 # Telegram's limit (telegram.constants.MessageLimit.MAX_TEXT_LENGTH), repeated here because
@@ -147,6 +148,8 @@ def _answer_blocks(answer: Answer) -> list[Block]:
         header = texts.SECTION_HEADER.format(section=answer.section.label,
                                              count=len(answer.section.passages))
         blocks: list[Block] = [[(header, False)]]
+    elif answer.reading is not None:
+        blocks = [answer_line(answer.reading)]
     else:
         blocks = []
     blocks.append([(texts.ANSWER_HEADER.format(citation=best.passage.citation), False)])
@@ -158,6 +161,18 @@ def _answer_blocks(answer: Answer) -> list[Block]:
     if others:
         blocks.append(_citation_list(texts.SEE_ALSO, others))
     return blocks
+
+
+def answer_line(reading: Reading) -> Block:
+    """"答:" and the answering sentence verbatim, the span of a fact in bold."""
+    sentence = reading.sentence
+    lead = len(sentence) - len(sentence.lstrip())
+    if not reading.shows_span:
+        return [(texts.ANSWER_LINE, False), (sentence[lead:].rstrip(), False)]
+    start, end = reading.span
+    runs = [(texts.ANSWER_LINE, False), (sentence[lead:start], False), (sentence[start:end], True),
+            (sentence[end:].rstrip(), False)]
+    return [run for run in runs if run[0]]
 
 
 def _closest_blocks(answer: Answer) -> list[Block]:

@@ -1,0 +1,423 @@
+"""Trains and cross-validates the reader (`bot.core.reading`) on CMRC 2018 dev; prints
+held-out figures beside the baselines, and with --write the weights.
+
+    python -m benchmarks.reading            # cross-validate and print (make bench)
+    python -m benchmarks.reading --write    # … and write bot/core/reading.json
+
+Given the paragraph each question was written about (848 paragraphs, 3,219 questions):
+- answering sentence: the sentence the reply shows first holds a gold answer;
+- span exact match and F1 with CMRC 2018's own metric (its evaluation script: punctuation
+  and spaces dropped, CJK split into characters and other runs into words, F1 of the longest
+  common substring, the best over the gold answers), in percent.
+
+Cross-validation is grouped by article (5 folds, fixed seed): every figure is a held-out
+prediction made exactly as the bot makes it (`Reader.read` with trees fitted without the
+article). Baselines in the same run: today's first highlighted sentence (the search's, over
+all 848 paragraphs, on the questions whose paragraph the search ranks first, as the issue
+measured it), the sentence sharing the most characters with the question, and the same by
+weighted characters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import string
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from benchmarks import REPO_ROOT, Report
+from bot.core.features import CANDIDATES
+from bot.core.forest import Forest, exported_trees
+from bot.core.knowledge import KnowledgeBase
+from bot.core.lectures import Passage, split_sentences
+from bot.core.reading import (
+    SENTENCE_FEATURES,
+    SPAN_FEATURES,
+    SPAN_SENTENCES,
+    WEIGHTS_FILE,
+    QuestionAnalysis,
+    Reader,
+    ReaderModel,
+    analyze_question,
+    fold_chars,
+    sentence_rows,
+    span_candidates,
+    span_rows,
+)
+from bot.core.search import Index
+from bot.core.text import Lexicon, Tokenizer, normalize
+
+CMRC = REPO_ROOT.parent / "shared" / "data" / "cmrc2018_dev.json"
+WEIGHTS_PATH = REPO_ROOT / "bot" / "core" / WEIGHTS_FILE
+CV_SEED = 2026
+FOLDS = 5
+# Depth, trees, learning rate, as the answer decision's trees.
+TREES = (4, 200, 0.05)
+SENTENCE_TREES = (6, 300, 0.05)
+# Negative spans kept per sentence in training (see span_matrix).
+SPAN_NEGATIVES = 40
+
+
+@dataclass
+class Question:
+    article: str
+    passage: Passage
+    question: str
+    answers: tuple[str, ...]
+    answer_starts: tuple[int, ...]
+    analysis: QuestionAnalysis | None = None
+    sentence_rows: np.ndarray | None = None
+    sentence_labels: np.ndarray | None = None
+    held_out_sentences: np.ndarray | None = None
+    span_sets: list = field(default_factory=list)  # (sentence index, spans, rows, labels)
+
+
+def cmrc_questions() -> list[Question]:
+    data = json.loads(CMRC.read_text(encoding="utf-8"))["data"]
+    questions = []
+    for article in data:
+        for paragraph in article["paragraphs"]:
+            text = paragraph["context"]
+            passage = Passage(paragraph["id"], article["id"], article["title"], 1, "", 1, 0,
+                              text, split_sentences(text))
+            for qa in paragraph["qas"]:
+                answers = tuple(a["text"] for a in qa["answers"])
+                starts = tuple(int(a["answer_start"]) for a in qa["answers"])
+                questions.append(Question(article["id"], passage, qa["question"], answers,
+                                          starts))
+    return questions
+
+
+def holds_answer(passage: Passage, sentence_index: int, q: Question) -> bool:
+    """Does this sentence hold a gold answer (where the annotator marked it, or verbatim)?"""
+    start, end = passage.sentence_spans[sentence_index]
+    sentence = passage.text[start:end]
+    return any(answer.strip() and answer.strip() in sentence for answer in q.answers)
+
+
+# --- CMRC 2018's metric (its evaluation script) -----------------------------------------
+
+_PUNCTUATION = set(string.punctuation) | set(
+    "－：_*^/\\~`+=，。：？！“”；’《》〈〉【】（）「」『』、·…—–．")
+
+
+def _segments(text: str) -> list[str]:
+    """CJK characters one by one, other runs as words; punctuation and spaces dropped."""
+    out, run = [], ""
+    for char in text.lower():
+        if char in _PUNCTUATION or char.isspace():
+            if run:
+                out.append(run)
+                run = ""
+        elif re.match(r"[\u4e00-\u9fa5]", char):
+            if run:
+                out.append(run)
+                run = ""
+            out.append(char)
+        else:
+            run += char
+    if run:
+        out.append(run)
+    return out
+
+
+def _longest_common_substring(a: list[str], b: list[str]) -> int:
+    best, previous = 0, [0] * (len(b) + 1)
+    for x in a:
+        current = [0] * (len(b) + 1)
+        for j, y in enumerate(b):
+            if x == y:
+                current[j + 1] = previous[j] + 1
+                best = max(best, current[j + 1])
+        previous = current
+    return best
+
+
+def f1(prediction: str, answers: Sequence[str]) -> float:
+    scores = []
+    predicted = _segments(prediction)
+    for answer in answers:
+        gold = _segments(answer)
+        common = _longest_common_substring(gold, predicted)
+        if common == 0:
+            scores.append(0.0)
+            continue
+        precision, recall = common / len(predicted), common / len(gold)
+        scores.append(2 * precision * recall / (precision + recall))
+    return max(scores, default=0.0)
+
+
+def exact(prediction: str, answers: Sequence[str]) -> bool:
+    bare = "".join(_segments(prediction))
+    return any(bare == "".join(_segments(answer)) for answer in answers)
+
+
+# --- features ----------------------------------------------------------------------------
+
+
+def featurise_sentences(questions: Sequence[Question], tokenizer: Tokenizer) -> None:
+    for q in questions:
+        q.analysis = analyze_question(q.question, tokenizer)
+        q.sentence_rows = sentence_rows(q.analysis, q.passage, tokenizer)
+        q.sentence_labels = np.array([float(holds_answer(q.passage, i, q))
+                                      for i in range(len(q.passage.sentences))])
+
+
+def featurise_spans(questions: Sequence[Question], tokenizer: Tokenizer) -> None:
+    """Span rows in the best SPAN_SENTENCES sentences (held-out order) and the gold one."""
+    gold_answers = {}
+    for q in questions:
+        order = np.argsort(-q.held_out_sentences, kind="stable")
+        chosen = list(order[:SPAN_SENTENCES].tolist())
+        gold = [i for i, label in enumerate(q.sentence_labels) if label]
+        q.span_sets = []
+        for i in dict.fromkeys(chosen + gold[:1]):
+            sentence = q.passage.sentences[i]
+            spans = span_candidates(sentence, tokenizer)
+            if not spans:
+                continue
+            rank = chosen.index(i) if i in chosen else SPAN_SENTENCES
+            rows = span_rows(q.analysis, sentence, spans, tokenizer,
+                             float(q.held_out_sentences[i]), rank)
+            wanted = gold_answers.setdefault(id(q), {"".join(_segments(a)) for a in q.answers})
+            labels = np.array([float("".join(_segments(sentence[s:e])) in wanted)
+                               for s, e in spans])
+            q.span_sets.append((i, spans, rows, labels))
+
+
+def article_folds(questions: Sequence[Question]) -> list[set[str]]:
+    articles = sorted({q.article for q in questions})
+    random.Random(CV_SEED).shuffle(articles)
+    return [set(articles[i::FOLDS]) for i in range(FOLDS)]
+
+
+def fit(rows: np.ndarray, labels: np.ndarray,
+        trees: tuple[int, int, float] = TREES) -> tuple[Forest, dict]:
+    """Trees fitted on the rows, as the bot applies them, and as the weights file holds them."""
+    depth, count, rate = trees
+    model = HistGradientBoostingClassifier(max_depth=depth, max_iter=count, learning_rate=rate,
+                                           early_stopping=False, random_state=CV_SEED)
+    model.fit(rows, labels)
+    exported = exported_trees(model)
+    return Forest.of_trees([[tuple(n) for n in tree] for tree in exported["trees"]],
+                           exported["baseline"], rows.shape[1]), exported
+
+
+def sentence_matrix(questions: Sequence[Question]) -> tuple[np.ndarray, np.ndarray]:
+    return (np.vstack([q.sentence_rows for q in questions]),
+            np.concatenate([q.sentence_labels for q in questions]))
+
+
+def span_matrix(questions: Sequence[Question]) -> tuple[np.ndarray, np.ndarray]:
+    """Every gold span and at most SPAN_NEGATIVES others of each sentence read (a fixed
+    sample): a sentence has a hundred candidates, and fitting all of them is slow for no
+    gain in which one comes first."""
+    sample = np.random.default_rng(CV_SEED)
+    rows, labels = [], []
+    for q in questions:
+        for *_, span_rows_, span_labels in q.span_sets:
+            negatives = np.flatnonzero(span_labels == 0)
+            if len(negatives) > SPAN_NEGATIVES:
+                negatives = sample.choice(negatives, SPAN_NEGATIVES, replace=False)
+            keep = np.concatenate([np.flatnonzero(span_labels == 1), np.sort(negatives)])
+            rows.append(span_rows_[keep])
+            labels.append(span_labels[keep])
+    return np.vstack(rows), np.concatenate(labels)
+
+
+# --- baselines ---------------------------------------------------------------------------
+
+
+def most_shared_characters(q: Question, weights: dict[str, float] | None = None) -> int:
+    asked = {ch for ch in normalize(q.question) if ch.isalnum()}
+    scores = [sum((weights or {}).get(ch, 1.0) for ch in asked if ch in fold_chars(s))
+              for s in q.passage.sentences]
+    return int(np.argmax(scores))
+
+
+def first_highlighted(index: Index, q: Question) -> int | None:
+    """Today's first highlighted sentence, when the search ranks the paragraph first."""
+    hits = index.search(q.question, 1)
+    if not hits or hits[0].passage.passage_id != q.passage.passage_id:
+        return None
+    return hits[0].matched_sentences[0] if hits[0].matched_sentences else 0
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def prepare_spans(questions: Sequence[Question], folds: Sequence[set[str]],
+                  tokenizer: Tokenizer) -> list[Forest]:
+    """Span rows as training needs them: read in the sentences a sentence scorer that never
+    saw the article would choose (held-out probabilities are a feature of every span).
+    Returns each fold's sentence scorer."""
+    forests = []
+    for held in folds:
+        forest, _ = fit(*sentence_matrix([q for q in questions if q.article not in held]),
+                        SENTENCE_TREES)
+        forests.append(forest)
+        for q in questions:
+            if q.article in held:
+                q.held_out_sentences = forest.probabilities(q.sentence_rows)
+    featurise_spans(questions, tokenizer)
+    return forests
+
+
+def reader_trained_on(articles: set[str], tokenizer: Tokenizer) -> ReaderModel:
+    """A reader fitted on these CMRC articles' questions only: the answer decision trains on
+    CMRC questions asked of the other articles, which this reader never saw."""
+    questions = [q for q in cmrc_questions() if q.article in articles]
+    featurise_sentences(questions, tokenizer)
+    prepare_spans(questions, article_folds(questions), tokenizer)
+    sentences, _ = fit(*sentence_matrix(questions), SENTENCE_TREES)
+    spans, _ = fit(*span_matrix(questions))
+    return ReaderModel(sentences, spans)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true",
+                        help="write the weights fitted on all of CMRC dev to bot/core/reading.json")
+    parser.add_argument("--write-only", action="store_true",
+                        help="write the weights without cross-validating")
+    parser.add_argument("--no-speed", action="store_true", help="skip the timing")
+    args = parser.parse_args(argv)
+    say = Report()
+    tokenizer = Tokenizer(Lexicon.load(REPO_ROOT / "knowledge" / "lexicon"))
+    questions = cmrc_questions()
+    started = time.perf_counter()
+    featurise_sentences(questions, tokenizer)
+    say(f"CMRC 2018 dev: {len(questions)} questions, "
+        f"{len({q.passage.passage_id for q in questions})} paragraphs; "
+        f"features in {time.perf_counter() - started:.0f} s")
+    folds = article_folds(questions)
+    sentence_forests = prepare_spans(questions, folds, tokenizer)
+    if args.write or args.write_only:
+        write_weights(questions)
+        say(f"weights written to {WEIGHTS_PATH.relative_to(REPO_ROOT)}")
+        if args.write_only:
+            return 0
+
+    # The reader as the bot runs it, both models held out.
+    readings = {}
+    for held, sentences in zip(folds, sentence_forests, strict=True):
+        train = [q for q in questions if q.article not in held]
+        spans, _ = fit(*span_matrix(train))
+        reader = Reader(tokenizer, ReaderModel(sentences, spans))
+        for q in questions:
+            if q.article in held:
+                readings[id(q)] = reader.read(q.analysis, q.passage)
+
+    index = Index(tuple({q.passage.passage_id: q.passage for q in questions}.values()),
+                  tokenizer)
+    report(say, questions, readings, index, tokenizer)
+    if not args.no_speed:
+        speed(say, questions, tokenizer)
+    say.save("reading.txt")
+    return 0
+
+
+def report(say: Report, questions: Sequence[Question], readings: dict, index: Index,
+           tokenizer: Tokenizer) -> None:
+    n = len(questions)
+    right = [holds_answer(q.passage, readings[id(q)].sentence_index, q) for q in questions]
+    alone = [holds_answer(q.passage, int(np.argmax(q.held_out_sentences)), q) for q in questions]
+    shared = [holds_answer(q.passage, most_shared_characters(q), q) for q in questions]
+    weights = {}
+    for q in questions:
+        for ch in normalize(q.question):
+            if ch.isalnum() and ch not in weights:
+                weights[ch] = tokenizer.word_weight(ch)
+    weighted = [holds_answer(q.passage, most_shared_characters(q, weights), q)
+                for q in questions]
+    top3 = [any(q.sentence_labels[i] for i in np.argsort(-q.held_out_sentences)[:3])
+            for q in questions]
+    firsts = [(q, first_highlighted(index, q)) for q in questions]
+    ranked_first = [(q, i) for q, i in firsts if i is not None]
+    today = [holds_answer(q.passage, i, q) for q, i in ranked_first]
+    reader_on_those = [holds_answer(q.passage, readings[id(q)].sentence_index, q)
+                       for q, _ in ranked_first]
+    spans = [readings[id(q)].span_text for q in questions]
+    em = 100 * np.mean([exact(s, q.answers) for s, q in zip(spans, questions, strict=True)])
+    f = 100 * np.mean([f1(s, q.answers) for s, q in zip(spans, questions, strict=True)])
+    sentence_f = 100 * np.mean([f1(readings[id(q)].sentence, q.answers) for q in questions])
+    oracle = np.mean([any(label.any() for *_, label in q.span_sets) for q in questions])
+    say("answering sentence (held out by article), given the right paragraph:")
+    say(f"  the reader                                   {np.mean(right):.3f}  (n={n})")
+    say(f"  its sentence scorer alone (no span)          {np.mean(alone):.3f}")
+    say(f"  baseline: the most shared characters         {np.mean(shared):.3f}")
+    say(f"  baseline: the most shared weighted chars     {np.mean(weighted):.3f}")
+    say(f"  a gold answer in the reader's top 3          {np.mean(top3):.3f}")
+    say(f"  where the search ranks the paragraph first (n={len(ranked_first)}):")
+    say(f"    today's first highlighted sentence         {np.mean(today):.3f}")
+    say(f"    the reader                                 {np.mean(reader_on_those):.3f}")
+    say("answer span (CMRC 2018 metric, held out by article):")
+    say(f"  the reader                                   EM {em:.1f}  F1 {f:.1f}")
+    say(f"  baseline: the whole answering sentence       EM 0.0  F1 {sentence_f:.1f}")
+    say(f"  a gold span among the candidates read        {oracle:.3f}")
+    say("  for reference: logistic regression on lexical features, SQuAD 1.1, EM 40.4 / F1 51.0;")
+    say("  CMRC 2018 test: humans EM 92.4 / F1 97.9, MacBERT-large EM 80.4 / F1 93.8")
+    by_type: dict[str, list[tuple[bool, bool]]] = {}
+    for q, ok, s in zip(questions, right, spans, strict=True):
+        by_type.setdefault(str(q.analysis.answer_type), []).append((ok, exact(s, q.answers)))
+    say("by answer type: n, answering sentence, span EM")
+    for kind, results in sorted(by_type.items(), key=lambda item: -len(item[1])):
+        oks, ems = zip(*results, strict=True)
+        say(f"  {kind:<13} {len(results):>5}  {np.mean(oks):.3f}  {100 * np.mean(ems):.1f}")
+
+
+def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
+          count: int = 500) -> None:
+    """The reader's own time per question over all 848 paragraphs (weighing the decision's
+    three candidates, reading the one shown), beside the whole answer path it is part of."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for passage in {q.passage.passage_id: q.passage for q in questions}.values():
+            (folder / f"{passage.passage_id}.txt").write_text(
+                f"{passage.lecture_title} {passage.passage_id}\n\n{passage.text}\n",
+                encoding="utf-8")
+        knowledge = KnowledgeBase.load(folder, tokenizer)
+    reader = knowledge.answerer.reader
+    sample = random.Random(CV_SEED).sample(list(questions), min(count, len(questions)))
+    whole, reading = [], []
+    for q in sample:
+        started = time.perf_counter()
+        knowledge.answer(q.question)
+        whole.append(time.perf_counter() - started)
+        hits = knowledge.index.search(q.question, CANDIDATES)
+        started = time.perf_counter()
+        analysis = reader.analyze(q.question)
+        for hit in hits:
+            reader.weigh(analysis, hit.passage)
+        if hits:
+            reader.read(analysis, hits[0].passage)
+        reading.append(time.perf_counter() - started)
+    p50 = 1000 * np.median(reading)
+    say(f"time per question, {len(sample)} questions over "
+        f"{len(knowledge.library.passages)} paragraphs (p50 / p95 ms):")
+    say(f"  reading (3 candidates weighed, 1 read)       {p50:.2f} / "
+        f"{1000 * np.percentile(reading, 95):.2f}")
+    say(f"  the whole answer path, reading included      {1000 * np.median(whole):.2f} / "
+        f"{1000 * np.percentile(whole, 95):.2f}  (reading {p50 / (1000 * np.median(whole)):.0%}"
+        " of it)")
+
+
+def write_weights(questions: Sequence[Question]) -> None:
+    _, sentences = fit(*sentence_matrix(questions), SENTENCE_TREES)
+    _, spans = fit(*span_matrix(questions))
+    data = {"sentences": {"features": list(SENTENCE_FEATURES), **sentences},
+            "spans": {"features": list(SPAN_FEATURES), **spans}}
+    WEIGHTS_PATH.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""The reader: what a question asks for, and the sentence and span that answer it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.core.forest import ForestFileError
+from bot.core.knowledge import KnowledgeBase
+from bot.core.reading import (
+    SENTENCE_FEATURES,
+    AnswerType,
+    Reader,
+    ReaderModel,
+    analyze_question,
+    fold_chars,
+    shipped_reader_model,
+    span_candidates,
+)
+from bot.core.render import html_chunks, plain_text
+
+
+@pytest.fixture(scope="module")
+def reader(knowledge) -> Reader:
+    return Reader(knowledge.index.tokenizer)
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("党员人数有多少", AnswerType.QUANTITY),
+    ("全国一共有几个党员", AnswerType.QUANTITY),
+    ("网民规模多大", AnswerType.QUANTITY),
+    ("宣言是哪一年发布的", AnswerType.DATE),
+    ("这个规定什么时候印发的?", AnswerType.DATE),
+    ("谁说过过不了互联网这一关", AnswerType.PERSON),
+    ("哪个部门负责网络管理", AnswerType.ORGANIZATION),
+    ("网络文明大会在哪里开的", AnswerType.PLACE),
+    ("党员上网有哪些要求", AnswerType.LIST),
+    ("为什么要管党员上网", AnswerType.REASON),
+    ("怎么规范网络行为", AnswerType.METHOD),
+    ("党员能不能匿名发帖", AnswerType.YES_NO),
+    ("党员可以转发吗?", AnswerType.YES_NO),
+    ("什么是网络意识形态", AnswerType.DEFINITION),
+    ("宣言叫什么名字", AnswerType.ENTITY),
+    ("党员网络行为管理", AnswerType.TOPIC),
+])
+def test_the_interrogative_sets_the_answer_type(knowledge, question, kind):
+    assert analyze_question(question, knowledge.index.tokenizer).answer_type == kind
+
+
+def test_the_analysis_keeps_the_words_around_the_interrogative(knowledge):
+    analysis = analyze_question("截至2023年底党员总数达多少?", knowledge.index.tokenizer)
+    assert analysis.before == "截至2023年底党员总数达"
+    assert analysis.after == ""
+    assert analysis.constraints == ("2023",)
+    assert "党员" in analysis.focus
+    countries = analyze_question("几个国家参加了大会", knowledge.index.tokenizer)
+    assert countries.head == "国家"
+
+
+def test_folding_keeps_offsets():
+    text = "黨員總數ＡＢ9918.5萬名"
+    folded = fold_chars(text)
+    assert len(folded) == len(text)
+    assert folded.startswith("党员总数ab")
+
+
+def test_candidates_hold_numbers_with_their_units(knowledge):
+    sentence = "截至2023年底,中国GCD党员总数达9918.5万名,广大党员成为意识形态斗争的先锋队和主力军。"
+    spans = {sentence[s:e] for s, e in span_candidates(sentence, knowledge.index.tokenizer)}
+    assert "9918.5万名" in spans
+    assert "2023年" in spans or "2023年底" in spans
+    # never across a clause
+    assert not any("," in span for span in spans)
+
+
+def test_the_count_of_members_is_read_where_it_stands(knowledge, reader):
+    passage = next(p for p in knowledge.library.passages if "9918.5万名" in p.text)
+    reading = reader.read(reader.analyze("全国一共有多少党员"), passage)
+    assert "9918.5万名" in reading.sentence
+    assert reading.shows_span and "9918.5万" in reading.span_text
+    assert reading.answer_type == AnswerType.QUANTITY
+
+
+def test_a_reason_is_answered_by_a_sentence_without_a_span(knowledge, reader):
+    passage = knowledge.library.passages[2]
+    reading = reader.read(reader.analyze("为什么要加强党员网络行为管理"), passage)
+    assert reading.sentence in passage.sentences
+    assert not reading.shows_span
+    assert reading.as_dict()["span"] is None
+
+
+def test_the_paragraph_without_the_type_weighs_against(knowledge, reader):
+    """A quantity asked of a paragraph with no number beside the focus: evidence against."""
+    analysis = reader.analyze("女党员有多少")
+    without_numbers = next(p for p in knowledge.library.passages
+                           if not any(ch.isdigit() for ch in p.text) and "党员" in p.text)
+    assert reader.weigh(analysis, without_numbers).type_missing
+    with_count = next(p for p in knowledge.library.passages if "9918.5万名" in p.text)
+    assert not reader.weigh(analysis, with_count).type_missing
+
+
+@pytest.mark.parametrize("question", ["党员人数有多少", "全国一共有多少党员", "党员有多少人"])
+def test_quantity_questions_are_answered_with_the_count(knowledge, question):
+    answer = knowledge.answer(question)
+    assert answer.answered, (question, answer.kind, answer.confidence)
+    assert "9918.5万名" in answer.best.passage.text
+    assert "9918.5万" in answer.reading.span_text
+    # the paragraph's highlighted sentence is the answering one
+    assert answer.best.sentences == (answer.reading.sentence,)
+
+
+def test_another_lectures_subject_does_not_answer_a_count(tmp_path, knowledge):
+    """After a short lecture on 党费 is published, a count of members is still the count."""
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    source = knowledge.folder / "party-lecture-online-conduct.txt"
+    (folder / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "dues.txt").write_text(
+        "党费收缴工作\n\n一、按时交纳党费\n\n"
+        "党员应当每月按时交纳党费,这是党员应尽的义务。党员交纳党费的比例按月工资收入计算。\n"
+        "党费由党支部统一收缴,党员不得拖欠党费。\n", encoding="utf-8")
+    both = KnowledgeBase.load(folder, knowledge.index.tokenizer)
+    answer = both.answer("党员有多少人")
+    assert answer.best is not None and "9918.5万名" in answer.best.passage.text, (
+        answer.kind, answer.best and answer.best.passage.text[:40])
+
+
+def test_the_reply_opens_with_the_answering_sentence(knowledge):
+    answer = knowledge.answer("全国一共有多少党员")
+    text = plain_text(answer, knowledge.library)
+    first = text.splitlines()[0]
+    assert first.startswith("答:")
+    assert "【9918.5万名】" in first or "【9918.5万】" in first
+    html = html_chunks(answer, knowledge.library)[0]
+    assert html.startswith("答:") and "<b>9918.5万" in html.splitlines()[0]
+
+
+def test_the_json_answer_field(knowledge):
+    from bot.cli import answer_json
+
+    result = answer_json(knowledge.answer("全国一共有多少党员"))
+    assert result["answer"]["type"] == "quantity"
+    assert "9918.5万" in result["answer"]["span"]
+    assert result["answer"]["sentence"] in result["results"][0]["text"]
+    assert result["answer"]["passage_id"] == result["results"][0]["passage_id"]
+    assert answer_json(knowledge.answer("今天天气怎么样"))["answer"] is None
+
+
+def test_the_shipped_weights_fit_the_features():
+    model = shipped_reader_model()
+    assert model.sentences.feature.max() < len(SENTENCE_FEATURES)
+    assert len(model.sentences.roots) >= 10 and len(model.spans.roots) >= 10
+
+
+def test_weights_trained_on_other_features_are_refused():
+    with pytest.raises(ForestFileError):
+        ReaderModel.from_dict(json.loads(json.dumps({
+            "sentences": {"features": ["words"], "baseline": 0.0, "trees": [[[0.1]]]},
+            "spans": {"features": ["words"], "baseline": 0.0, "trees": [[[0.1]]]}})))
