@@ -3,7 +3,7 @@
 Run from the repository root:
 
     python -m benchmarks.retrieval      # CMRC 2018 dev + the gold set, vs rank_bm25 and bm25s
-    python -m benchmarks.reading        # the reader on CMRC 2018 dev, cross-validated (--write trains)
+    python -m benchmarks.reading        # the reader on CMRC 2018 dev, held out (--write trains)
     python -m benchmarks.decision       # the answer decision, cross-validated (--write trains)
     python -m benchmarks.scale          # answer path and build over 848 and 8,480 lectures vs bm25s
     python -m benchmarks.cli_latency    # wall time of `lecture-bot ask` as a new process
