@@ -107,7 +107,8 @@ async def test_a_review_choice_whose_answer_fails_is_still_linked(server, folder
         f"✅ 已记下:“{teach.UNANSWERED}” → {teach.LINKED_CITATION}")
     assert f"{teach.UNANSWERED}\t3.3" in (folder / f"{LECTURE_ID}{LINKS_SUFFIX}").read_text(
         encoding="utf-8")
-    assert answer.params["text"].startswith(f"📖 {teach.LINKED_CITATION}")
+    assert answer.params["text"].startswith("答:")  # the answering sentence first
+    assert f"\n\n📖 {teach.LINKED_CITATION}" in answer.params["text"]
 
 
 async def test_send_now_whose_answer_fails_still_sends(server, knowledge):

@@ -28,7 +28,7 @@ async def _ask_then_sentinel(server, message: str) -> list[str]:
     server.push_update(server.text_message(PRIVATE_CHAT, message))
     server.push_update(server.text_message(PRIVATE_CHAT, SENTINEL))
     (sentinel,) = await server.wait_for(
-        "sendMessage", lambda c: c.params["text"].startswith("📖") and SENTINEL_ANSWER
+        "sendMessage", lambda c: "📖" in c.params["text"] and SENTINEL_ANSWER
         in c.params["text"], since=mark, timeout=10)
     return [c.params["text"] for c in server.calls("sendMessage")
             if mark < c.seq < sentinel.seq]
@@ -106,4 +106,4 @@ async def test_a_taught_link_answers_a_rewording_by_a_word_that_says_little(serv
             linked = taught.library.passage(f"{LECTURE_ID}:{ref}")
             for rewording in rewordings:
                 reply = await ask(server, rewording)
-                assert reply.params["text"].startswith(f"📖 {linked.citation}"), rewording
+                assert f"\n\n📖 {linked.citation}" in reply.params["text"], rewording

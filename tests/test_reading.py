@@ -8,6 +8,7 @@ import pytest
 
 from bot.core.forest import ForestFileError
 from bot.core.knowledge import KnowledgeBase
+from bot.core.links import LINKS_SUFFIX, passage_ref_in_lecture
 from bot.core.reading import (
     SENTENCE_FEATURES,
     AnswerType,
@@ -158,3 +159,19 @@ def test_weights_trained_on_other_features_are_refused():
         ReaderModel.from_dict(json.loads(json.dumps({
             "sentences": {"features": ["words"], "baseline": 0.0, "trees": [[[0.1]]]},
             "spans": {"features": ["words"], "baseline": 0.0, "trees": [[[0.1]]]}})))
+
+
+def test_a_taught_link_highlights_by_the_same_reading(tmp_path, knowledge):
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    source = knowledge.folder / "party-lecture-online-conduct.txt"
+    (folder / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    counted = next(p for p in knowledge.library.passages if "9918.5万名" in p.text)
+    (folder / f"{counted.lecture_id}{LINKS_SUFFIX}").write_text(
+        f"全国一共有多少党员\t{passage_ref_in_lecture(counted)}\n", encoding="utf-8")
+    taught = KnowledgeBase.load(folder, knowledge.index.tokenizer)
+    answer = taught.answer("全国一共有多少党员")
+    assert answer.confidence == 1.0  # answered through the link
+    assert answer.best.passage.passage_id == counted.passage_id
+    assert answer.best.sentences == (answer.reading.sentence,)
+    assert "9918.5万名" in answer.reading.sentence

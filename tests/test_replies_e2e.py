@@ -111,3 +111,17 @@ async def test_a_long_story_with_a_question_is_answered_from_its_question(server
         call = await ask(server, story + "请问截至2023年底全国党员总数是多少?")
     assert "9918.5万名" in call.params["text"]
     assert not call.params["text"].startswith("关于")  # one question: no header
+
+
+async def test_an_answer_opens_with_the_sentence_that_answers_its_fact_in_bold(server,
+                                                                             knowledge):
+    async with running_bot(server, knowledge):
+        call = await ask(server, "全国一共有多少党员")
+    first, *rest = call.params["text"].split("\n\n")
+    assert first.startswith("答:")
+    assert "<b>9918.5万名</b>" in first or "<b>9918.5万</b>" in first
+    # the paragraph follows with the same sentence highlighted, and the citation as before
+    sentence = "截至2023年底,中国GCD党员总数达9918.5万名,广大党员成为意识形态斗争的先锋队和主力军。"
+    assert rest[0].startswith("📖 《党课")
+    assert f"<b>{sentence}</b>" in "\n\n".join(rest)
+    assert first.replace("<b>", "").replace("</b>", "") == f"答:{sentence}"
