@@ -187,6 +187,11 @@ BUTTON_RESTART = "重新开始"
 BUTTON_STOP = "停止"
 CHECKED_IN = "已记录,谢谢学习!"
 ALREADY_CHECKED_IN = "你已经打过卡了。"
+# A ✅ press the bot does not count: the button was not on that push's message in this chat,
+# or the presser may not study there (not a member of the group, not the reminder's reader).
+CHECK_IN_REFUSED = "这个打卡按钮不属于这里,未记录。"
+# A button that manages a chat's push (立即发送) pressed outside the presser's private chat.
+BUTTON_NOT_HERE = "这个按钮只能在收到它的私聊里使用。"
 RESTARTED = "好的,《{lecture}》从第一段重新开始。"
 STOPPED = "好的,已停止每日学习。"
 NOTHING_PUSHED = "还没有推送过学习内容。"
@@ -465,6 +470,9 @@ PREVIEW_CONFIRM = "⚠️ 回归测试有 {failed} 条没有通过:发布后这�
 BUTTON_PUBLISH_ANYWAY = "仍然发布"
 
 # The review queue (/review).
+# A review button pressed outside the chat its review belongs to (a group's review lives in
+# that group; a bot admin's or "my groups" review in the reviewer's private chat).
+REVIEW_NOT_HERE = "这个审核按钮不属于这里,请在发起 /review 的聊天里操作。"
 REVIEW_NOT_ALLOWED = "抱歉,只有机器人管理员和群管理员可以审核问题。群管理员请在自己的群里发送 /review。"
 REVIEW_EMPTY = "✅ 没有待审核的问题。"
 REVIEW_ITEM = "🔎 待审核问题(还有 {remaining} 个)\n\n问题:“{question}”\n聊天:{chat}\n{kinds}{people}\n\n{candidates}"

@@ -30,12 +30,14 @@ from bot.handlers.common import (
     editable_message,
     knowledge_of,
     soft_call,
+    stored_id,
 )
 from bot.handlers.lectures import links_follow_edits, refresh_links
 from bot.handlers.permissions import (
     is_bot_admin,
     is_group_admin,
     may_manage,
+    pressed_in_private,
     refuse,
     refuse_unless_global_admin,
 )
@@ -126,12 +128,10 @@ async def _scope(context: ContextTypes.DEFAULT_TYPE, code: str, user_id: int) ->
     if code == MY_GROUPS:
         groups = await _administered_groups(context, user_id)
         return Scope(code, groups) if groups else None
-    try:
-        chat_id = int(code)
-    except ValueError:
+    group = stored_id(code.removeprefix("-")) if code.startswith("-") else None
+    if group is None:  # a review inside a chat is a group's review: a negative id
         return None
-    if chat_id >= 0:  # a review inside a chat is a group's review
-        return None
+    chat_id = -group
     if is_bot_admin(context, user_id) or await is_group_admin(context, chat_id, user_id):
         return Scope(code, frozenset({chat_id}))
     return None
@@ -233,6 +233,9 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if scope is None:
         await refuse(update, texts.REVIEW_NOT_ALLOWED)
         return
+    if not _pressed_where_reviewed(update, scope):
+        await refuse(update, texts.REVIEW_NOT_HERE)
+        return
     items = await _queue(context, scope, update.effective_user.id)
     item = next((i for i in items if i.has(handle)), None)
     if item is None:
@@ -246,6 +249,14 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await _read(update, context, scope, item, ref)
     else:
         await _decide(update, context, scope, item, action, ref)
+
+
+def _pressed_where_reviewed(update: Update, scope: Scope) -> bool:
+    """A group's review is shown in that group; every other in the reviewer's private chat."""
+    if scope.code in (ALL_CHATS, MY_GROUPS):
+        return pressed_in_private(update)
+    message = update.callback_query.message
+    return message is not None and str(message.chat.id) == scope.code
 
 
 async def _read(update: Update, context: ContextTypes.DEFAULT_TYPE, scope: Scope,
