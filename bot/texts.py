@@ -490,6 +490,14 @@ REVIEW_MORE_CHATS = "等 {count} 个聊天"
 REVIEW_READING = "候选段落 {number}(问题:“{question}”)"
 REVIEW_LINKED = "✅ 已记下:“{question}” → {citation}"
 REVIEW_MARKED_NOT_COVERED = "✅ 已记下:“{question}” 讲稿没讲,以后会直接说明。"
+# A group admin's choice: it answers in that group only, until a bot admin adopts it.
+REVIEW_LINKED_GROUP = "✅ 已记下:“{question}” → {citation}(只在本群生效)"
+REVIEW_MARKED_NOT_COVERED_GROUP = "✅ 已记下:“{question}” 讲稿没讲(只在本群生效)。"
+# Shown to a bot admin under an item a group's admins already decided, with 采纳 to make it
+# every chat's answer.
+REVIEW_GROUP_CHOICE = "{group}的管理员已选:{choice}(只在该群生效)"
+REVIEW_GROUP_CHOICE_NOT_COVERED = "讲稿没讲"
+BUTTON_REVIEW_ADOPT = "采纳群里的选择(所有聊天生效)"
 REVIEW_SKIPPED = "已跳过。"
 REVIEW_GONE = "这个问题已经处理过了。"
 REVIEW_SAVE_FAILED = "保存失败:{reason}。问题还在待审核列表里,请稍后再试。"

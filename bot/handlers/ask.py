@@ -42,6 +42,7 @@ from bot.core.render import (
     replies,
 )
 from bot.handlers.common import command, editable_message, knowledge_of, reply_chunks
+from bot.teach import scoped
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,9 @@ async def answer_question(message: Message, question: str,
                           context: ContextTypes.DEFAULT_TYPE) -> Answer:
     """Replies to a message: one reply for each question it asks (at most three)."""
     knowledge = knowledge_of(context)
-    answer = knowledge.answer(question, top_k=MORE_RESULTS + 1)
+    # What this group's own admins taught answers here, and nowhere else.
+    own_links = await scoped.chat_links(context.application, message.chat_id)
+    answer = knowledge.answer(question, top_k=MORE_RESULTS + 1, chat_links=own_links)
     for reply in replies(answer):
         # Logged before the reply is sent: a failed send must not lose what the member asked.
         await _log(context, message, reply)

@@ -21,7 +21,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from bot import services, texts
 from bot.core.lectures import Passage
-from bot.core.links import LINKS_SUFFIX, QuestionMatcher, links_path
+from bot.core.links import LINKS_SUFFIX, QuestionMatcher, clean_question, links_path
 from bot.core.navigation import passage_ref, resolve_ref
 from bot.core.render import passage_message
 from bot.handlers.common import (
@@ -42,7 +42,7 @@ from bot.handlers.permissions import (
     refuse_unless_global_admin,
 )
 from bot.study.rules import find_lecture
-from bot.teach import linkfile, review
+from bot.teach import linkfile, review, scoped
 from bot.teach.followups import schedule_retries, send_follow_ups
 from bot.teach.queue import (
     UNANSWERED_KINDS,
@@ -52,7 +52,7 @@ from bot.teach.queue import (
     occurrences,
     review_queue,
 )
-from bot.teach.store import Decision
+from bot.teach.store import Decision, GroupLink
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await refuse(update, texts.REVIEW_NOT_ALLOWED)
         return
     items = await _queue(context, scope, update.effective_user.id)
-    text, keyboard = await _item_message(context, scope, items)
+    text, keyboard = await _item_message(context, scope, items, update.effective_user.id)
     await update.effective_message.reply_text(text, reply_markup=keyboard)
 
 
@@ -155,24 +155,31 @@ async def _occurrences(context: ContextTypes.DEFAULT_TYPE,
 async def _queue(context: ContextTypes.DEFAULT_TYPE, scope: Scope,
                  reviewer_id: int) -> list[ReviewItem]:
     found = await _occurrences(context, scope.chat_ids)
+    # A group's own decisions hide its items from its admins; a bot admin still sees them,
+    # to adopt them for every chat or decide otherwise.
+    groups = () if is_bot_admin(context, reviewer_id) or scope.chat_ids is None \
+        else scope.chat_ids
     marked = await services.teach_store(context.application).marked(
-        [o.key for o in found], reviewer_id)
+        [o.key for o in found], reviewer_id, groups)
     knowledge = knowledge_of(context)
     tokenizer = knowledge.index.tokenizer
     owner, shapes = context.application.bot_data.get(SHAPES_KEY, (None, {}))
     if owner is not tokenizer or len(shapes) > MAX_REMEMBERED_SHAPES:
         shapes = {}
         context.application.bot_data[SHAPES_KEY] = (tokenizer, shapes)
+    own_links = {chat_id: index for chat_id in {o.chat_id for o in found if o.chat_id < 0}
+                 if (index := await scoped.chat_links(context.application, chat_id))}
     # Grouping splits every new wording into words: CPU work, off the event loop.
     return await asyncio.to_thread(review_queue, found, marked, knowledge.links.index,
-                                   QuestionMatcher(tokenizer), shapes)
+                                   QuestionMatcher(tokenizer), shapes, own_links)
 
 
 async def _item_message(context: ContextTypes.DEFAULT_TYPE, scope: Scope,
-                        items: list[ReviewItem], note: str = "",
+                        items: list[ReviewItem], reviewer_id: int, note: str = "",
                         item: ReviewItem | None = None
                         ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The first item (or `item`) with its buttons; "nothing to review" if there is none."""
+    """The first item (or `item`) with its buttons; "nothing to review" if there is none.
+    A bot admin also sees what a group's admins chose for it, with a button to adopt it."""
     prefix = f"{note}\n\n" if note else ""
     if not items:
         return prefix + texts.REVIEW_EMPTY, None
@@ -185,7 +192,26 @@ async def _item_message(context: ContextTypes.DEFAULT_TYPE, scope: Scope,
             for n, p in enumerate(passages, start=1)]
     rows.append([_button(texts.BUTTON_REVIEW_NOT_COVERED, NOT_COVERED, scope, item),
                  _button(texts.BUTTON_REVIEW_SKIP, SKIP, scope, item)])
+    if is_bot_admin(context, reviewer_id):
+        for link in await _group_choices(context, item):
+            passage = knowledge_of(context).library.passage(f"{link.lecture_id}:{link.ref}")
+            choice = passage.citation if passage else texts.REVIEW_GROUP_CHOICE_NOT_COVERED
+            text += "\n\n" + texts.REVIEW_GROUP_CHOICE.format(
+                group=await _group_title(context, link.chat_id), choice=choice)
+            rows.insert(0, [_button(texts.BUTTON_REVIEW_ADOPT, PICK if passage else NOT_COVERED,
+                                    scope, item, passage)])
+            break  # one group's choice to adopt is enough to decide on
     return prefix + text, InlineKeyboardMarkup(rows)
+
+
+async def _group_choices(context: ContextTypes.DEFAULT_TYPE, item: ReviewItem
+                         ) -> list[GroupLink]:
+    """What the admins of the item's groups taught for one of its wordings, newest first."""
+    groups = [chat_id for chat_id in item.chat_ids if chat_id < 0]
+    wordings = {clean_question(o.question.text) for o in item.occurrences} \
+        | {clean_question(item.question)}
+    found = await services.teach_store(context.application).group_links(groups)
+    return [link for link in reversed(found) if link.question in wordings]
 
 
 def _button(label: str, action: str, scope: Scope, item: ReviewItem,
@@ -240,11 +266,12 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     item = next((i for i in items if i.has(handle)), None)
     if item is None:
         await query.answer(texts.REVIEW_GONE)
-        await _edit(query, *await _item_message(context, scope, items))
+        await _edit(query, *await _item_message(context, scope, items, update.effective_user.id))
         return
     if action == BACK:
         await query.answer()
-        await _edit(query, *await _item_message(context, scope, items, item=item))
+        await _edit(query, *await _item_message(context, scope, items,
+                                                update.effective_user.id, item=item))
     elif action == READ:
         await _read(update, context, scope, item, ref)
     else:
@@ -298,6 +325,9 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE, scope: Sco
         await query.answer(texts.PASSAGE_GONE, show_alert=True)
         return
     await answer_query(query)  # the admin's choice is kept whatever Telegram answers
+    if not is_bot_admin(context, reviewer):
+        await _decide_for_groups(context, query, scope, item, choice, reviewer)
+        return
     try:
         await asyncio.to_thread(review.write_choice, knowledge, item.question, choice)
     except (OSError, linkfile.LinksFileError) as error:
@@ -322,10 +352,31 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE, scope: Sco
                                         update=update)
 
 
+async def _decide_for_groups(context: ContextTypes.DEFAULT_TYPE, query, scope: Scope,
+                             item: ReviewItem, choice: review.Choice, reviewer: int) -> None:
+    """A group admin's 是这一段 or 讲稿没讲: the item's groups (those in the review's scope)
+    answer so from now on; no other chat, and no questions file, changes."""
+    groups = sorted({o.chat_id for o in item.occurrences if o.chat_id < 0
+                     and (scope.chat_ids is None or o.chat_id in scope.chat_ids)})
+    question = clean_question(item.question)
+    links = [GroupLink(chat_id, question, choice.lecture.lecture_id, choice.ref, reviewer)
+             for chat_id in groups]
+    marks = [(o.key, o.chat_id) for o in item.occurrences if o.chat_id in groups]
+    decision = Decision.LINKED if choice.passage else Decision.NOT_COVERED
+    await services.teach_store(context.application).decide_for_groups(marks, decision, links)
+    scoped.forget(context.application, groups)
+    log.info("group admin %s taught %r -> %s:%s for groups %s", reviewer, question,
+             choice.lecture.lecture_id, choice.ref, groups)
+    shown = review.shown_question(item.question)
+    note = (texts.REVIEW_LINKED_GROUP.format(question=shown, citation=choice.passage.citation)
+            if choice.passage else texts.REVIEW_MARKED_NOT_COVERED_GROUP.format(question=shown))
+    await _show_next(context, query, scope, reviewer, note)
+
+
 async def _show_next(context: ContextTypes.DEFAULT_TYPE, query, scope: Scope, reviewer: int,
                      note: str) -> None:
     items = await _queue(context, scope, reviewer)
-    await _edit(query, *await _item_message(context, scope, items, note))
+    await _edit(query, *await _item_message(context, scope, items, reviewer, note))
 
 
 async def _edit(query, text: str, keyboard: InlineKeyboardMarkup | None,
