@@ -420,6 +420,18 @@ RECORDS_CHART_CAPTION = "📈 {month} 每日学习率"
 # /myname.
 RECORDS_MYNAME_USAGE = "用法:/myname 张三(设置你在学习台账里的名字,在你所在的各个群都生效)。"
 RECORDS_MYNAME_SET = "好的,你在台账里的名字是:{name}"
+# /myname with a roster name: someone else's is refused; a free one waits for an admin (a
+# message with buttons in the group), unless the roster's @username is the member's.
+RECORDS_MYNAME_TAKEN = "名单上的“{name}”已经对应了另一位成员,不能使用。如有错误,请联系群管理员。"
+RECORDS_MYNAME_PENDING = "“{name}”在名单上,需要群管理员确认后才会对应到你。已在群里提交申请,请等待确认。"
+RECORDS_MYNAME_LINKED = "好的,名单上的“{name}”(@用户名一致)已对应到你。"
+RECORDS_CLAIM_ASK = "📝 {member} 申请认领名单上的名字“{name}”。请群管理员确认:"
+BUTTON_CLAIM_CONFIRM = "✅ 确认"
+BUTTON_CLAIM_REFUSE = "❌ 拒绝"
+RECORDS_CLAIM_CONFIRMED = "✅ 已确认:{member} 是名单上的“{name}”(管理员确认)。"
+RECORDS_CLAIM_REFUSED = "❌ 已拒绝:{member} 认领“{name}”的申请。"
+RECORDS_CLAIM_SETTLED = "这个申请已经处理过了,或名字已对应到别人。"
+RECORDS_CLAIM_ONLY_ADMINS = "只有本群管理员可以确认认领。"
 # lecture-bot export (the command line).
 CLI_NO_DATABASE = "找不到数据库 {path}(请设置 BOT_DB_PATH) / no database at {path} (set BOT_DB_PATH)"
 CLI_EXPORTED = "已写入 {path} / written: {path}"
