@@ -110,6 +110,10 @@ async def _preview_upload(app: Application, message: Message) -> None:
     except BrokenProcessPool:
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_PARSE_FAILED))
         return
+    except OSError as error:  # the staging folder could not take it (a full disk, …)
+        log.error("upload %s not staged: %s", document.file_name, error)
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_SAVE_FAILED))
+        return
     except TelegramError as error:
         log.warning("could not download %s: %s", document.file_name, error)
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_DOWNLOAD_FAILED))
