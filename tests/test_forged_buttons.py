@@ -9,6 +9,7 @@ fake Bot API server; presses are built by the test with whatever data an attacke
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from bot import services, texts
 from bot.study.delivery import CHECK_IN_PREFIX
 from tests.botharness import Clock, ask, running_bot
+from tests.conftest import LECTURE_ID
 from tests.fakebotapi import FakeBotApi
 
 pytestmark = pytest.mark.usefixtures("workdir")
@@ -175,6 +177,7 @@ async def test_publish_buttons_work_only_for_global_admins_in_their_private_chat
             assert answer.params["text"] == texts.BUTTON_NOT_HERE, data
 
 
+_TAG = hashlib.sha1(LECTURE_ID.encode("utf-8")).hexdigest()[:10]  # a real lecture's tag
 MALFORMED = [
     "c:99999999999999999999999", "c:9223372036854775808", "c:-1", "c:0", "c:²", "c:",
     "c:1e3", "c:abc", "r:99999999999999999999999", "r:²", "r:",
@@ -185,6 +188,7 @@ MALFORMED = [
     "ft:nope", "qp:", "qp:x:99999999999999999999999", "qd:", "qd:x:1",
     "u:p:", "u:p:../../etc", "u:c:", "u:f:", "u:f:zz", "e:restart", "e:stop",
     "e:restart:99999999999999999999999", "zz:1", "\u202e",
+    f"qp:{_TAG}:²", f"qp:{_TAG}:99999999999999999999999", "qd:x:²",
 ]
 
 
