@@ -16,6 +16,7 @@ import pytest
 
 from bot import services, texts
 from bot.study.delivery import CHECK_IN_PREFIX
+from tests import test_push_faults as push_faults
 from tests.botharness import Clock, ask, running_bot
 from tests.conftest import LECTURE_ID
 from tests.fakebotapi import FakeBotApi
@@ -210,3 +211,25 @@ async def test_malformed_and_out_of_range_data_is_refused_cleanly(server, knowle
                     if c.params["text"] == texts.ANSWER_FAILED]
         assert failures == []
         assert await services.study_store(app).checkin_count(1) == 0
+
+
+async def test_a_push_whose_send_timed_out_still_counts_on_its_own_message(server, knowledge):
+    """The push's outcome is unknown (no message id on record); its real message in the
+    group still takes check-ins, and its data on another message of the group does not."""
+    group, member = push_faults.GROUP_CHAT, push_faults.MEMBER
+    await push_faults.subscribe_the_group_yesterday(server, knowledge)
+    server.delay_next("sendMessage", push_faults.SLOWER_THAN_THE_CLIENT_S,
+                      when=push_faults._is_push)
+    async with running_bot(server, knowledge, admin_ids=push_faults.ADMINS,
+                           clock=Clock(2026, 11, 27, 9, 0)) as app:
+        pushed = next(m for m in server.sent_messages(group)
+                      if m["text"].startswith("📖 今日学习"))
+        data = pushed["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        push_id = int(data.removeprefix(CHECK_IN_PREFIX))
+        assert (await services.study_store(app).push(push_id)).message_id is None
+        other = await _say(server, group, "/plan", member)
+        answer = await _press(server, group, member, other.result, data)
+        assert answer.params["text"] == texts.CHECK_IN_REFUSED
+        answer = await _press(server, group, member, pushed, data)
+        assert answer.params["text"] == texts.CHECKED_IN
+        assert await _checkins(app, push_id) == 1

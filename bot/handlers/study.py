@@ -8,7 +8,7 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from telegram import ChatMemberUpdated, Update
+from telegram import ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -306,8 +306,13 @@ async def _may_check_in(update: Update, context: ContextTypes.DEFAULT_TYPE, push
     who may study there. A refusal is logged and answered; it changes nothing."""
     query = update.callback_query
     message, user_id = query.message, query.from_user.id
-    placed = message is not None and await services.study_store(
-        context.application).carries_button(push, message.chat.id, message.message_id)
+    placed = message is not None and (
+        await services.study_store(context.application).carries_button(
+            push, message.chat.id, message.message_id)
+        # A push whose send timed out (state unknown) has no message id on record: its
+        # message is known by the button Telegram shows on it, in the push's chat.
+        or (push.message_id is None and message.chat.id == push.chat_id
+            and _shows_button(message, query.data)))
     allowed = placed and await may_study_in(context, message.chat.id, user_id)
     if not allowed:
         log.warning("check-in refused: user %s pressed push %s (chat %s) on message %s of "
@@ -316,6 +321,13 @@ async def _may_check_in(update: Update, context: ContextTypes.DEFAULT_TYPE, push
                     message.chat.id if message else None)
         await answer_query(query, texts.CHECK_IN_REFUSED, show_alert=True)
     return allowed
+
+
+def _shows_button(message, data: str) -> bool:
+    """Does the message, as Telegram has it (not as the client claims), carry this button?"""
+    markup = message.reply_markup if isinstance(message, Message) else None
+    return markup is not None and any(button.callback_data == data
+                                      for row in markup.inline_keyboard for button in row)
 
 
 async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
