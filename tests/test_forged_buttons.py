@@ -164,6 +164,20 @@ async def test_a_review_button_for_another_group_is_refused(server, knowledge):
         assert answer.params["text"] == texts.REVIEW_NOT_HERE
 
 
+async def test_a_review_button_naming_another_groups_question_is_refused(server, knowledge):
+    group_a, a_admin = -100800800, 5003
+    server.chat_admins[GROUP_B] = [B_ADMIN]
+    server.chat_admins[group_a] = [a_admin]
+    async with running_bot(server, knowledge, clock=Clock(*CLOCK)) as app:
+        await _say(server, group_a, "/ask 女党员有多少", a_admin)  # logged as question 1
+        in_b = await _say(server, GROUP_B, "/plan", B_MEMBER)
+        answer = await _press(server, GROUP_B, B_ADMIN, in_b.result, f"rv:n:{GROUP_B}:q1")
+        assert answer.params["text"] == texts.REVIEW_GONE
+        assert await services.teach_store(app).group_links([group_a, GROUP_B]) == []
+        listing = await _say(server, group_a, "/review", a_admin)
+        assert "女党员有多少" in listing.params["text"], "still waiting for A's own admins"
+
+
 async def test_publish_buttons_work_only_for_global_admins_in_their_private_chat(server,
                                                                                  knowledge):
     server.chat_admins[GROUP_B] = [B_ADMIN, GLOBAL_ADMIN]
