@@ -124,3 +124,25 @@ async def test_a_bot_admin_adopts_a_groups_link_for_every_chat(server, folder, t
     assert f"{QUESTION}\t-" in _links_file(folder)
     assert other_group.params["text"].startswith("讲稿里没有讲到")
     assert private.params["text"].startswith("讲稿里没有讲到")
+
+
+async def test_what_a_group_taught_follows_it_into_its_supergroup(server, folder, tokenizer):
+    old, new = -4007, -1004007
+    server.chat_admins[old] = server.chat_admins[new] = [STRANGER]
+    knowledge = KnowledgeBase.load(folder, tokenizer)
+    async with running_bot(server, knowledge, admin_ids=frozenset({GLOBAL_ADMIN})):
+        mark = server.mark()
+        server.push_update(server.text_message(old, f"/ask {QUESTION}", STRANGER,
+                                               chat_type="group"))
+        (answered,) = await server.wait_for("sendMessage", since=mark)
+        server.push_update(server.callback_query(old, STRANGER, answered.result,
+                                                 _buttons(answered)["👎"]))
+        listing = await _reply(server, old, "/review", STRANGER)
+        await _press(server, listing, _buttons(listing)["讲稿没讲"], STRANGER)
+        server.push_update(server.migration_message(old, new, user_id=STRANGER))
+        in_new = await _reply(server, new, f"/ask {QUESTION}", STRANGER)
+        review_new = await _reply(server, new, "/review", STRANGER)
+        elsewhere = await _reply(server, OTHER_GROUP, f"/ask {QUESTION}", OTHER_MEMBER)
+    assert in_new.params["text"].startswith("讲稿里没有讲到")
+    assert review_new.params["text"] == texts.REVIEW_EMPTY
+    assert ANSWER in elsewhere.params["text"]

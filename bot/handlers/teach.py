@@ -41,6 +41,7 @@ from bot.handlers.permissions import (
     refuse,
     refuse_unless_global_admin,
 )
+from bot.study.delivery import CHAT_MOVED_LISTENERS
 from bot.study.rules import find_lecture
 from bot.teach import linkfile, review, scoped
 from bot.teach.followups import schedule_retries, send_follow_ups
@@ -80,6 +81,14 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.FileExtension("tsv")
                                    & filters.UpdateType.MESSAGE, questions_upload))
     app.add_handler(CallbackQueryHandler(review_button, pattern=f"^{REVIEW_PREFIX}"))
+    app.bot_data.setdefault(CHAT_MOVED_LISTENERS, []).append(group_moved)
+
+
+async def group_moved(app: Application, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: what its admins taught goes on answering there."""
+    if old_chat_id < 0 and new_chat_id < 0:
+        await services.teach_store(app).move_group_marks(old_chat_id, new_chat_id)
+    scoped.forget(app, (old_chat_id, new_chat_id))
 
 
 async def prepare(app: Application) -> None:

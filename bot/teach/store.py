@@ -174,6 +174,14 @@ class TeachStore:
                                          int(cursor.lastrowid)))
         return owed
 
+    async def move_group_marks(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its admins' decisions (marked under its chat id, see
+        migration 2) follow it; its links follow by `chat_tables`."""
+        await self.database.run(
+            self.database.write,
+            "UPDATE OR IGNORE review_marks SET reviewer_id = ? WHERE reviewer_id = ?",
+            (new_chat_id, old_chat_id))
+
     async def group_links(self, chat_ids: Collection[int]) -> list[GroupLink]:
         """The links these groups' admins taught, oldest first."""
         ids = tuple(chat_ids)
