@@ -120,6 +120,10 @@ async def test_a_visitor_who_is_not_a_member_cannot_check_in(server, knowledge):
         answer = await _press(server, GROUP_B, OUTSIDER, pushed.result, data)
         assert answer.params["text"] == texts.CHECK_IN_REFUSED
         assert await _checkins(app, int(data.removeprefix(CHECK_IN_PREFIX))) == 0
+        assert await services.members(app).member(GROUP_B, OUTSIDER) is None, "not on the roster"
+        answer = await _press(server, GROUP_B, B_MEMBER, pushed.result, data)
+        assert answer.params["text"] == texts.CHECKED_IN
+        assert await services.members(app).member(GROUP_B, B_MEMBER) is not None
 
 
 async def test_todays_copy_of_the_push_counts_in_its_own_chat_only(server, knowledge):

@@ -23,6 +23,7 @@ from telegram.ext import (
 from bot import services, texts
 from bot.core.lectures import Lecture, Library
 from bot.core.render import passage_message
+from bot.handlers import members
 from bot.handlers.common import (
     answer_query,
     command,
@@ -336,6 +337,7 @@ async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     push = await _push_of_button(update, context, CHECK_IN_PREFIX)
     if push is None or not await _may_check_in(update, context, push):
         return
+    await members.remember(context.application, query.message.chat.id, query.from_user)
     before = await store.checkin_count(push.push_id)
     count = await store.check_in(push, query.from_user.id, now_of(context.application))
     # Everything the check-in earns is recorded before the answer, which may fail; and again
