@@ -1,11 +1,13 @@
 """Teaching the bot from the chat: /review, /questions and questions-file uploads.
 
 /review shows, one at a time, what the bot did not answer well (bot.teach.queue), with the
-top candidate paragraphs: "是这一段" links the question to one (written to the lecture's
-questions file, in effect at once), "阅读" shows a candidate in full first, "讲稿没讲" makes
-the bot refuse it, "跳过" leaves it for later. Bot admins review every chat's questions; a
-group's admins their group's. Buttons carry the review's scope and the item's handle, so a
-review survives a restart; every press checks the presser's rights again.
+top candidate paragraphs: "是这一段" links the question to one, "阅读" shows a candidate
+in full first, "讲稿没讲" makes the bot refuse it, "跳过" leaves it for later. Bot admins
+review every chat's questions, and their choices go to the lecture's questions file (every
+chat, at once); a group's admins review their group's, and their choices answer in that group
+only (bot.teach.scoped) until a bot admin adopts one. Buttons carry the review's scope and
+the item's handle, so a review survives a restart; every press checks the presser's rights
+and the chat again.
 """
 
 from __future__ import annotations
@@ -201,15 +203,16 @@ async def _item_message(context: ContextTypes.DEFAULT_TYPE, scope: Scope,
             for n, p in enumerate(passages, start=1)]
     rows.append([_button(texts.BUTTON_REVIEW_NOT_COVERED, NOT_COVERED, scope, item),
                  _button(texts.BUTTON_REVIEW_SKIP, SKIP, scope, item)])
-    if is_bot_admin(context, reviewer_id):
-        for link in await _group_choices(context, item):
-            passage = knowledge_of(context).library.passage(f"{link.lecture_id}:{link.ref}")
-            choice = passage.citation if passage else texts.REVIEW_GROUP_CHOICE_NOT_COVERED
-            text += "\n\n" + texts.REVIEW_GROUP_CHOICE.format(
-                group=await _group_title(context, link.chat_id), choice=choice)
-            rows.insert(0, [_button(texts.BUTTON_REVIEW_ADOPT, PICK if passage else NOT_COVERED,
-                                    scope, item, passage)])
-            break  # one group's choice to adopt is enough to decide on
+    choices = await _group_choices(context, item) if is_bot_admin(context, reviewer_id) \
+        else []
+    if choices:  # the newest group's choice is offered; the buttons above decide otherwise
+        link = choices[0]
+        passage = knowledge_of(context).library.passage(f"{link.lecture_id}:{link.ref}")
+        choice = passage.citation if passage else texts.REVIEW_GROUP_CHOICE_NOT_COVERED
+        text += "\n\n" + texts.REVIEW_GROUP_CHOICE.format(
+            group=await _group_title(context, link.chat_id), choice=choice)
+        rows.insert(0, [_button(texts.BUTTON_REVIEW_ADOPT, PICK if passage else NOT_COVERED,
+                                scope, item, passage)])
     return prefix + text, InlineKeyboardMarkup(rows)
 
 
