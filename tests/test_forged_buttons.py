@@ -251,3 +251,18 @@ async def test_a_push_whose_send_timed_out_still_counts_on_its_own_message(serve
         answer = await _press(server, group, member, pushed, data)
         assert answer.params["text"] == texts.CHECKED_IN
         assert await _checkins(app, push_id) == 1
+
+
+async def test_a_forged_vote_is_not_recorded(server, knowledge):
+    async with running_bot(server, knowledge) as app:
+        answered = await _say(server, OUTSIDER, "网民规模有多大")
+        vote = next(b["callback_data"] for row in answered.params["reply_markup"][
+            "inline_keyboard"] for b in row if b["text"] == "👎")
+        forged = vote.rsplit(":", 1)[0] + ":0.1"  # the opening paragraph, never shown here
+        assert forged != vote
+        answer = await _press(server, OUTSIDER, OUTSIDER, answered.result, forged)
+        assert answer.params["text"] == texts.BUTTON_EXPIRED
+        assert await services.question_log(app).dislikes(None, 10) == []
+        answer = await _press(server, OUTSIDER, OUTSIDER, answered.result, vote)
+        assert answer.params["text"] == texts.FEEDBACK_THANKS
+        assert len(await services.question_log(app).dislikes(None, 10)) == 1

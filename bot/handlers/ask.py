@@ -41,7 +41,13 @@ from bot.core.render import (
     passage_html,
     replies,
 )
-from bot.handlers.common import command, editable_message, knowledge_of, reply_chunks
+from bot.handlers.common import (
+    command,
+    editable_message,
+    knowledge_of,
+    reply_chunks,
+    shows_button,
+)
 from bot.teach import scoped
 
 log = logging.getLogger(__name__)
@@ -274,7 +280,9 @@ async def full_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     data = query.data.removeprefix(FEEDBACK_PREFIX)
-    if not data or data[0] not in "+-":
+    # A vote is recorded only from a 👍/👎 the bot put on that very message: a forged one
+    # would fill the chat's review queue with 👎 on paragraphs nobody was shown.
+    if not data or data[0] not in "+-" or not shows_button(query):
         await query.answer(texts.BUTTON_EXPIRED)
         return
     passage = resolve_ref(knowledge_of(context).library, data[1:])

@@ -72,3 +72,13 @@ def stored_id(text: str) -> int | None:
         return None
     number = int(text)
     return number if 0 < number <= MAX_STORED_ID else None
+
+
+def shows_button(query: CallbackQuery) -> bool:
+    """Does the pressed message, as Telegram has it (not as the client claims), carry a
+    button with this data? Telegram sends the message from its own store; a forged press
+    has data no button of that message carries (an old, inaccessible message has none)."""
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    return markup is not None and any(button.callback_data == query.data
+                                      for row in markup.inline_keyboard for button in row)

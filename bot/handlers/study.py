@@ -8,7 +8,7 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from telegram import ChatMemberUpdated, Message, Update
+from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -29,6 +29,7 @@ from bot.handlers.common import (
     command,
     editable_message,
     knowledge_of,
+    shows_button,
     stored_id,
 )
 from bot.handlers.permissions import (
@@ -313,7 +314,7 @@ async def _may_check_in(update: Update, context: ContextTypes.DEFAULT_TYPE, push
         # A push whose send timed out (state unknown) has no message id on record: its
         # message is known by the button Telegram shows on it, in the push's chat.
         or (push.message_id is None and message.chat.id == push.chat_id
-            and _shows_button(message, query.data)))
+            and shows_button(query)))
     allowed = placed and await may_study_in(context, message.chat.id, user_id)
     if not allowed:
         log.warning("check-in refused: user %s pressed push %s (chat %s) on message %s of "
@@ -322,13 +323,6 @@ async def _may_check_in(update: Update, context: ContextTypes.DEFAULT_TYPE, push
                     message.chat.id if message else None)
         await answer_query(query, texts.CHECK_IN_REFUSED, show_alert=True)
     return allowed
-
-
-def _shows_button(message, data: str) -> bool:
-    """Does the message, as Telegram has it (not as the client claims), carry this button?"""
-    markup = message.reply_markup if isinstance(message, Message) else None
-    return markup is not None and any(button.callback_data == data
-                                      for row in markup.inline_keyboard for button in row)
 
 
 async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
