@@ -21,7 +21,7 @@ from telegram import (
     BotCommandScopeDefault,
     Update,
 )
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import services, texts
 from bot.config import Settings
@@ -45,6 +45,8 @@ from bot.study.delivery import restore_jobs
 
 log = logging.getLogger(__name__)
 
+# How often the database file is checked for having been deleted under the running bot.
+DB_WATCH_SECONDS = 60
 # The rate limiter retries a request that hit a flood limit this many times before giving up.
 RATE_LIMIT_RETRIES = 3
 
@@ -91,6 +93,9 @@ async def prepare(app: Application) -> None:
     stores = app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
     # The records show 每日一题's daily counts; each feature keeps to its own tables.
     app.bot_data[services.QUIZ_RESULTS_KEY] = quiz_results_of(stores.quiz.daily_results)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(watch_database, interval=DB_WATCH_SECONDS,
+                                    first=DB_WATCH_SECONDS, name="db-watch")
     await teach.prepare(app)
     await restore_jobs(app)
     await quiz.prepare(app)
@@ -100,6 +105,16 @@ async def prepare(app: Application) -> None:
     await soft_call("setMyDescription", app.bot.set_my_description(texts.BOT_DESCRIPTION))
     await soft_call("setMyShortDescription",
                     app.bot.set_my_short_description(texts.BOT_SHORT_DESCRIPTION))
+
+
+async def watch_database(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The database file deleted or replaced under the running bot: every write from then on
+    goes to a file nobody will open again. Said loudly, each check, until someone acts."""
+    stores = context.application.bot_data.get(services.STORES_KEY)
+    if stores is not None and await asyncio.to_thread(stores.database.file_gone):
+        log.critical("DATABASE FILE %s WAS DELETED OR REPLACED while the bot runs: what it "
+                     "records now is lost when it stops. Restore it from a backup and restart.",
+                     stores.database.path)
 
 
 async def register_command_menus(app: Application) -> None:
@@ -128,6 +143,9 @@ async def cleanup(app: Application) -> None:
 def run_bot(env: Mapping[str, str]) -> int:
     """Runs the bot until interrupted: long polling, or a webhook when WEBHOOK_URL is set."""
     settings = Settings.from_env(env)
+    # A missing (after it existed), read-only or damaged database stops the bot here, with
+    # one line (DatabaseUnusable), before it starts polling.
+    asyncio.run(_probe_database(settings.db_path))
     app = build_application(settings)
     if settings.webhook_url:
         app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,
@@ -137,6 +155,11 @@ def run_bot(env: Mapping[str, str]) -> int:
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
+
+
+async def _probe_database(path) -> None:
+    stores = await Stores.open(path)
+    await stores.close()
 
 
 def _webhook_path(webhook_url: str) -> str:

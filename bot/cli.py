@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ from bot.core.render import (
     withheld_note,
     withheld_section_text,
 )
+from bot.storage import DatabaseUnusable
 from bot.teach import regression
 
 EXIT_USAGE = 2
@@ -187,6 +189,16 @@ def _knowledge_dir(args: argparse.Namespace) -> Path:
     return Path(environment().get("BOT_KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR)
 
 
+def _missing_knowledge(args: argparse.Namespace) -> bool:
+    """True (and one line on stderr) when the knowledge folder does not exist: `check &&
+    restart` must not pass on a typo, nor `ask` answer "not covered" from nothing."""
+    folder = _knowledge_dir(args)
+    if folder.is_dir():
+        return False
+    print(texts.CLI_NO_KNOWLEDGE.format(path=folder), file=sys.stderr)
+    return True
+
+
 def _load(args: argparse.Namespace) -> KnowledgeBase:
     # The command line answers a question or a few: the thesaurus waits until one needs it.
     knowledge = KnowledgeBase.load(_knowledge_dir(args), warm_up=False)
@@ -203,6 +215,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         questions = _questions(args)
     except QuestionsFileError as error:
         print(error, file=sys.stderr)
+        return EXIT_USAGE
+    if _missing_knowledge(args):
         return EXIT_USAGE
     knowledge = _load(args)
     for question in questions:
@@ -437,7 +451,10 @@ def quiz_text(question) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Exit status 0 when every link of every lecture passes, 1 when any fails."""
+    """Exit status 0 when every link of every lecture passes, 1 when any fails, 2 without
+    a knowledge folder."""
+    if _missing_knowledge(args):
+        return EXIT_USAGE
     knowledge = _load(args)
     checks = regression.check_knowledge(knowledge, args.without_links)
     for line in regression.report_lines(checks):
@@ -462,7 +479,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         return run_bot(env)
-    except SettingsError as error:
+    except (SettingsError, DatabaseUnusable) as error:
         print(str(error), file=sys.stderr)
         return EXIT_USAGE
 
@@ -475,7 +492,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """The same workbook /export sends, from the database the bot is configured with."""
-    from bot.records.export import export_month
+    from bot.records.export import UnknownChat, export_month
     from bot.records.rules import parse_month
 
     month = parse_month(args.month)
@@ -487,9 +504,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not db_path.is_file():
         print(texts.CLI_NO_DATABASE.format(path=db_path), file=sys.stderr)
         return EXIT_USAGE
+    if _missing_knowledge(args):
+        return EXIT_USAGE
     library = load_library(_knowledge_dir(args))
     timezone = env.get("BOT_TIMEZONE") or DEFAULT_TIMEZONE
-    data = asyncio.run(export_month(db_path, library, args.chat, month, timezone))
+    try:
+        data = asyncio.run(export_month(db_path, library, args.chat, month, timezone))
+    except UnknownChat:
+        print(texts.CLI_UNKNOWN_CHAT.format(chat=args.chat, path=db_path), file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.DatabaseError as error:  # unreadable, not a database, locked for good
+        print(texts.CLI_DATABASE_UNUSABLE.format(path=db_path, error=error), file=sys.stderr)
+        return EXIT_USAGE
     args.output.write_bytes(data)
     print(texts.CLI_EXPORTED.format(path=args.output))
     return 0

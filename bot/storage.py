@@ -12,6 +12,7 @@ without touching another's; never edit a released migration, add one.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from bot import texts
+
 T = TypeVar("T")
+
+# Written beside a database the first time it is opened: a later start that finds the marker
+# but not the database stops (the file was deleted or BOT_DB_PATH points at a fresh copy)
+# instead of silently beginning empty. Deleting the marker accepts an empty start.
+MARKER_SUFFIX = ".created"
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be used at start-up; the message is the one line to show."""
+
+
+def marker_path(path: Path) -> Path:
+    return path.with_name(path.name + MARKER_SUFFIX)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """The connection (a test may open it read-only, as a read-only file would be)."""
+    return sqlite3.connect(path, isolation_level=None)
 
 # Before schemas were versioned one by one, the whole database had one migration, recorded
 # in PRAGMA user_version = 1; it created the tables of these schemas, at their version 1.
@@ -54,6 +75,7 @@ class Database:
         self.schemas = tuple(schemas)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._connection: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None  # the file's (device, inode) at open
 
     async def open(self) -> Database:
         await self.run(self._open)
@@ -65,16 +87,44 @@ class Database:
         self._executor.shutdown(wait=True)
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.execute("PRAGMA foreign_keys=ON")
-        # Only this process writes; the wait covers an admin's sqlite3 shell holding a lock.
-        connection.execute("PRAGMA busy_timeout=5000")
+        """Opens and migrates; a database that is missing (after it existed), read-only or
+        damaged raises DatabaseUnusable with one line that says so."""
+        existed = self.path.exists()
+        if not existed and marker_path(self.path).exists():
+            raise DatabaseUnusable(texts.DB_MISSING.format(
+                path=self.path, marker=marker_path(self.path)))
+        connection = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = _connect(self.path)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            # Only this process writes; the wait covers an admin's sqlite3 shell holding a lock.
+            connection.execute("PRAGMA busy_timeout=5000")
+            if existed:
+                verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+                if verdict != "ok":
+                    raise sqlite3.DatabaseError(f"quick_check: {verdict}")
+            migrate(connection, self.schemas)
+            # A read-only file opens and reads; find out now, not at the first check-in.
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            connection.execute(f"PRAGMA user_version = {int(version)}")
+            marker = marker_path(self.path)
+            if not marker.exists():
+                marker.write_text(texts.DB_MARKER_NOTE, encoding="utf-8")
+            self._identity = _identity(self.path)
+        except (sqlite3.Error, OSError) as error:
+            if connection is not None:
+                connection.close()
+            raise DatabaseUnusable(_unusable_line(self.path, error)) from error
         self._connection = connection
-        migrate(connection, self.schemas)
+
+    def file_gone(self) -> bool:
+        """Was the open database's file deleted or replaced under the running bot? Its
+        writes then go to a file nobody will open again: worth an alarm."""
+        return self._identity is not None and _identity(self.path) != self._identity
 
     def _close(self) -> None:
         assert self._connection is not None
@@ -105,7 +155,14 @@ class Database:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
+        try:
+            db.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT (a deferred constraint, a full disk) can leave the transaction
+            # open: every later BEGIN would fail. Nothing of it is kept.
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         with self.transaction() as db:
@@ -128,6 +185,23 @@ class Database:
                     db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (old,))
                 else:
                     db.execute(f"UPDATE {table} SET chat_id = ? WHERE chat_id = ?", (new, old))
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _unusable_line(path: Path, error: Exception) -> str:
+    message = str(error).lower()
+    if "readonly" in message or "read-only" in message or isinstance(error, PermissionError):
+        return texts.DB_READ_ONLY.format(path=path)
+    if "not a database" in message or "malformed" in message or "quick_check" in message:
+        return texts.DB_DAMAGED.format(path=path, error=error)
+    return texts.DB_UNUSABLE.format(path=path, error=error)
 
 
 def migrate(connection: sqlite3.Connection, schemas: Sequence[Schema]) -> dict[str, int]:

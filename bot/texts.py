@@ -197,6 +197,11 @@ BUTTON_RESTART = "重新开始"
 BUTTON_STOP = "停止"
 CHECKED_IN = "已记录,谢谢学习!"
 ALREADY_CHECKED_IN = "你已经打过卡了。"
+# A ✅ press the bot does not count: the button was not on that push's message in this chat,
+# or the presser may not study there (not a member of the group, not the reminder's reader).
+CHECK_IN_REFUSED = "这个打卡按钮不属于这里,未记录。"
+# A button that manages a chat's push (立即发送) pressed outside the presser's private chat.
+BUTTON_NOT_HERE = "这个按钮只能在收到它的私聊里使用。"
 RESTARTED = "好的,《{lecture}》从第一段重新开始。"
 STOPPED = "好的,已停止每日学习。"
 NOTHING_PUSHED = "还没有推送过学习内容。"
@@ -230,6 +235,8 @@ BUTTON_CANCEL = "取消"
 UPLOAD_CANCELLED = "已取消,没有发布。"
 UPLOAD_DOWNLOAD_FAILED = "下载失败,请重新发送"
 UPLOAD_WRONG_KIND = "只接受 .docx、.txt 或 .md 文件"
+# An upload whose file name is too long to store (limits in characters: Chinese, rare ones).
+UPLOAD_NAME_TOO_LONG = "文件名太长(中文最多约 {limit} 个字,生僻字最多约 {rare} 个),请改短文件名后重新发送"
 UPLOAD_TOO_LARGE = "文件太大(上限 {megabytes} MB)"
 UPLOAD_EXPIRED = "这个上传已失效,请重新发送文件"
 UPLOAD_STEM_TAKEN = "讲稿目录里已有同名讲稿 {existing}:要替换它,请用完全相同的文件名(含扩展名);否则请换一个文件名"
@@ -401,6 +408,8 @@ RECORDS_ROSTER_WRONG_KIND = "只接受 .xlsx、.tsv、.csv 或 .txt 名单文件
 RECORDS_ROSTER_TOO_LARGE = "文件太大(上限 {kilobytes} KB)"
 RECORDS_ROSTER_TOO_MANY = "名单太长(上限 {limit} 人)"
 RECORDS_ROSTER_DAMAGED = "Excel 文件已损坏或格式不对"
+# csv could not read the text: one cell longer than its limit (characters), or broken quoting.
+RECORDS_ROSTER_BAD_TEXT = "文件里有一格内容过长(超过 {limit} 个字符)或引号不成对,请检查后重新发送"
 RECORDS_ROSTER_ENCODING = "无法识别的文字编码(请用 UTF-8 或 GBK 保存)"
 RECORDS_IN_GROUP_ONLY = "请在群里使用这个命令。"
 # /absent.
@@ -428,8 +437,29 @@ RECORDS_CHART_CAPTION = "📈 {month} 每日学习率"
 # /myname.
 RECORDS_MYNAME_USAGE = "用法:/myname 张三(设置你在学习台账里的名字,在你所在的各个群都生效)。"
 RECORDS_MYNAME_SET = "好的,你在台账里的名字是:{name}"
+# /myname with a roster name: someone else's is refused; a free one waits for an admin (a
+# message with buttons in the group), unless the roster's @username is the member's.
+RECORDS_MYNAME_TAKEN = "名单上的“{name}”已经对应了另一位成员,不能使用。如有错误,请联系群管理员。"
+RECORDS_MYNAME_PENDING = "“{name}”在名单上,需要群管理员确认后才会对应到你。已在群里提交申请,请等待确认。"
+RECORDS_MYNAME_LINKED = "好的,名单上的“{name}”(@用户名一致)已对应到你。"
+RECORDS_CLAIM_ASK = "📝 {member} 申请认领名单上的名字“{name}”。请群管理员确认:"
+BUTTON_CLAIM_CONFIRM = "✅ 确认"
+BUTTON_CLAIM_REFUSE = "❌ 拒绝"
+RECORDS_CLAIM_CONFIRMED = "✅ 已确认:{member} 是名单上的“{name}”(管理员确认)。"
+RECORDS_CLAIM_REFUSED = "❌ 已拒绝:{member} 认领“{name}”的申请。"
+RECORDS_CLAIM_SETTLED = "这个申请已经处理过了,或名字已对应到别人。"
+RECORDS_CLAIM_ONLY_ADMINS = "只有本群管理员可以确认认领。"
 # lecture-bot export (the command line).
 CLI_NO_DATABASE = "找不到数据库 {path}(请设置 BOT_DB_PATH) / no database at {path} (set BOT_DB_PATH)"
+CLI_UNKNOWN_CHAT = "数据库 {path} 里没有聊天 {chat} 的任何记录(机器人没在这个聊天里用过?请检查 --chat) / no records of chat {chat} in {path}"
+CLI_DATABASE_UNUSABLE = "无法读取数据库 {path}:{error} / cannot read the database {path}: {error}"
+CLI_NO_KNOWLEDGE = "讲稿目录不存在:{path}(请检查 --knowledge 或 BOT_KNOWLEDGE_DIR) / no knowledge folder at {path}"
+# The database at start-up (one line for whoever starts the bot) and its marker file's text.
+DB_MISSING = "数据库 {path} 不见了,但它以前存在过(标记文件 {marker} 还在):请恢复数据库或改正 BOT_DB_PATH;确要从空数据库开始,删除标记文件后再启动 / the database {path} is missing but existed before; restore it or fix BOT_DB_PATH (delete {marker} to start empty)"
+DB_READ_ONLY = "数据库 {path} 是只读的,机器人无法写入:请检查文件和目录的权限 / the database {path} is read-only"
+DB_DAMAGED = "数据库 {path} 已损坏({error}):请从备份恢复 / the database {path} is damaged: {error}"
+DB_UNUSABLE = "无法打开数据库 {path}:{error} / cannot open the database {path}: {error}"
+DB_MARKER_NOTE = "lecture-bot: the database beside this file exists. If it goes missing, the bot refuses to start rather than begin empty; delete this file to accept an empty start.\n"
 CLI_EXPORTED = "已写入 {path} / written: {path}"
 # The records commands join the menus here, so this section stays in one place.
 MEMBER_COMMANDS = MEMBER_COMMANDS + RECORDS_MEMBER_COMMANDS
@@ -478,6 +508,9 @@ PREVIEW_CONFIRM = "⚠️ 回归测试有 {failed} 条没有通过:发布后这�
 BUTTON_PUBLISH_ANYWAY = "仍然发布"
 
 # The review queue (/review).
+# A review button pressed outside the chat its review belongs to (a group's review lives in
+# that group; a bot admin's or "my groups" review in the reviewer's private chat).
+REVIEW_NOT_HERE = "这个审核按钮不属于这里,请在发起 /review 的聊天里操作。"
 REVIEW_NOT_ALLOWED = "抱歉,只有机器人管理员和群管理员可以审核问题。群管理员请在自己的群里发送 /review。"
 REVIEW_EMPTY = "✅ 没有待审核的问题。"
 REVIEW_ITEM = "🔎 待审核问题(还有 {remaining} 个)\n\n问题:“{question}”\n聊天:{chat}\n{kinds}{people}\n\n{candidates}"
@@ -495,6 +528,14 @@ REVIEW_MORE_CHATS = "等 {count} 个聊天"
 REVIEW_READING = "候选段落 {number}(问题:“{question}”)"
 REVIEW_LINKED = "✅ 已记下:“{question}” → {citation}"
 REVIEW_MARKED_NOT_COVERED = "✅ 已记下:“{question}” 讲稿没讲,以后会直接说明。"
+# A group admin's choice: it answers in that group only, until a bot admin adopts it.
+REVIEW_LINKED_GROUP = "✅ 已记下:“{question}” → {citation}(只在本群生效)"
+REVIEW_MARKED_NOT_COVERED_GROUP = "✅ 已记下:“{question}” 讲稿没讲(只在本群生效)。"
+# Shown to a bot admin under an item a group's admins already decided, with 采纳 to make it
+# every chat's answer.
+REVIEW_GROUP_CHOICE = "{group}的管理员已选:{choice}(只在该群生效)"
+REVIEW_GROUP_CHOICE_NOT_COVERED = "讲稿没讲"
+BUTTON_REVIEW_ADOPT = "采纳群里的选择(所有聊天生效)"
 REVIEW_SKIPPED = "已跳过。"
 REVIEW_GONE = "这个问题已经处理过了。"
 REVIEW_SAVE_FAILED = "保存失败:{reason}。问题还在待审核列表里,请稍后再试。"
@@ -555,6 +596,7 @@ RESEND_FORBIDDEN = "机器人已不在这个群里(或被屏蔽),无法发送。
 PUSH_BUSY = "上一条推送还没有发出(正在发送或等待重试),请稍后再试。"
 DOCX_TOO_MANY_PARAGRAPHS = "Word 文件段落太多(超过 {limit} 段),请拆成几篇讲稿再上传"
 UPLOAD_PARSE_FAILED = "解析文件时出错,请重新发送"
+UPLOAD_SAVE_FAILED = "服务器保存文件失败(可能磁盘已满),请稍后再试或联系机器人管理员"
 UPLOAD_MORE_ITEMS = "· ……另有 {count} 项"
 UPLOAD_ID_TAKEN_AT_PUBLISH = "没有发布:在你确认之前,同名讲稿 {existing} 已经发布了(一篇讲稿只能有一个文件)。要替换它,请用完全相同的文件名重新上传。"
 CLI_QUESTIONS_UNREADABLE = "无法读取问题文件 {file}:{reason} / cannot read the questions file {file}: {reason}"

@@ -682,7 +682,8 @@ class FakeBotApi:
     getChatAdministrators and getChatMember), ``usernames[user_id] = "name"`` (the @username
     of the users the update builders make), ``group_titles[chat_id]`` (a new group's title),
     ``member_counts[chat_id]`` (answers getChatMemberCount; by default the bot plus every
-    user seen in the chat) and ``long_poll_cap`` (seconds).
+    user seen in the chat), ``outsiders[chat_id] = {user_id, ...}`` (getChatMember says
+    "left": not in that group; everyone else is a member) and ``long_poll_cap`` (seconds).
     """
 
     def __init__(
@@ -702,6 +703,7 @@ class FakeBotApi:
         self.usernames: dict[int, str] = {}
         self.group_titles: dict[int, str] = {}
         self.member_counts: dict[int, int] = {}
+        self.outsiders: dict[int, set[int]] = {}
         self._chat_users: defaultdict[int, set[int]] = defaultdict(set)
 
         self._log = _CallLog()
@@ -1455,6 +1457,8 @@ class FakeBotApi:
         if user is None:
             user = self._bot_user() if user_id == self.bot_id else self._user(user_id, "User")
         admins = self.chat_admins.get(chat_id, ())
+        if user_id in self.outsiders.get(chat_id, ()):
+            return _chat_member(user, "left")
         return _chat_member(user, "administrator" if user_id in admins else "member")
 
     # ---------------------------------------------------------------- Bot API methods

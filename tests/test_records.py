@@ -74,13 +74,15 @@ def test_export_arguments_take_the_month_wherever_it_stands():
 
 def test_roster_lists_imported_names_first_and_matches_by_username_then_unique_name():
     members = [_member(1, "Wei", "ZhangWei"), _member(2, "小王", own="王芳"),
-               _member(3, "阿明"), _member(4, "阿明")]
+               _member(3, "阿明"), _member(4, "阿明"), _member(5, "赵六")]
     entries = [RosterEntry(1, "张伟", "zhangwei"), RosterEntry(2, "王芳"),
                RosterEntry(3, "阿明"), RosterEntry(4, "赵六")]
     roster = build_roster(members, entries)
+    # 王芳 is only the /myname of member 2: a claim an admin must confirm, never a match.
     assert [(p.name, p.user_id) for p in roster.persons] == [
-        ("张伟", 1), ("王芳", 2), ("阿明", None), ("赵六", None), ("阿明", 3), ("阿明", 4)]
-    assert [(e.name, user) for e, user in roster.new_matches] == [("张伟", 1), ("王芳", 2)]
+        ("张伟", 1), ("王芳", None), ("阿明", None), ("赵六", 5), ("王芳", 2), ("阿明", 3),
+        ("阿明", 4)]
+    assert [(e.name, user) for e, user in roster.new_matches] == [("张伟", 1), ("赵六", 5)]
     again = build_roster(members, [RosterEntry(1, "张伟", "zhangwei", 1)])
     assert again.new_matches == (), "a stored match is not reported again"
 

@@ -23,7 +23,7 @@ from bot import storage
 from bot.asking.store import MAX_STORED_QUESTION_CHARS
 from bot.quiz.store import TIMED, QuizSchedule
 from bot.records.store import ReminderTime, RosterEntry
-from bot.storage import Database, Schema, migrate
+from bot.storage import Database, DatabaseUnusable, Schema, migrate
 from bot.stores import SCHEMAS, Stores
 from bot.study import store as study
 from bot.study.rules import missed_push_due
@@ -152,8 +152,9 @@ async def test_a_failing_migration_is_rolled_back_entirely(db_path):
     await (await Stores.open(db_path)).close()
     schemas = _with_migration(
         study.SCHEMA, "CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);")
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(DatabaseUnusable, match="no_such_table") as failed:
         await Database(db_path, schemas).open()
+    assert isinstance(failed.value.__cause__, sqlite3.OperationalError)
     assert versions(db_path) == LATEST
     with contextlib.closing(sqlite3.connect(db_path)) as connection:
         assert connection.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'"

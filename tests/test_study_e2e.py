@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
+from bot import services, texts
 from bot.stores import Stores
 from bot.study.delivery import job_name
 from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, SHANGHAI, Clock, ask, running_bot
@@ -37,26 +37,27 @@ async def _stored_plan(db: Path, chat_id: int):
 
 
 async def test_subscribe_push_and_check_in_once_per_member(server, knowledge):
-    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)):
-        subscribed = await ask(server, "/subscribe")
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)) as app:
+        subscribed = await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
         assert "已开始每日学习《党课:发挥模范带头作用 规范网络行为》" in subscribed.params["text"]
         assert "每天 08:00" in subscribed.params["text"]
-        pushed = await ask(server, "/push")
+        pushed = await ask(server, "/push", GROUP_CHAT, user_id=GROUP_ADMIN)
         assert pushed.params["text"].startswith("📖 今日学习 · 第1/6段")
         assert "开篇 · 第1段" in pushed.params["text"]
         (button,) = _buttons(pushed).items()
         assert button[0] == "✅ 已学习 (0)"
-        for user in (PRIVATE_CHAT, PRIVATE_CHAT, 77):
+        app.bot_data.setdefault("counter_last_edit", {}).clear()
+        for user in (MEMBER, MEMBER, 77):
             mark = server.mark()
-            server.push_update(server.callback_query(PRIVATE_CHAT, user, pushed.result,
+            server.push_update(server.callback_query(GROUP_CHAT, user, pushed.result,
                                                      button[1]))
             await server.wait_for("answerCallbackQuery", since=mark)
-        edits = await server.wait_for("editMessageReplyMarkup", count=2)
-        labels = [e.params["reply_markup"]["inline_keyboard"][0][0]["text"] for e in edits]
-        assert labels == ["✅ 已学习 (1)", "✅ 已学习 (2)"], "each member counts once"
         answers = [c.params.get("text") for c in server.calls("answerCallbackQuery")]
         assert answers == ["已记录,谢谢学习!", "你已经打过卡了。", "已记录,谢谢学习!"]
-        plan = await ask(server, "/plan")
+        count = await services.study_store(app).checkin_count(1)
+        assert count == 2, "each member counts once"
+        plan = await ask(server, "/plan", GROUP_CHAT)
     assert "已推送 1/6 段" in plan.params["text"]
     assert "下一段:《党课:发挥模范带头作用 规范网络行为》· 一、统一思想… · 第1段" \
         in plan.params["text"]
@@ -112,19 +113,20 @@ async def test_group_admin_rules(server, knowledge):
 
 async def test_restart_keeps_plan_job_progress_and_old_buttons(server, knowledge):
     clock = Clock(2026, 11, 27, 10, 0)
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
     async with running_bot(server, knowledge, clock=clock):
-        await ask(server, "/subscribe")
-        pushed = await ask(server, "/push")
-        server.push_update(server.callback_query(PRIVATE_CHAT, 1, pushed.result,
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        pushed = await ask(server, "/push", GROUP_CHAT, user_id=GROUP_ADMIN)
+        server.push_update(server.callback_query(GROUP_CHAT, 1, pushed.result,
                                                  _buttons(pushed)["✅ 已学习 (0)"]))
         await server.wait_for("editMessageReplyMarkup")
     async with running_bot(server, knowledge, clock=clock) as app:
-        assert app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT)), "job rebuilt"
+        assert app.job_queue.get_jobs_by_name(job_name(GROUP_CHAT)), "job rebuilt"
         mark = server.mark()
-        server.push_update(server.callback_query(PRIVATE_CHAT, 2, pushed.result,
+        server.push_update(server.callback_query(GROUP_CHAT, 2, pushed.result,
                                                  _buttons(pushed)["✅ 已学习 (0)"]))
         (edit,) = await server.wait_for("editMessageReplyMarkup", since=mark)
-        plan = await ask(server, "/plan")
+        plan = await ask(server, "/plan", GROUP_CHAT)
     assert edit.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "✅ 已学习 (2)"
     assert "已推送 1/6 段" in plan.params["text"]
 

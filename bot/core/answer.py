@@ -8,6 +8,7 @@ closest paragraph offered as such, or "not covered" with what the lectures do co
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -107,10 +108,19 @@ class Answerer:
         self.model = model or DecisionModel.load()
         self.reader = reader or Reader(index.tokenizer)
         self._titles = TitleIndex(library.lectures)
+        self._chat_links: LinkIndex | None = None
 
-    def answer(self, message: str, top_k: int = 5) -> Answer:
+    def answer(self, message: str, top_k: int = 5, chat_links: LinkIndex | None = None
+               ) -> Answer:
         """The answer to a message: to its one question, or the best of the answers to its
-        questions, with all of them in `parts`."""
+        questions, with all of them in `parts`.
+
+        `chat_links`: the links one chat's own admins taught (bot.teach.scoped), matched
+        before the shared ones and only for that chat's questions."""
+        if chat_links is not None and len(chat_links) and chat_links is not self._chat_links:
+            scoped = copy.copy(self)  # shares the index and the model: a few attributes
+            scoped._chat_links = chat_links
+            return scoped.answer(message, top_k)
         message = message or ""
         truncated = is_cut(message)
         questions = question_parts(message)
@@ -121,7 +131,7 @@ class Answerer:
         # A message an admin linked as a whole is answered as linked, however many questions
         # it seems to hold.
         read = read_text(message)
-        link = self.links.match(read)
+        link = self._match(read)
         if link is not None:
             return self._linked_answer(link, read, message, truncated, top_k)
         last = len(questions) - 1
@@ -133,10 +143,15 @@ class Answerer:
         answers = [replace(a, is_part=True) for a in answers]
         return replace(max(answers, key=_preference), parts=tuple(answers))
 
+    def _match(self, query: str) -> Link | None:
+        """The chat's own link for the query, else the shared one."""
+        found = self._chat_links.match(query) if self._chat_links is not None else None
+        return found or self.links.match(query)
+
     def _answer(self, query: str, question: str, truncated: bool, top_k: int) -> Answer:
         # Question links (bot.core.links): a question an admin linked, or a close rewording
         # of it, is answered as linked before anything else is decided.
-        link = self.links.match(query)
+        link = self._match(query)
         if link is not None:
             return self._linked_answer(link, query, question, truncated, top_k)
         searched, found = self.index.search_query(query, max(top_k, CANDIDATES))

@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.core.answer import Answer, Answerer
 from bot.core.decision import DecisionModel
 from bot.core.lectures import Library, load_library
-from bot.core.links import LinkBook, load_links
+from bot.core.links import LinkBook, LinkIndex, load_links
 from bot.core.reading import Reader, ReaderModel
 from bot.core.search import Index
 from bot.core.text import Lexicon, Tokenizer
@@ -67,8 +67,10 @@ class KnowledgeBase:
         return self.with_links(load_links(self.folder, self.library, self.index.tokenizer,
                                           self.links))
 
-    def answer(self, question: str, top_k: int = 5) -> Answer:
-        return self.answerer.answer(question, top_k)
+    def answer(self, question: str, top_k: int = 5, chat_links: LinkIndex | None = None
+               ) -> Answer:
+        """`chat_links`: one chat's own links, matched before the shared ones (see Answerer)."""
+        return self.answerer.answer(question, top_k, chat_links)
 
     def with_model(self, model: DecisionModel) -> KnowledgeBase:
         """The same knowledge deciding with other weights (training, tests)."""

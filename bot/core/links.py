@@ -2,7 +2,8 @@
 
 One UTF-8 file per lecture, beside it: `<lecture file stem>.questions.tsv`, one link a line,
 `question<TAB>ref`, where ref is the passage id after the colon (`3.2`, `0.1`) or `-` for "the
-lecture does not answer this". Lines starting with `#` are comments; a link whose paragraph
+lecture does not answer this". Lines starting with `#` are comments (a question that starts
+with `#` is written after a backslash, `\\#…`); a link whose paragraph
 an edit removed is kept as the comment `#段落已删除<TAB>question<TAB>ref`. A bad line is
 reported with its number; the other lines still work.
 
@@ -154,7 +155,20 @@ def clean_question(text: str) -> str:
 
 
 def link_line(question: str, ref: str) -> str:
-    return f"{clean_question(question)}\t{ref}"
+    return f"{escape_question(clean_question(question))}\t{ref}"
+
+
+# A question that starts with "#" (or with this escape) is written after a backslash: the
+# line would otherwise read as a comment, and the link be lost.
+_ESCAPE = "\\"
+
+
+def escape_question(question: str) -> str:
+    return _ESCAPE + question if question.startswith(("#", _ESCAPE)) else question
+
+
+def unescape_question(question: str) -> str:
+    return question[1:] if question.startswith(_ESCAPE) else question
 
 
 def orphan_line(question: str, ref: str) -> str:
@@ -177,7 +191,8 @@ def parse_links(text: str) -> tuple[list[LinkLine], list[LineProblem]]:
             problems.append(LineProblem(line_no, clean_question(line), texts.LINKS_NO_TAB))
             continue
         question, ref = line.rsplit("\t", 1)
-        question, ref = clean_question(question), unicodedata.normalize("NFKC", ref).strip()
+        question = unescape_question(clean_question(question))
+        ref = unicodedata.normalize("NFKC", ref).strip()
         if not question:
             problems.append(LineProblem(line_no, "", texts.LINKS_EMPTY_QUESTION))
         elif not valid_ref(ref):

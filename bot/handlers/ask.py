@@ -41,7 +41,14 @@ from bot.core.render import (
     passage_html,
     replies,
 )
-from bot.handlers.common import command, editable_message, knowledge_of, reply_chunks
+from bot.handlers.common import (
+    command,
+    editable_message,
+    knowledge_of,
+    reply_chunks,
+    shows_button,
+)
+from bot.teach import scoped
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +142,9 @@ async def answer_question(message: Message, question: str,
     the same reply twice (two long questions that differ only after the words a reply echoes
     may be answered alike)."""
     knowledge = knowledge_of(context)
-    answer = knowledge.answer(question, top_k=MORE_RESULTS + 1)
+    # What this group's own admins taught answers here, and nowhere else.
+    own_links = await scoped.chat_links(context.application, message.chat_id)
+    answer = knowledge.answer(question, top_k=MORE_RESULTS + 1, chat_links=own_links)
     sent: set[tuple[str, ...]] = set()
     for reply in replies(answer):
         # Logged before the reply is sent: a failed send must not lose what the member asked.
@@ -279,7 +288,9 @@ async def full_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     data = query.data.removeprefix(FEEDBACK_PREFIX)
-    if not data or data[0] not in "+-":
+    # A vote is recorded only from a 👍/👎 the bot put on that very message: a forged one
+    # would fill the chat's review queue with 👎 on paragraphs nobody was shown.
+    if not data or data[0] not in "+-" or not shows_button(query):
         await query.answer(texts.BUTTON_EXPIRED)
         return
     passage = resolve_ref(knowledge_of(context).library, data[1:])

@@ -16,6 +16,9 @@ from bot.core.knowledge import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
+# SQLite's largest integer: an id past it names nothing (and would overflow a query).
+MAX_STORED_ID = 2**63 - 1
+
 
 def command(names: str | list[str], callback) -> CommandHandler:
     """A command handler for new messages only: an edited "/push" must not push again."""
@@ -59,3 +62,23 @@ async def reply_chunks(message: Message, chunks: list[str],
         sent = await message.reply_html(chunk, do_quote=quote and i == 0,
                                         reply_markup=keyboard if last else None)
     return sent
+
+
+def stored_id(text: str) -> int | None:
+    """The row id a button's data names: ASCII digits within SQLite's range, else None.
+
+    Clients may send any callback data; "²", "-1" or 30 digits name no row."""
+    if not text or len(text) > 19 or not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_STORED_ID else None
+
+
+def shows_button(query: CallbackQuery) -> bool:
+    """Does the pressed message, as Telegram has it (not as the client claims), carry a
+    button with this data? Telegram sends the message from its own store; a forged press
+    has data no button of that message carries (an old, inaccessible message has none)."""
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    return markup is not None and any(button.callback_data == query.data
+                                      for row in markup.inline_keyboard for button in row)

@@ -32,7 +32,10 @@ from bot.core.lectures import LectureError
 from bot.core.links import links_path
 from bot.core.render import MAX_MESSAGE_LENGTH
 from bot.handlers.common import answer_query, command, knowledge_of, soft_call
-from bot.handlers.permissions import refuse_unless_global_admin
+from bot.handlers.permissions import (
+    refuse_unless_global_admin,
+    refuse_unless_pressed_in_private,
+)
 from bot.publishing import files as publishing
 from bot.publishing.files import LectureIdTaken, UploadError
 from bot.publishing.worker import ParseWorker
@@ -108,6 +111,10 @@ async def _preview_upload(app: Application, message: Message) -> None:
     except BrokenProcessPool:
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_PARSE_FAILED))
         return
+    except OSError as error:  # the staging folder could not take it (a full disk, …)
+        log.error("upload %s not staged: %s", document.file_name, error)
+        await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_SAVE_FAILED))
+        return
     except TelegramError as error:
         log.warning("could not download %s: %s", document.file_name, error)
         await message.reply_text(texts.UPLOAD_REFUSED.format(reason=texts.UPLOAD_DOWNLOAD_FAILED))
@@ -147,7 +154,8 @@ def _publish_keyboard(label: str, publish_data: str, token: str) -> InlineKeyboa
 
 
 async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await refuse_unless_global_admin(update, context):
+    if not await refuse_unless_global_admin(update, context) \
+            or not await refuse_unless_pressed_in_private(update):
         return
     query = update.callback_query
     folder = knowledge_of(context).folder
@@ -174,7 +182,8 @@ async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def confirm_publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The preview's regression run failed: 发布 asks once more before publishing."""
-    if not await refuse_unless_global_admin(update, context):
+    if not await refuse_unless_global_admin(update, context) \
+            or not await refuse_unless_pressed_in_private(update):
         return
     query = update.callback_query
     token, _, failed = query.data.removeprefix(CONFIRM_PREFIX).partition(":")
@@ -203,7 +212,8 @@ def _failure_lines(failures) -> str:
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await refuse_unless_global_admin(update, context):
+    if not await refuse_unless_global_admin(update, context) \
+            or not await refuse_unless_pressed_in_private(update):
         return
     query = update.callback_query
     await asyncio.to_thread(publishing.discard, knowledge_of(context).folder,

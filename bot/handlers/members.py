@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Update, User
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import services
@@ -21,12 +21,22 @@ def register(app: Application) -> None:
 
 
 async def remember_sender(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Whoever writes in a chat is one of its members. A button press is not proof of that
+    (a visitor of a public group can press, a client can forge one): the features remember
+    the presses they accept (a check-in, `remember`)."""
     user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None or user.is_bot:
+    if user is None or chat is None or update.callback_query is not None:
         return
-    sighting = Sighting(chat.id, user.id, user.first_name or "", user.last_name or "",
+    await remember(context.application, chat.id, user)
+
+
+async def remember(app: Application, chat_id: int, user: User) -> None:
+    """Remembers the user as a member of the chat; a failure is logged, never raised."""
+    if user.is_bot:
+        return
+    sighting = Sighting(chat_id, user.id, user.first_name or "", user.last_name or "",
                         user.username)
     try:
-        await services.members(context.application).saw(sighting)
+        await services.members(app).saw(sighting)
     except Exception:  # a name not remembered must never cost a member their answer
-        log.exception("could not remember user %s in chat %s", user.id, chat.id)
+        log.exception("could not remember user %s in chat %s", user.id, chat_id)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import time
 
-from telegram import Update
-from telegram.constants import ChatType
+from telegram import ChatMemberRestricted, Update
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -23,6 +23,10 @@ ADMIN_CACHE_KEY = "admin_cache"
 # Long enough that a busy group does not ask Telegram on every command; a user the cache
 # does not list is asked about again anyway, so a newly promoted admin never waits for it.
 ADMIN_CACHE_SECONDS = 300
+# Members seen pressing ✅, remembered as long as admins: one getChatMember per member and
+# few minutes, not per press. Forgotten all at once past this many (a few busy groups' worth).
+MEMBER_CACHE_KEY = "member_cache"
+MAX_CACHED_MEMBERS = 20_000
 
 
 async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -67,6 +71,32 @@ async def may_manage_chat(context: ContextTypes.DEFAULT_TYPE, user_id: int,
     return chat_id < 0 and user_id in await _chat_admins(context, chat_id)
 
 
+async def may_study_in(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    """May this user study (check in) in that chat: the user of a private chat, a group's
+    member. Members are asked of Telegram (a press on a public group's message may come
+    from a visitor); when Telegram cannot say, the press is let through: the button was
+    already found on the push's own message in that chat."""
+    if chat_id > 0:
+        return user_id == chat_id
+    cache: dict[tuple[int, int], float] = \
+        context.application.bot_data.setdefault(MEMBER_CACHE_KEY, {})
+    if cache.get((chat_id, user_id), 0.0) > time.monotonic():
+        return True
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError as error:
+        log.warning("getChatMember failed for %s in %s: %s", user_id, chat_id, error)
+        return True
+    is_member = member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR,
+                                  ChatMemberStatus.MEMBER) \
+        or (isinstance(member, ChatMemberRestricted) and member.is_member)
+    if is_member:
+        if len(cache) > MAX_CACHED_MEMBERS:
+            cache.clear()
+        cache[(chat_id, user_id)] = time.monotonic() + ADMIN_CACHE_SECONDS
+    return is_member
+
+
 async def _chat_admins(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> frozenset[int]:
     try:
         members = await context.bot.get_chat_administrators(chat_id)
@@ -91,6 +121,21 @@ async def refuse_unless_global_admin(update: Update,
     if user is not None and is_bot_admin(context, user.id):
         return True
     await refuse(update, texts.ONLY_GLOBAL_ADMINS)
+    return False
+
+
+def pressed_in_private(update: Update) -> bool:
+    """Was the button pressed in the presser's own private chat (where the bot sent it)?"""
+    query = update.callback_query
+    return query is not None and query.message is not None \
+        and query.message.chat.id == query.from_user.id
+
+
+async def refuse_unless_pressed_in_private(update: Update) -> bool:
+    """True for a button in the presser's private chat; otherwise refuses briefly."""
+    if pressed_in_private(update):
+        return True
+    await refuse(update, texts.BUTTON_NOT_HERE)
     return False
 
 

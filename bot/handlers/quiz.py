@@ -490,7 +490,7 @@ async def page_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     tag, _, page = query.data.removeprefix(PAGE_PREFIX).partition(":")
     lecture = next((lec for lec in knowledge_of(context).library.lectures
                     if _lecture_tag(lec.lecture_id) == tag), None)
-    if lecture is None or not page.isdigit():
+    if lecture is None or not (page.isascii() and page.isdigit()):  # not "²"
         await query.answer(texts.BUTTON_EXPIRED)
         return
     await query.answer()
@@ -509,4 +509,5 @@ async def drop_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     app.bot_data.pop(BANK_KEY, None)  # read the file again on the next use
     await query.answer(texts.QUIZ_DROPPED, show_alert=True)
-    await _show_page(update, context, found[0].lecture_id, int(page) if page.isdigit() else 0)
+    number = int(page) if page.isascii() and page.isdigit() else 0
+    await _show_page(update, context, found[0].lecture_id, number)

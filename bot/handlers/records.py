@@ -10,16 +10,24 @@ import asyncio
 import logging
 from datetime import date, tzinfo
 
-from telegram import InputFile, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import ChatType, MessageLimit
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot import services, texts
 from bot.core.render import telegram_length
-from bot.handlers.common import command
-from bot.handlers.permissions import is_group_admin, refuse_unless_admin
+from bot.handlers.common import answer_query, command, editable_message, soft_call, stored_id
+from bot.handlers.permissions import is_bot_admin, is_group_admin, refuse_unless_admin
 from bot.handlers.study import stats_text
+from bot.members.store import MAX_NAME_CHARS
+from bot.records import claims
 from bot.records.chart import ChartDay, render_chart
 from bot.records.delivery import (
     group_info,
@@ -38,7 +46,7 @@ from bot.records.rules import (
     parse_export_args,
     parse_month,
 )
-from bot.records.store import GroupInfo, ReminderTime
+from bot.records.store import GroupInfo, NameClaim, ReminderTime
 from bot.records.workbook import file_name, month_label, workbook_bytes
 from bot.study.delivery import CHAT_MOVED_LISTENERS
 from bot.study.rules import format_time, parse_time
@@ -50,6 +58,8 @@ _ROSTER_CAPTION = r"^/roster(@\w+)?(\s|$)"
 # Name lists in /stats stop here and say how many more: a phone screen, not the whole roster.
 MAX_LISTED_NAMES = 60
 REMINDERS_OFF, REMINDERS_ON = "off", "on"
+# 确认/拒绝 under a /myname claim of a roster name: nm:<y|n>:<claim id>.
+CLAIM_PREFIX = "nm:"
 
 
 def register(app: Application) -> None:
@@ -61,6 +71,7 @@ def register(app: Application) -> None:
     app.add_handler(command("absent", absent))
     app.add_handler(command("remind", remind))
     app.add_handler(command("myname", my_name))
+    app.add_handler(CallbackQueryHandler(claim_pressed, pattern=f"^{CLAIM_PREFIX}"))
     app.bot_data.setdefault(CHAT_MOVED_LISTENERS, []).append(move_reminder)
 
 
@@ -389,19 +400,82 @@ async def _set_group_reminder(update: Update, context: ContextTypes.DEFAULT_TYPE
 
 
 async def my_name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The name a member wants on the records, in this chat and every group they are in."""
+    """The name a member wants on the records, in this chat and every group they are in.
+    A roster name is claimed, not taken (bot.records.claims)."""
     message, user = update.effective_message, update.effective_user
     name = " ".join(" ".join(context.args or []).split())
     if not name or user is None:
         await message.reply_text(texts.RECORDS_MYNAME_USAGE)
         return
-    members = services.members(context.application)
-    chats = {update.effective_chat.id, *await members.groups_of(user.id)}
-    for chat_id in sorted(chats):
-        await members.set_own_name(chat_id, user.id, name)
-    chosen = await members.member(update.effective_chat.id, user.id)
-    await message.reply_text(texts.RECORDS_MYNAME_SET.format(name=chosen.name if chosen
-                                                             else name))
+    name = name[:MAX_NAME_CHARS]
+    stores = services.stores(context.application)
+    chats = {update.effective_chat.id, *await stores.members.groups_of(user.id)}
+    results = [await claims.claim_name(stores, chat_id, user.id, user.username, name)
+               for chat_id in sorted(chats)]
+    replies = []
+    for outcome, text in ((claims.Claimed.TAKEN, texts.RECORDS_MYNAME_TAKEN),
+                          (claims.Claimed.PENDING, texts.RECORDS_MYNAME_PENDING),
+                          (claims.Claimed.LINKED, texts.RECORDS_MYNAME_LINKED)):
+        if any(r.outcome == outcome for r in results):
+            replies.append(text.format(name=name))
+    for result in results:
+        if result.claim is not None:
+            await _ask_admins(context, result.claim, user.full_name or str(user.id))
+    if any(r.outcome == claims.Claimed.OWN_NAME for r in results) or not replies:
+        chosen = await stores.members.member(update.effective_chat.id, user.id)
+        replies.insert(0, texts.RECORDS_MYNAME_SET.format(
+            name=chosen.name if chosen else name))
+    await message.reply_text("\n".join(replies))
+
+
+async def _ask_admins(context: ContextTypes.DEFAULT_TYPE, claim: NameClaim,
+                      member: str) -> None:
+    """The claim, with 确认/拒绝 for the group's admins, in that group."""
+    keyboard = InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BUTTON_CLAIM_CONFIRM,
+                             callback_data=f"{CLAIM_PREFIX}y:{claim.claim_id}"),
+        InlineKeyboardButton(texts.BUTTON_CLAIM_REFUSE,
+                             callback_data=f"{CLAIM_PREFIX}n:{claim.claim_id}")]])
+    try:
+        await context.bot.send_message(
+            claim.chat_id, texts.RECORDS_CLAIM_ASK.format(member=member, name=claim.name),
+            reply_markup=keyboard)
+    except TelegramError as error:
+        log.warning("name claim %s not shown in chat %s: %s", claim.claim_id, claim.chat_id,
+                    error)
+
+
+async def claim_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """确认/拒绝 under a name claim: the group's admins only, in that group only."""
+    query = update.callback_query
+    verdict, _, raw = query.data.removeprefix(CLAIM_PREFIX).partition(":")
+    claim_id = stored_id(raw)
+    stores = services.stores(context.application)
+    claim = await stores.records.name_claim(claim_id) if claim_id is not None else None
+    if claim is None or verdict not in ("y", "n"):
+        await answer_query(query, texts.BUTTON_EXPIRED)
+        return
+    admin_id = query.from_user.id
+    in_its_group = query.message is not None and query.message.chat.id == claim.chat_id
+    if not in_its_group or not (is_bot_admin(context, admin_id)
+                                or await is_group_admin(context, claim.chat_id, admin_id)):
+        log.warning("name claim %s: press by %s refused (not an admin there)", claim.claim_id,
+                    admin_id)
+        await answer_query(query, texts.RECORDS_CLAIM_ONLY_ADMINS, show_alert=True)
+        return
+    confirmed = verdict == "y"
+    if not await claims.decide_claim(stores, claim, confirmed, admin_id):
+        await answer_query(query, texts.RECORDS_CLAIM_SETTLED, show_alert=True)
+        return
+    await answer_query(query)
+    member = await stores.members.member(claim.chat_id, claim.user_id)
+    shown = (f"{member.first_name} {member.last_name}".strip() if member else "") \
+        or str(claim.user_id)
+    text = (texts.RECORDS_CLAIM_CONFIRMED if confirmed else texts.RECORDS_CLAIM_REFUSED)
+    message = editable_message(query)
+    if message is not None:
+        await soft_call("editMessageText",
+                        message.edit_text(text.format(member=shown, name=claim.name)))
 
 
 async def _soft_reply(message: Message, text: str) -> None:

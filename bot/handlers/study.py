@@ -4,6 +4,7 @@ the ✅ 已学习 button, the end-of-lecture choice, and chat lifecycle (migrati
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
@@ -23,14 +24,23 @@ from bot import services, texts
 from bot.core.lectures import Lecture, Library
 from bot.core.navigation import lecture_key
 from bot.core.render import passage_message
+from bot.handlers import members
 from bot.handlers.common import (
     answer_query,
     command,
     editable_message,
     knowledge_of,
+    shows_button,
     soft_call,
+    stored_id,
 )
-from bot.handlers.permissions import may_manage_chat, refuse, refuse_unless_admin
+from bot.handlers.permissions import (
+    may_manage_chat,
+    may_study_in,
+    refuse,
+    refuse_unless_admin,
+    refuse_unless_pressed_in_private,
+)
 from bot.study.alerts import RESEND_PREFIX
 from bot.study.counter import show_count
 from bot.study.delivery import (
@@ -67,6 +77,8 @@ from bot.study.rules import (
     zone,
 )
 from bot.study.store import Plan, Push
+
+log = logging.getLogger(__name__)
 
 # A repeated ✅ press makes good the point of a push this recent (today, yesterday): what a
 # kill cut off between the check-in and its point.
@@ -282,8 +294,10 @@ async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     number, total = passage_number(library, passage)
     header = texts.PUSH_HEADER.format(number=number, total=total, citation=passage.citation)
     count = await store.checkin_count(push.push_id)
-    await update.effective_message.reply_html(passage_message(header, passage),
-                                              reply_markup=checkin_keyboard(push.push_id, count))
+    sent = await update.effective_message.reply_html(
+        passage_message(header, passage), reply_markup=checkin_keyboard(push.push_id, count))
+    # Its ✅ counts like the push's own (check_in accepts the messages recorded here).
+    await store.record_copy(push.push_id, sent.chat_id, sent.message_id)
 
 
 async def stats_text(app: Application, chat_id: int) -> str:
@@ -315,20 +329,44 @@ async def _push_of_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
                           prefix: str) -> Push | None:
     """The push a button names (`<prefix><push id>`); an unknown one expires the button."""
     query = update.callback_query
-    raw = query.data.removeprefix(prefix)
-    push = (await services.study_store(context.application).push(int(raw))
-            if raw.isdigit() else None)
+    push_id = stored_id(query.data.removeprefix(prefix))
+    push = (await services.study_store(context.application).push(push_id)
+            if push_id is not None else None)
     if push is None:
-        await query.answer(texts.BUTTON_EXPIRED)
+        await answer_query(query, texts.BUTTON_EXPIRED)
     return push
+
+
+async def _may_check_in(update: Update, context: ContextTypes.DEFAULT_TYPE, push: Push) -> bool:
+    """Clients can send any callback data: a ✅ counts only on the push's own message (or a
+    copy the bot sent: /today, a private reminder) in the chat it went to, pressed by someone
+    who may study there. A refusal is logged and answered; it changes nothing."""
+    query = update.callback_query
+    message, user_id = query.message, query.from_user.id
+    placed = message is not None and (
+        await services.study_store(context.application).carries_button(
+            push, message.chat.id, message.message_id)
+        # A push whose send timed out (state unknown) has no message id on record: its
+        # message is known by the button Telegram shows on it, in the push's chat.
+        or (push.message_id is None and message.chat.id == push.chat_id
+            and shows_button(query)))
+    allowed = placed and await may_study_in(context, message.chat.id, user_id)
+    if not allowed:
+        log.warning("check-in refused: user %s pressed push %s (chat %s) on message %s of "
+                    "chat %s", user_id, push.push_id, push.chat_id,
+                    message.message_id if message else None,
+                    message.chat.id if message else None)
+        await answer_query(query, texts.CHECK_IN_REFUSED, show_alert=True)
+    return allowed
 
 
 async def check_in(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     store = services.study_store(context.application)
     push = await _push_of_button(update, context, CHECK_IN_PREFIX)
-    if push is None:
+    if push is None or not await _may_check_in(update, context, push):
         return
+    await members.remember(context.application, query.message.chat.id, query.from_user)
     before = await store.checkin_count(push.push_id)
     count = await store.check_in(push, query.from_user.id, now_of(context.application))
     # Everything the check-in earns is recorded before the answer, which may fail; and again
@@ -364,6 +402,8 @@ async def send_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if not await may_manage_chat(context, query.from_user.id, push.chat_id):
         await refuse(update, texts.NOT_ALLOWED)
+        return
+    if not await refuse_unless_pressed_in_private(update):  # alerts go to admins in private
         return
     await answer_query(query)  # the resend is made whatever Telegram answers
     reply = _RESEND_REPLIES[await resend(context.application, push.push_id)]

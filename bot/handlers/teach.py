@@ -1,11 +1,13 @@
 """Teaching the bot from the chat: /review, /questions and questions-file uploads.
 
 /review shows, one at a time, what the bot did not answer well (bot.teach.queue), with the
-top candidate paragraphs: "是这一段" links the question to one (written to the lecture's
-questions file, in effect at once), "阅读" shows a candidate in full first, "讲稿没讲" makes
-the bot refuse it, "跳过" leaves it for later. Bot admins review every chat's questions; a
-group's admins their group's. Buttons carry the review's scope and the item's handle, so a
-review survives a restart; every press checks the presser's rights again.
+top candidate paragraphs: "是这一段" links the question to one, "阅读" shows a candidate
+in full first, "讲稿没讲" makes the bot refuse it, "跳过" leaves it for later. Bot admins
+review every chat's questions, and their choices go to the lecture's questions file (every
+chat, at once); a group's admins review their group's, and their choices answer in that group
+only (bot.teach.scoped) until a bot admin adopts one. Buttons carry the review's scope and
+the item's handle, so a review survives a restart; every press checks the presser's rights
+and the chat again.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from bot import services, texts
 from bot.core.lectures import Passage
-from bot.core.links import LINKS_SUFFIX, QuestionMatcher, links_path
+from bot.core.links import LINKS_SUFFIX, QuestionMatcher, clean_question, links_path
 from bot.core.navigation import passage_ref, resolve_ref
 from bot.core.render import passage_message
 from bot.handlers.common import (
@@ -30,17 +32,20 @@ from bot.handlers.common import (
     editable_message,
     knowledge_of,
     soft_call,
+    stored_id,
 )
 from bot.handlers.lectures import links_follow_edits, refresh_links
 from bot.handlers.permissions import (
     is_bot_admin,
     is_group_admin,
     may_manage,
+    pressed_in_private,
     refuse,
     refuse_unless_global_admin,
 )
+from bot.study.delivery import CHAT_MOVED_LISTENERS
 from bot.study.rules import find_lecture
-from bot.teach import linkfile, review
+from bot.teach import linkfile, review, scoped
 from bot.teach.followups import schedule_retries, send_follow_ups
 from bot.teach.queue import (
     UNANSWERED_KINDS,
@@ -50,7 +55,7 @@ from bot.teach.queue import (
     occurrences,
     review_queue,
 )
-from bot.teach.store import Decision
+from bot.teach.store import Decision, GroupLink
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,14 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.FileExtension("tsv")
                                    & filters.UpdateType.MESSAGE, questions_upload))
     app.add_handler(CallbackQueryHandler(review_button, pattern=f"^{REVIEW_PREFIX}"))
+    app.bot_data.setdefault(CHAT_MOVED_LISTENERS, []).append(group_moved)
+
+
+async def group_moved(app: Application, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: what its admins taught goes on answering there."""
+    if old_chat_id < 0 and new_chat_id < 0:
+        await services.teach_store(app).move_group_marks(old_chat_id, new_chat_id)
+    scoped.forget(app, (old_chat_id, new_chat_id))
 
 
 async def prepare(app: Application) -> None:
@@ -103,7 +116,7 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await refuse(update, texts.REVIEW_NOT_ALLOWED)
         return
     items = await _queue(context, scope, update.effective_user.id)
-    text, keyboard = await _item_message(context, scope, items)
+    text, keyboard = await _item_message(context, scope, items, update.effective_user.id)
     await update.effective_message.reply_text(text, reply_markup=keyboard)
 
 
@@ -126,12 +139,10 @@ async def _scope(context: ContextTypes.DEFAULT_TYPE, code: str, user_id: int) ->
     if code == MY_GROUPS:
         groups = await _administered_groups(context, user_id)
         return Scope(code, groups) if groups else None
-    try:
-        chat_id = int(code)
-    except ValueError:
+    group = stored_id(code.removeprefix("-")) if code.startswith("-") else None
+    if group is None:  # a review inside a chat is a group's review: a negative id
         return None
-    if chat_id >= 0:  # a review inside a chat is a group's review
-        return None
+    chat_id = -group
     if is_bot_admin(context, user_id) or await is_group_admin(context, chat_id, user_id):
         return Scope(code, frozenset({chat_id}))
     return None
@@ -155,24 +166,31 @@ async def _occurrences(context: ContextTypes.DEFAULT_TYPE,
 async def _queue(context: ContextTypes.DEFAULT_TYPE, scope: Scope,
                  reviewer_id: int) -> list[ReviewItem]:
     found = await _occurrences(context, scope.chat_ids)
+    # A group's own decisions hide its items from its admins; a bot admin still sees them,
+    # to adopt them for every chat or decide otherwise.
+    groups = () if is_bot_admin(context, reviewer_id) or scope.chat_ids is None \
+        else scope.chat_ids
     marked = await services.teach_store(context.application).marked(
-        [o.key for o in found], reviewer_id)
+        [o.key for o in found], reviewer_id, groups)
     knowledge = knowledge_of(context)
     tokenizer = knowledge.index.tokenizer
     owner, shapes = context.application.bot_data.get(SHAPES_KEY, (None, {}))
     if owner is not tokenizer or len(shapes) > MAX_REMEMBERED_SHAPES:
         shapes = {}
         context.application.bot_data[SHAPES_KEY] = (tokenizer, shapes)
+    own_links = {chat_id: index for chat_id in {o.chat_id for o in found if o.chat_id < 0}
+                 if (index := await scoped.chat_links(context.application, chat_id))}
     # Grouping splits every new wording into words: CPU work, off the event loop.
     return await asyncio.to_thread(review_queue, found, marked, knowledge.links.index,
-                                   QuestionMatcher(tokenizer), shapes)
+                                   QuestionMatcher(tokenizer), shapes, own_links)
 
 
 async def _item_message(context: ContextTypes.DEFAULT_TYPE, scope: Scope,
-                        items: list[ReviewItem], note: str = "",
+                        items: list[ReviewItem], reviewer_id: int, note: str = "",
                         item: ReviewItem | None = None
                         ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The first item (or `item`) with its buttons; "nothing to review" if there is none."""
+    """The first item (or `item`) with its buttons; "nothing to review" if there is none.
+    A bot admin also sees what a group's admins chose for it, with a button to adopt it."""
     prefix = f"{note}\n\n" if note else ""
     if not items:
         return prefix + texts.REVIEW_EMPTY, None
@@ -185,7 +203,27 @@ async def _item_message(context: ContextTypes.DEFAULT_TYPE, scope: Scope,
             for n, p in enumerate(passages, start=1)]
     rows.append([_button(texts.BUTTON_REVIEW_NOT_COVERED, NOT_COVERED, scope, item),
                  _button(texts.BUTTON_REVIEW_SKIP, SKIP, scope, item)])
+    choices = await _group_choices(context, item) if is_bot_admin(context, reviewer_id) \
+        else []
+    if choices:  # the newest group's choice is offered; the buttons above decide otherwise
+        link = choices[0]
+        passage = knowledge_of(context).library.passage(f"{link.lecture_id}:{link.ref}")
+        choice = passage.citation if passage else texts.REVIEW_GROUP_CHOICE_NOT_COVERED
+        text += "\n\n" + texts.REVIEW_GROUP_CHOICE.format(
+            group=await _group_title(context, link.chat_id), choice=choice)
+        rows.insert(0, [_button(texts.BUTTON_REVIEW_ADOPT, PICK if passage else NOT_COVERED,
+                                scope, item, passage)])
     return prefix + text, InlineKeyboardMarkup(rows)
+
+
+async def _group_choices(context: ContextTypes.DEFAULT_TYPE, item: ReviewItem
+                         ) -> list[GroupLink]:
+    """What the admins of the item's groups taught for one of its wordings, newest first."""
+    groups = [chat_id for chat_id in item.chat_ids if chat_id < 0]
+    wordings = {clean_question(o.question.text) for o in item.occurrences} \
+        | {clean_question(item.question)}
+    found = await services.teach_store(context.application).group_links(groups)
+    return [link for link in reversed(found) if link.question in wordings]
 
 
 def _button(label: str, action: str, scope: Scope, item: ReviewItem,
@@ -233,19 +271,31 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if scope is None:
         await refuse(update, texts.REVIEW_NOT_ALLOWED)
         return
+    if not _pressed_where_reviewed(update, scope):
+        await refuse(update, texts.REVIEW_NOT_HERE)
+        return
     items = await _queue(context, scope, update.effective_user.id)
     item = next((i for i in items if i.has(handle)), None)
     if item is None:
         await query.answer(texts.REVIEW_GONE)
-        await _edit(query, *await _item_message(context, scope, items))
+        await _edit(query, *await _item_message(context, scope, items, update.effective_user.id))
         return
     if action == BACK:
         await query.answer()
-        await _edit(query, *await _item_message(context, scope, items, item=item))
+        await _edit(query, *await _item_message(context, scope, items,
+                                                update.effective_user.id, item=item))
     elif action == READ:
         await _read(update, context, scope, item, ref)
     else:
         await _decide(update, context, scope, item, action, ref)
+
+
+def _pressed_where_reviewed(update: Update, scope: Scope) -> bool:
+    """A group's review is shown in that group; every other in the reviewer's private chat."""
+    if scope.code in (ALL_CHATS, MY_GROUPS):
+        return pressed_in_private(update)
+    message = update.callback_query.message
+    return message is not None and str(message.chat.id) == scope.code
 
 
 async def _read(update: Update, context: ContextTypes.DEFAULT_TYPE, scope: Scope,
@@ -287,6 +337,9 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE, scope: Sco
         await query.answer(texts.PASSAGE_GONE, show_alert=True)
         return
     await answer_query(query)  # the admin's choice is kept whatever Telegram answers
+    if not is_bot_admin(context, reviewer):
+        await _decide_for_groups(context, query, scope, item, choice, reviewer)
+        return
     try:
         await asyncio.to_thread(review.write_choice, knowledge, item.question, choice)
     except (OSError, linkfile.LinksFileError) as error:
@@ -311,10 +364,31 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE, scope: Sco
                                         update=update)
 
 
+async def _decide_for_groups(context: ContextTypes.DEFAULT_TYPE, query, scope: Scope,
+                             item: ReviewItem, choice: review.Choice, reviewer: int) -> None:
+    """A group admin's 是这一段 or 讲稿没讲: the item's groups (those in the review's scope)
+    answer so from now on; no other chat, and no questions file, changes."""
+    groups = sorted({o.chat_id for o in item.occurrences if o.chat_id < 0
+                     and (scope.chat_ids is None or o.chat_id in scope.chat_ids)})
+    question = clean_question(item.question)
+    links = [GroupLink(chat_id, question, choice.lecture.lecture_id, choice.ref, reviewer)
+             for chat_id in groups]
+    marks = [(o.key, o.chat_id) for o in item.occurrences if o.chat_id in groups]
+    decision = Decision.LINKED if choice.passage else Decision.NOT_COVERED
+    await services.teach_store(context.application).decide_for_groups(marks, decision, links)
+    scoped.forget(context.application, groups)
+    log.info("group admin %s taught %r -> %s:%s for groups %s", reviewer, question,
+             choice.lecture.lecture_id, choice.ref, groups)
+    shown = review.shown_question(item.question)
+    note = (texts.REVIEW_LINKED_GROUP.format(question=shown, citation=choice.passage.citation)
+            if choice.passage else texts.REVIEW_MARKED_NOT_COVERED_GROUP.format(question=shown))
+    await _show_next(context, query, scope, reviewer, note)
+
+
 async def _show_next(context: ContextTypes.DEFAULT_TYPE, query, scope: Scope, reviewer: int,
                      note: str) -> None:
     items = await _queue(context, scope, reviewer)
-    await _edit(query, *await _item_message(context, scope, items, note))
+    await _edit(query, *await _item_message(context, scope, items, reviewer, note))
 
 
 async def _edit(query, text: str, keyboard: InlineKeyboardMarkup | None,

@@ -50,6 +50,10 @@ MAX_PREVIEW_ITEMS = 30
 # under 300 characters for titles up to ~200 characters.
 MAX_SENDABLE_PASSAGE_CHARS = MAX_MESSAGE_LENGTH - 300
 _UNSAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff.\-]+")
+# A lecture's file name in UTF-8 bytes, at most. File systems allow 255; its questions file
+# (.questions.tsv), a retired copy's time stamp (-20261207123456-2) and the staging names
+# must still fit: 200 leaves room, and is 66 Chinese characters or 50 rare (4-byte) ones.
+MAX_NAME_BYTES = 200
 
 
 class UploadError(ValueError):
@@ -81,7 +85,16 @@ def check_upload(file_name: str, size: int | None) -> str:
         raise UploadError(texts.UPLOAD_WRONG_KIND)
     if size is not None and size > MAX_UPLOAD_BYTES:
         raise UploadError(texts.UPLOAD_TOO_LARGE.format(megabytes=MAX_UPLOAD_BYTES >> 20))
-    return safe_file_name(file_name)
+    return _checked_name(file_name)
+
+
+def _checked_name(file_name: str) -> str:
+    """safe_file_name, refused when the file system (or a later copy) could not hold it."""
+    name = safe_file_name(file_name)
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise UploadError(texts.UPLOAD_NAME_TOO_LONG.format(
+            limit=MAX_NAME_BYTES // 3, rare=MAX_NAME_BYTES // 4))
+    return name
 
 
 def safe_file_name(file_name: str) -> str:
@@ -109,7 +122,7 @@ def stage_upload(folder: Path, file_name: str, data: bytes,
     """`stage` with the library reduced to its titles: cheap to send to a worker process."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(texts.UPLOAD_TOO_LARGE.format(megabytes=MAX_UPLOAD_BYTES >> 20))
-    name = safe_file_name(file_name)
+    name = _checked_name(file_name)
     existing = _other_file_of_the_lecture_id(folder, name)
     if existing is not None:
         raise UploadError(texts.UPLOAD_STEM_TAKEN.format(existing=existing.name))
@@ -122,10 +135,14 @@ def stage_upload(folder: Path, file_name: str, data: bytes,
     staging = folder / STAGING_DIR
     staging.mkdir(parents=True, exist_ok=True)
     _forget_old_uploads(staging)
-    atomic_write(staging / f"{token}{Path(name).suffix}", data)
-    (staging / f"{token}.name").write_text(name, encoding="utf-8")
-    return Preview(lecture, token, name, (folder / name).exists(),
-                   tuple(_warnings(lecture, titles, name)))
+    try:
+        atomic_write(staging / f"{token}{Path(name).suffix}", data)
+        (staging / f"{token}.name").write_text(name, encoding="utf-8")
+        return Preview(lecture, token, name, (folder / name).exists(),
+                       tuple(_warnings(lecture, titles, name)))
+    except BaseException:  # nothing half-staged stays behind (a full disk, an odd name)
+        discard(folder, token)
+        raise
 
 
 @dataclass(frozen=True)

@@ -95,9 +95,11 @@ async def send_reminders(app: Application, chat_id: int) -> list[int]:
         if not await stores.records.claim_reminder(chat_id, user_id, today):
             continue
         try:
-            await app.bot.send_message(user_id, text, parse_mode=ParseMode.HTML,
-                                       reply_markup=keyboard)
+            sent = await app.bot.send_message(user_id, text, parse_mode=ParseMode.HTML,
+                                              reply_markup=keyboard)
             reached.append(user_id)
+            # Its ✅ counts for the group's push, pressed by this member in private.
+            await stores.study.record_copy(pushes[-1].push_id, sent.chat_id, sent.message_id)
         except Forbidden as error:
             log.info("reminder to %s not delivered (%s)", user_id, error)
         except TelegramError as error:

@@ -12,12 +12,24 @@ from bot.records.workbook import workbook_bytes
 from bot.stores import Stores
 
 
+class UnknownChat(LookupError):
+    """The database holds nothing of this chat: a typo, not an empty month."""
+
+
+async def chat_known(stores: Stores, chat_id: int) -> bool:
+    """Has the bot met this chat: a member, its title, a plan or a roster?"""
+    return bool(await stores.members.members(chat_id) or await stores.records.group(chat_id)
+                or await stores.study.plan(chat_id) or await stores.records.roster(chat_id))
+
+
 async def export_month(db_path: Path, library: Library, chat_id: int, month: date,
                        timezone: str) -> bytes:
     """The group's workbook for the month, from the database at `db_path` (with the quiz's
     counts, as the bot has them)."""
     stores = await Stores.open(db_path)
     try:
+        if not await chat_known(stores, chat_id):
+            raise UnknownChat(chat_id)
         record = await month_record(stores, library, chat_id, month, timezone,
                                     quiz_results_of(stores.quiz.daily_results))
     finally:

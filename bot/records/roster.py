@@ -46,7 +46,11 @@ def read_roster(file_name: str, data: bytes) -> list[RosterEntry]:
         raise RosterError(texts.RECORDS_ROSTER_TOO_LARGE.format(
             kilobytes=MAX_ROSTER_BYTES // 1024))
     rows = _excel_rows(data) if file_name.lower().endswith(EXCEL_SUFFIX) else _text_rows(data)
-    return entries_from_rows(rows)
+    try:
+        return entries_from_rows(rows)
+    except csv.Error as error:  # a cell over csv's field limit (128 KB), a stray quote
+        raise RosterError(texts.RECORDS_ROSTER_BAD_TEXT.format(
+            limit=csv.field_size_limit())) from error
 
 
 def entries_from_rows(rows) -> list[RosterEntry]:

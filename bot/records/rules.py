@@ -124,8 +124,9 @@ class Roster:
 def build_roster(members: Sequence[Member], entries: Sequence[RosterEntry]) -> Roster:
     """The imported names first, in the file's order, then everyone else the bot met, by name.
 
-    An imported name is linked to a member by @username, or else by a name that only one
-    member carries; a linked member is shown by the imported name.
+    An imported name is linked to a member by @username, or else by a Telegram name that only
+    one member carries (a /myname claim needs an admin); a linked member is shown by the
+    imported name.
     """
     by_id = {m.user_id: m for m in members}
     taken = {e.user_id for e in entries if e.user_id in by_id}
@@ -153,8 +154,10 @@ def _match(entry: RosterEntry, members: Sequence[Member], taken: set[int]) -> in
 
 
 def _own_names(member: Member) -> set[str]:
+    """The names a roster name is matched by: Telegram's. Never the /myname name: a roster
+    name is claimed with /myname and linked once an admin confirms (bot.records.claims)."""
     telegram = f"{member.first_name} {member.last_name}".strip()
-    return {name for name in (member.own_name, telegram, member.first_name) if name}
+    return {name for name in (telegram, member.first_name) if name}
 
 
 def _unique_keys(persons: Iterable[Person]) -> list[Person]:

@@ -67,8 +67,25 @@ SCHEMA = Schema(
             seen_at TEXT NOT NULL
         );
         """,
+        """
+        -- 2: a member's /myname claim of a roster name no member holds yet (issue 21: a name
+        -- is claimed, not taken). It links the name to the member only once one of the
+        -- group's admins confirms it (or the roster's @username is theirs); every claim,
+        -- confirmation and refusal stays here and in the log.
+        CREATE TABLE name_claims (
+            claim_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            user_id INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'confirmed', 'refused')),
+            claimed_at TEXT NOT NULL,
+            decided_by INTEGER,
+            decided_at TEXT
+        );
+        CREATE INDEX name_claims_by_chat ON name_claims (chat_id, state);
+        """,
     ),
-    chat_tables=("absence_reasons", "reminders_sent"),
+    chat_tables=("absence_reasons", "reminders_sent", "name_claims"),
     chat_settings=("roster_entries", "reminder_times", "groups"),
 )
 
@@ -99,6 +116,17 @@ class GroupInfo:
     chat_id: int
     title: str
     member_count: int | None
+
+
+@dataclass(frozen=True)
+class NameClaim:
+    """A member's claim of a roster name (see migration 2)."""
+
+    claim_id: int
+    chat_id: int
+    name: str
+    user_id: int
+    state: str  # pending, confirmed, refused
 
 
 class RecordsStore:
@@ -146,6 +174,54 @@ class RecordsStore:
             db.execute("""UPDATE OR IGNORE absence_reasons SET person = ?
                           WHERE chat_id = ? AND person = ?""",
                        (member_key(user_id), chat_id, name_key(entry.name)))
+
+    # --- name claims -------------------------------------------------------------------
+
+    async def claim_name(self, chat_id: int, name: str, user_id: int) -> NameClaim:
+        """Records a pending claim (the member's earlier pending claim of it is reused)."""
+        return await self._run(self._claim_name, chat_id, name, user_id)
+
+    def _claim_name(self, chat_id: int, name: str, user_id: int) -> NameClaim:
+        with self.database.transaction() as db:
+            row = db.execute("""SELECT claim_id FROM name_claims WHERE chat_id = ? AND name = ?
+                                AND user_id = ? AND state = 'pending'""",
+                             (chat_id, name, user_id)).fetchone()
+            claim_id = row[0] if row else db.execute(
+                """INSERT INTO name_claims (chat_id, name, user_id, state, claimed_at)
+                   VALUES (?, ?, ?, 'pending', ?)""",
+                (chat_id, name, user_id, now_text())).lastrowid
+        return NameClaim(int(claim_id), chat_id, name, user_id, "pending")
+
+    async def name_claim(self, claim_id: int) -> NameClaim | None:
+        rows = await self._run(self._all, "SELECT * FROM name_claims WHERE claim_id = ?",
+                               (claim_id,))
+        return NameClaim(rows[0]["claim_id"], rows[0]["chat_id"], rows[0]["name"],
+                         rows[0]["user_id"], rows[0]["state"]) if rows else None
+
+    async def settle_claim(self, claim: NameClaim, confirmed: bool, decided_by: int,
+                           entry: RosterEntry | None) -> bool:
+        """Confirms (linking `entry` to the claimant) or refuses a pending claim, in one
+        transaction; False if it was settled before or the name went to someone else."""
+        return await self._run(self._settle_claim, claim, confirmed, decided_by, entry)
+
+    def _settle_claim(self, claim: NameClaim, confirmed: bool, decided_by: int,
+                      entry: RosterEntry | None) -> bool:
+        with self.database.transaction() as db:
+            if confirmed and entry is not None:
+                linked = db.execute(
+                    """UPDATE roster_entries SET user_id = ? WHERE chat_id = ? AND position = ?
+                       AND (user_id IS NULL OR user_id = ?)""",
+                    (claim.user_id, claim.chat_id, entry.position, claim.user_id)).rowcount
+                if not linked:
+                    return False
+                db.execute("""UPDATE OR IGNORE absence_reasons SET person = ?
+                              WHERE chat_id = ? AND person = ?""",
+                           (member_key(claim.user_id), claim.chat_id, name_key(entry.name)))
+            return db.execute(
+                """UPDATE name_claims SET state = ?, decided_by = ?, decided_at = ?
+                   WHERE claim_id = ? AND state = 'pending'""",
+                ("confirmed" if confirmed else "refused", decided_by, now_text(),
+                 claim.claim_id)).rowcount == 1
 
     # --- absence reasons ---------------------------------------------------------------
 

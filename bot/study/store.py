@@ -73,8 +73,19 @@ SCHEMA = Schema(
         CREATE INDEX pushes_in_progress ON pushes (chat_id, state)
             WHERE state <> 'delivered';
         """,
+        # 4: every other message that carries a push's ✅ button (/today's copy in the chat,
+        # a member's private reminder): a press counts only on the push's own message or on
+        # one of these, in the chat it was sent to (pushes.chat_id/message_id is the push's).
+        """
+        CREATE TABLE push_copies (
+            push_id INTEGER NOT NULL REFERENCES pushes (push_id),
+            chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, message_id)
+        );
+        """,
     ),
-    chat_tables=("pushes", "checkins"),
+    chat_tables=("pushes", "checkins", "push_copies"),
 )
 
 
@@ -377,6 +388,22 @@ class StudyStore:
         row = self._db().execute("SELECT * FROM pushes WHERE push_id = ?",
                                  (push_id,)).fetchone()
         return _push(row) if row else None
+
+    async def record_copy(self, push_id: int, chat_id: int, message_id: int) -> None:
+        """A message other than the push's own now carries its ✅ button (see migration 4)."""
+        await self._run(self._write, "INSERT OR REPLACE INTO push_copies VALUES (?, ?, ?)",
+                        (push_id, chat_id, message_id))
+
+    async def carries_button(self, push: Push, chat_id: int, message_id: int) -> bool:
+        """Is this message the push's own, or a copy the bot sent of it, in this chat?"""
+        if push.chat_id == chat_id and push.message_id == message_id:
+            return True
+        return await self._run(self._is_copy, push.push_id, chat_id, message_id)
+
+    def _is_copy(self, push_id: int, chat_id: int, message_id: int) -> bool:
+        return self._db().execute(
+            "SELECT 1 FROM push_copies WHERE push_id = ? AND chat_id = ? AND message_id = ?",
+            (push_id, chat_id, message_id)).fetchone() is not None
 
     async def check_in(self, push: Push, user_id: int, at: datetime | None = None) -> int:
         """Counts the member once for this push; returns the push's check-in count.

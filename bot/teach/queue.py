@@ -8,7 +8,7 @@ an answer; occurrences whose wordings are the same question or close rewordings 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -104,7 +104,8 @@ def occurrences(questions: Sequence[AskedQuestion],
 
 def review_queue(found: Sequence[Occurrence], marked: Collection[str], links: LinkIndex,
                  matcher: QuestionMatcher[int],
-                 shapes: dict[str, QuestionShape | None]) -> list[ReviewItem]:
+                 shapes: dict[str, QuestionShape | None],
+                 chat_links: Mapping[int, LinkIndex] | None = None) -> list[ReviewItem]:
     """The items waiting for review, newest first.
 
     Left out: occurrences already decided (or skipped by this reviewer), and unanswered
@@ -112,15 +113,20 @@ def review_queue(found: Sequence[Occurrence], marked: Collection[str], links: Li
     stays until it is decided: the answer it disliked may have come from a link.
     `matcher` is a fresh QuestionMatcher (it groups the wordings); `shapes` remembers each
     wording's shape (made with the matcher's tokenizer) from one review screen to the next.
+    `chat_links`: each group's own links (bot.teach.scoped), which answer in that group.
     """
     def shape(text: str) -> QuestionShape | None:
         if text not in shapes:
             shapes[text] = matcher.shape(text)
         return shapes[text]
 
+    def linked(o: Occurrence) -> bool:
+        own = (chat_links or {}).get(o.chat_id)
+        return any(index.match(o.question.text, shape(o.question.text)) is not None
+                   for index in (links, own) if index is not None)
+
     waiting = [o for o in found if o.key not in marked
-               and (o.kind == OccurrenceKind.DISLIKED
-                    or links.match(o.question.text, shape(o.question.text)) is None)]
+               and (o.kind == OccurrenceKind.DISLIKED or not linked(o))]
     waiting.sort(key=lambda o: (o.at, o.question.question_id), reverse=True)
     groups: list[list[Occurrence]] = []
     for occurrence in waiting:

@@ -45,7 +45,24 @@ SCHEMA = Schema(
         );
         CREATE INDEX follow_ups_pending ON follow_ups (state, follow_up_id);
         """,
+        """
+        -- 2: what a group's own admins taught in their /review: it answers in that group
+        -- only (bot.teach.scoped). The shared questions files beside the lectures come from
+        -- bot admins alone, who may adopt a group's link in their own /review. ref is a
+        -- passage's "3.2" in lecture_id, or "-" for "the lecture does not cover it". A
+        -- group's decision marks its occurrences under reviewer_id = the group's chat id.
+        CREATE TABLE group_links (
+            chat_id INTEGER NOT NULL,
+            question TEXT NOT NULL,
+            lecture_id TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            linked_by INTEGER NOT NULL,
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, question)
+        );
+        """,
     ),
+    chat_tables=("group_links",),
 )
 
 # Every reviewer's decision is recorded under this reviewer id; skips under the reviewer's.
@@ -70,25 +87,40 @@ class FollowUp:
     attempts: int = 0
 
 
+@dataclass(frozen=True)
+class GroupLink:
+    """A link one group's admins taught: answers in that group only."""
+
+    chat_id: int
+    question: str
+    lecture_id: str
+    ref: str  # "3.2", or "-": not covered
+    linked_by: int
+
+
 class TeachStore:
     """Review marks and follow-ups; every call runs on the database thread."""
 
     def __init__(self, database: Database):
         self.database = database
 
-    async def marked(self, occurrences: Collection[str], reviewer_id: int) -> set[str]:
-        """Which of these occurrences are decided for everyone or skipped by this reviewer."""
-        return await self.database.run(self._marked, tuple(occurrences), reviewer_id)
+    async def marked(self, occurrences: Collection[str], reviewer_id: int,
+                     groups: Collection[int] = ()) -> set[str]:
+        """Which of these occurrences are decided for everyone, skipped by this reviewer, or
+        decided by the admins of one of `groups` (a group's own review)."""
+        return await self.database.run(self._marked, tuple(occurrences),
+                                       (EVERYONE, reviewer_id, *groups))
 
-    def _marked(self, occurrences: tuple[str, ...], reviewer_id: int) -> set[str]:
+    def _marked(self, occurrences: tuple[str, ...], reviewers: tuple[int, ...]) -> set[str]:
         db = self.database.connection()
         found: set[str] = set()
         for start in range(0, len(occurrences), MARKS_PER_QUERY):
             chunk = occurrences[start:start + MARKS_PER_QUERY]
             rows = db.execute(
-                f"""SELECT occurrence FROM review_marks WHERE reviewer_id IN (?, ?)
+                f"""SELECT occurrence FROM review_marks
+                    WHERE reviewer_id IN ({','.join('?' * len(reviewers))})
                     AND occurrence IN ({','.join('?' * len(chunk))})""",
-                (EVERYONE, reviewer_id, *chunk))
+                (*reviewers, *chunk))
             found.update(row[0] for row in rows)
         return found
 
@@ -97,13 +129,21 @@ class TeachStore:
                      follow_ups: Sequence[FollowUp] = ()) -> list[FollowUp]:
         """Marks the occurrences and owes the follow-ups, in one transaction; returns the
         follow-ups newly owed (a chat gets one per question, however often it is linked)."""
-        return await self.database.run(self._decide, tuple(occurrences), decision, reviewer_id,
-                                       passage_id, tuple(follow_ups))
-
-    def _decide(self, occurrences: tuple[str, ...], decision: Decision, reviewer_id: int,
-                passage_id: str | None, follow_ups: tuple[FollowUp, ...]) -> list[FollowUp]:
-        now = now_text()
         reviewer = reviewer_id if decision == Decision.SKIPPED else EVERYONE
+        return await self.database.run(self._decide, [(o, reviewer) for o in occurrences],
+                                       decision, passage_id, tuple(follow_ups), ())
+
+    async def decide_for_groups(self, occurrences: Sequence[tuple[str, int]],
+                                decision: Decision, links: Sequence[GroupLink]) -> None:
+        """A group admin's decision: each (occurrence, its group) is marked for that group,
+        and the groups' own links saved, in one transaction (see migration 2)."""
+        await self.database.run(self._decide, list(occurrences), decision, None, (),
+                                tuple(links))
+
+    def _decide(self, marks: list[tuple[str, int]], decision: Decision,
+                passage_id: str | None, follow_ups: tuple[FollowUp, ...],
+                links: tuple[GroupLink, ...]) -> list[FollowUp]:
+        now = now_text()
         owed = []
         with self.database.transaction() as db:
             db.executemany(
@@ -113,7 +153,15 @@ class TeachStore:
                        decision = excluded.decision, passage_id = excluded.passage_id,
                        decided_at = excluded.decided_at""",
                 [(occurrence, reviewer, decision.value, passage_id, now)
-                 for occurrence in occurrences])
+                 for occurrence, reviewer in marks])
+            db.executemany(
+                """INSERT INTO group_links (chat_id, question, lecture_id, ref, linked_by,
+                       linked_at) VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (chat_id, question) DO UPDATE SET
+                       lecture_id = excluded.lecture_id, ref = excluded.ref,
+                       linked_by = excluded.linked_by, linked_at = excluded.linked_at""",
+                [(link.chat_id, link.question, link.lecture_id, link.ref, link.linked_by, now)
+                 for link in links])
             for follow_up in follow_ups:
                 cursor = db.execute(
                     """INSERT OR IGNORE INTO follow_ups (chat_id, question_key, question,
@@ -125,6 +173,27 @@ class TeachStore:
                                          follow_up.question, follow_up.passage_id,
                                          int(cursor.lastrowid)))
         return owed
+
+    async def move_group_marks(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its admins' decisions (marked under its chat id, see
+        migration 2) follow it; its links follow by `chat_tables`."""
+        await self.database.run(
+            self.database.write,
+            "UPDATE OR IGNORE review_marks SET reviewer_id = ? WHERE reviewer_id = ?",
+            (new_chat_id, old_chat_id))
+
+    async def group_links(self, chat_ids: Collection[int]) -> list[GroupLink]:
+        """The links these groups' admins taught, oldest first."""
+        ids = tuple(chat_ids)
+        if not ids:
+            return []
+        rows = await self.database.run(self._all, f"""SELECT * FROM group_links
+            WHERE chat_id IN ({','.join('?' * len(ids))}) ORDER BY linked_at, rowid""", ids)
+        return [GroupLink(row["chat_id"], row["question"], row["lecture_id"], row["ref"],
+                          row["linked_by"]) for row in rows]
+
+    def _all(self, sql: str, params: tuple) -> list:
+        return self.database.connection().execute(sql, params).fetchall()
 
     async def pending_follow_ups(self, limit: int) -> list[FollowUp]:
         return await self.database.run(self._pending, limit)
