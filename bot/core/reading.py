@@ -29,6 +29,7 @@ from typing import ClassVar
 
 import numpy as np
 from rapidfuzz import fuzz
+from rapidfuzz.distance import LCSseq
 
 from bot.core.forest import Forest
 from bot.core.lectures import Passage
@@ -225,7 +226,7 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "head", "typed", "typed_count", "typed_anchored", "constraints", "focus_count",
     "rarest", "common_run", "words_previous", "words_next", "opens_with_reference",
     "chars_with_previous", "position", "is_first", "is_last", "sentences", "log_chars",
-    "rank_words", "rank_chars",
+    "rank_words", "rank_chars", "words_only_here", "ordered_chars",
     *(f"type_{kind}" for kind in TYPE_ORDER),
 )
 _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
@@ -291,6 +292,8 @@ def sentence_rows(analysis: QuestionAnalysis, passage: Passage,
     char_total = sum(char_weights.values()) or 1.0
     bigrams = {analysis.question[i:i + 2] for i in range(len(analysis.question) - 1)
                if analysis.question[i:i + 2].isalnum()}
+    # How many sentences hold each word: a word only one sentence holds points to it.
+    holders = {word: sum(word in sentence for sentence in sentences) for word in analysis.focus}
     for i, sentence in enumerate(sentences):
         chars = sum(w for ch, w in char_weights.items() if ch in sentence) / char_total
         typed = _typed_spans(sentence, analysis)
@@ -323,6 +326,11 @@ def sentence_rows(analysis: QuestionAnalysis, passage: Passage,
             "position": i / count, "is_first": float(i == 0), "is_last": float(i == count - 1),
             "sentences": math.log1p(count) / LOG_SENTENCES_SCALE,
             "log_chars": math.log1p(len(sentence)) / LOG_SENTENCE_CHARS_SCALE,
+            "words_only_here": sum(
+                w for word, w in zip(analysis.focus, analysis.weights, strict=True)
+                if word in sentence and holders[word] == 1) / total,
+            "ordered_chars": LCSseq.similarity(analysis.question, sentence)
+            / (len(analysis.question) or 1),
             f"type_{analysis.answer_type}": 1.0,
         }
         for name, value in values.items():
