@@ -63,6 +63,7 @@ FOLDS = 5
 # Depth, trees, learning rate, as the answer decision's trees.
 TREES = (4, 200, 0.05)
 SENTENCE_TREES = (6, 300, 0.05)
+SPAN_TREES = (6, 300, 0.05)
 # Negative spans kept per sentence in training (see span_matrix).
 SPAN_NEGATIVES = 40
 
@@ -279,7 +280,7 @@ def reader_trained_on(articles: set[str], tokenizer: Tokenizer) -> ReaderModel:
     featurise_sentences(questions, tokenizer)
     prepare_spans(questions, article_folds(questions), tokenizer)
     sentences, _ = fit(*sentence_matrix(questions), SENTENCE_TREES)
-    spans, _ = fit(*span_matrix(questions))
+    spans, _ = fit(*span_matrix(questions), SPAN_TREES)
     return ReaderModel(sentences, spans)
 
 
@@ -311,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     readings = {}
     for held, sentences in zip(folds, sentence_forests, strict=True):
         train = [q for q in questions if q.article not in held]
-        spans, _ = fit(*span_matrix(train))
+        spans, _ = fit(*span_matrix(train), SPAN_TREES)
         reader = Reader(tokenizer, ReaderModel(sentences, spans))
         for q in questions:
             if q.article in held:
@@ -413,7 +414,7 @@ def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
 
 def write_weights(questions: Sequence[Question]) -> None:
     _, sentences = fit(*sentence_matrix(questions), SENTENCE_TREES)
-    _, spans = fit(*span_matrix(questions))
+    _, spans = fit(*span_matrix(questions), SPAN_TREES)
     data = {"sentences": {"features": list(SENTENCE_FEATURES), **sentences},
             "spans": {"features": list(SPAN_FEATURES), **spans}}
     WEIGHTS_PATH.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")

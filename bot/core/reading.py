@@ -136,6 +136,8 @@ MAX_SPAN_WORDS = 7
 MAX_SPAN_CHARS = 24
 # Characters beside a span compared with the question's words beside its interrogative.
 WINDOW = 4
+# … and the question's words beside its interrogative matched in order, gaps allowed.
+ALIGNED = 10
 # How many of a paragraph's best sentences the span is looked for in.
 SPAN_SENTENCES = 2
 
@@ -384,6 +386,8 @@ SPAN_FEATURES: tuple[str, ...] = (
     "opener_before", "clause_end_after", "clause_start_before", "position",
     "sentence_probability", "sentence_rank", "has_number", "has_latin",
     "window_before", "window_after", "first_word_asked", "last_word_asked",
+    "ordered_before", "ordered_after", "word_before_asked", "word_after_asked",
+    "de_after", "de_before",
     *(f"first_{group}" for group in _TAG_GROUPS), *(f"last_{group}" for group in _TAG_GROUPS),
     *(f"type_{kind}" for kind in TYPE_ORDER),
 )
@@ -507,6 +511,15 @@ def span_rows(analysis: QuestionAnalysis, sentence: str, spans: Sequence[tuple[i
             "has_latin": float(any("a" <= ch <= "z" for ch in text)),
             "window_before": _window_share(_bare(folded[:start])[-WINDOW:], before_chars),
             "window_after": _window_share(_bare(folded[end:])[:WINDOW], after_chars),
+            "ordered_before": _ordered_share(analysis.before[-ALIGNED:],
+                                             _bare(folded[:start])[-ALIGNED - 2:]),
+            "ordered_after": _ordered_share(analysis.after[:ALIGNED],
+                                            _bare(folded[end:])[:ALIGNED + 2]),
+            "word_before_asked": float(first > 0 and words.folded[first - 1] in question_words),
+            "word_after_asked": float(last + 1 < len(words.folded)
+                                      and words.folded[last + 1] in question_words),
+            "de_after": float(folded[end:end + 1] == "的"),
+            "de_before": float(start > 0 and folded[start - 1] == "的"),
             "first_word_asked": float(words.folded[first] in question_words),
             "last_word_asked": float(words.folded[last] in question_words),
             f"first_{_tag_group(words.tags[first])}": 1.0,
@@ -516,6 +529,12 @@ def span_rows(analysis: QuestionAnalysis, sentence: str, spans: Sequence[tuple[i
         for name, value in values.items():
             rows[n, _P[name]] = value
     return rows
+
+
+def _ordered_share(asked: str, beside: str) -> float:
+    """How much of the question's words on one side of its interrogative stand, in order,
+    on the same side of a span (gaps allowed: an anchor reworded)."""
+    return LCSseq.similarity(asked, beside) / len(asked) if asked and beside else 0.0
 
 
 def _window_share(window: str, chars: set[str]) -> float:
