@@ -138,6 +138,9 @@ READ_USAGE = "用法:/read 节号 或 /read 节号.段号,例如 /read 3 或 /re
 READ_NOT_FOUND = "没有找到“{selector}”。发送 /toc 查看有哪些节和段。"
 READ_POSITION = "第 {position}/{total} 段"
 ANSWER_FAILED = "抱歉,这次回答失败了,请稍后再试。"
+# A command that must write when the database refuses: nothing was changed.
+DATABASE_BUSY = "数据库正忙(有其他程序正在写入),这次操作没有完成,请稍后再试。"
+DATABASE_FULL = "数据库已满或磁盘空间不足,这次操作没有完成。请稍后再试,并请管理员检查磁盘空间。"
 
 INLINE_NO_RESULT = "讲稿里没有找到相关段落"
 INLINE_TYPE_QUESTION = "输入问题,查找讲稿原文"

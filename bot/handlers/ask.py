@@ -31,6 +31,7 @@ from telegram.ext import (
 )
 
 from bot import services, texts
+from bot.asking.store import question_record
 from bot.core.answer import Answer, AnswerKind
 from bot.core.lectures import Library, Passage
 from bot.core.navigation import lecture_key, neighbours, passage_ref, resolve_ref
@@ -42,6 +43,7 @@ from bot.core.render import (
     replies,
 )
 from bot.handlers.common import command, editable_message, knowledge_of, reply_chunks
+from bot.stores import QUESTION
 
 log = logging.getLogger(__name__)
 
@@ -135,23 +137,26 @@ async def answer_question(message: Message, question: str,
     knowledge = knowledge_of(context)
     answer = knowledge.answer(question, top_k=MORE_RESULTS + 1)
     for reply in replies(answer):
-        # Logged before the reply is sent: a failed send must not lose what the member asked.
-        await _log(context, message, reply)
         chunks = html_chunks(reply, knowledge.library)
-        await reply_chunks(message, chunks, answer_keyboard(reply, knowledge.library))
+        try:
+            await reply_chunks(message, chunks, answer_keyboard(reply, knowledge.library))
+        finally:
+            # After the reply, never before it: the log is queued, and written when the
+            # database takes it (a failed send still logs what the member asked).
+            _log(context, message, reply)
     return answer
 
 
-async def _log(context: ContextTypes.DEFAULT_TYPE, message: Message, answer: Answer) -> None:
+def _log(context: ContextTypes.DEFAULT_TYPE, message: Message, answer: Answer) -> None:
     if answer.kind in (AnswerKind.SMALL_TALK, AnswerKind.NO_QUESTION):
         return
     best = answer.best.passage.passage_id if answer.answered and answer.best else None
-    await services.question_log(context.application).log_question(
+    services.deferred(context.application).submit(QUESTION, question_record(
         message.chat_id, answer.question, answer.answered, best,
         user_id=message.from_user.id if message.from_user else None,
         reply_kind=answer.kind.value,
         candidates=[hit.passage.passage_id for hit in answer.hits[:LOGGED_CANDIDATES]],
-        at=services.now(context.application))
+        at=services.now(context.application)))
 
 
 def answer_keyboard(answer: Answer, library: Library) -> InlineKeyboardMarkup | None:

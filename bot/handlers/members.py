@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import services
 from bot.members.store import Sighting
+from bot.stores import SIGHTING
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,5 @@ async def remember_sender(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     sighting = Sighting(chat.id, user.id, user.first_name or "", user.last_name or "",
                         user.username)
-    try:
-        await services.members(context.application).saw(sighting)
-    except Exception:  # a name not remembered must never cost a member their answer
-        log.exception("could not remember user %s in chat %s", user.id, chat.id)
+    # Queued, not awaited: a busy database must never hold a member's answer.
+    services.deferred(context.application).submit(SIGHTING, asdict(sighting))

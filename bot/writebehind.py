@@ -1,0 +1,195 @@
+"""Writes a reply must not wait for: logging a question, remembering who spoke.
+
+The answer goes out first; these records are queued here and written by one background task.
+While the database refuses them (another process holds the write lock, the disk is full) they
+are retried with a growing pause, kept in memory, and beyond `MEMORY_LIMIT` appended to a spill
+file next to the database; the spill file is read back at the next start. A record can only be
+lost with the process (kill -9) or when even the spill file cannot be written, and each loss is
+counted in the log.
+
+Records are plain JSON-able dicts, written by the store function registered for their kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+Writer = Callable[[Record], Awaitable[Any]]
+
+# Records kept in memory while the database refuses them; more go to the spill file. A record
+# is a few hundred bytes: this is about a megabyte, a busy hour of a hundred groups.
+MEMORY_LIMIT = 5_000
+# First pause after a refused write, doubled up to the longest: an admin's sqlite3 shell or a
+# backup holds the lock for seconds; a full disk is fixed in minutes.
+FIRST_RETRY_S = 0.5
+LONGEST_RETRY_S = 30.0
+# At shutdown, how long the queue may still try the database before the rest is spilled.
+CLOSE_FLUSH_S = 3.0
+
+
+def is_transient(error: BaseException) -> bool:
+    """A refusal that passes: locked, busy, full, I/O. Anything else is a bug in the record."""
+    return isinstance(error, sqlite3.OperationalError | OSError)
+
+
+class WriteBehind:
+    """A queue of records, written in order by one background task, never lost silently."""
+
+    def __init__(self, spill_path: Path, writers: Mapping[str, Writer],
+                 memory_limit: int = MEMORY_LIMIT):
+        self.spill_path = spill_path
+        self._writers = dict(writers)
+        self._memory_limit = memory_limit
+        self._queue: deque[tuple[str, Record]] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task | None = None
+        self._closing = False
+        # Beyond the memory limit, in order, until the one spilling task appends them.
+        self._overflow: list[tuple[str, Record]] = []
+        self._spiller: asyncio.Task | None = None
+        self.spilled = 0  # records in the spill file, not yet read back
+        self.lost = 0
+
+    async def start(self) -> None:
+        """Reads back what an earlier run spilled, and starts writing."""
+        self._queue.extend(await asyncio.to_thread(self._read_spill))
+        if self._queue:
+            log.info("%d records spilled by an earlier run are written now", len(self._queue))
+            self._idle.clear()
+        self._task = asyncio.create_task(self._run(), name="write-behind")
+
+    def submit(self, kind: str, record: Record) -> None:
+        """Queues a record; returns at once. Unknown kinds are a programming error."""
+        if kind not in self._writers:
+            raise ValueError(f"no writer for {kind!r}")
+        if self._closing:
+            log.error("a %s record came after shutdown began: lost (1 record)", kind)
+            self.lost += 1
+            return
+        self._queue.append((kind, record))
+        self._idle.clear()
+        self._wake.set()
+        if len(self._queue) > self._memory_limit:
+            self._overflow.append(self._queue.pop())
+            if self._spiller is None or self._spiller.done():
+                self._spiller = asyncio.get_running_loop().create_task(self._spill_overflow())
+
+    @property
+    def pending(self) -> int:
+        """Records not yet in the database (in memory and spilled)."""
+        return len(self._queue) + len(self._overflow) + self.spilled
+
+    async def drained(self) -> None:
+        """Waits until every queued record is in the database."""
+        await self._idle.wait()
+
+    async def close(self, flush_s: float = CLOSE_FLUSH_S) -> None:
+        """Gives the database `flush_s` to take the rest, then spills what is left."""
+        self._closing = True
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._idle.wait()), flush_s)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._spiller is not None:
+            await self._spiller
+        if self._queue:
+            left = list(self._queue)
+            self._queue.clear()
+            await self._spill_async(left)
+
+    async def _run(self) -> None:
+        pause = FIRST_RETRY_S
+        while True:
+            if (not self._queue and self.spilled and not self._closing
+                    and (self._spiller is None or self._spiller.done())):
+                self._queue.extend(await asyncio.to_thread(self._read_spill))
+            if not self._queue:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            kind, record = self._queue[0]
+            try:
+                await self._writers[kind](record)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - classified below
+                if not is_transient(error):
+                    self._queue.popleft()
+                    self.lost += 1
+                    log.error("a %s record was refused for good: lost (%d so far)", kind,
+                              self.lost, exc_info=error)
+                    continue
+                log.warning("database refused a %s record (%s); %d waiting, retry in %.1f s",
+                            kind, error, self.pending, pause)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    # A close cuts the pause short: the last try comes at once.
+                    await asyncio.wait_for(self._wake.wait(), pause)
+                pause = min(pause * 2, LONGEST_RETRY_S)
+                continue
+            self._queue.popleft()
+            if pause > FIRST_RETRY_S:
+                log.info("database takes records again; %d waiting", self.pending)
+            pause = FIRST_RETRY_S
+
+    async def _spill_overflow(self) -> None:
+        while self._overflow:
+            batch, self._overflow = self._overflow, []
+            await self._spill_async(batch)
+
+    async def _spill_async(self, records: list[tuple[str, Record]]) -> None:
+        try:
+            await asyncio.to_thread(self._append_spill, records)
+        except OSError as error:
+            self.lost += len(records)
+            log.error("could not spill %d records to %s (%s): lost (%d so far)", len(records),
+                      self.spill_path, error, self.lost)
+            return
+        self.spilled += len(records)
+        log.warning("%d records spilled to %s until the database takes them", len(records),
+                    self.spill_path)
+
+    def _append_spill(self, records: list[tuple[str, Record]]) -> None:
+        lines = "".join(json.dumps({"kind": kind, "record": record}, ensure_ascii=False) + "\n"
+                        for kind, record in records)
+        with self.spill_path.open("a", encoding="utf-8") as spill:
+            spill.write(lines)
+            spill.flush()
+
+    def _read_spill(self) -> list[tuple[str, Record]]:
+        """Everything spilled, oldest first; the file is removed (its records are queued)."""
+        try:
+            lines = self.spill_path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                kind, record = entry["kind"], entry["record"]
+            except (ValueError, KeyError, TypeError):
+                self.lost += 1  # a line cut short by a kill while it was written
+                log.error("unreadable line in %s: lost (%d so far)", self.spill_path, self.lost)
+                continue
+            if kind in self._writers and isinstance(record, dict):
+                records.append((kind, record))
+        self.spill_path.unlink(missing_ok=True)
+        self.spilled = 0
+        return records
