@@ -57,6 +57,10 @@ class WriteBehind:
         self._idle.set()
         self._task: asyncio.Task | None = None
         self._closing = False
+        self._refusing = False  # the last write was refused: queue, don't hand over at once
+        self._in_flight = 0
+        self._writing: set[asyncio.Task] = set()
+        self._close_by = 0.0
         # Beyond the memory limit, in order, until the one spilling task appends them.
         self._overflow: list[tuple[str, Record]] = []
         self._spiller: asyncio.Task | None = None
@@ -72,46 +76,88 @@ class WriteBehind:
         self._task = asyncio.create_task(self._run(), name="write-behind")
 
     def submit(self, kind: str, record: Record) -> None:
-        """Queues a record; returns at once. Unknown kinds are a programming error."""
+        """Starts writing a record and returns at once; unknown kinds are a programming error.
+
+        While the database takes records, each is handed to it at once (so a read that comes
+        later finds it); once it refuses one, records queue behind it and are retried."""
         if kind not in self._writers:
             raise ValueError(f"no writer for {kind!r}")
         if self._closing:
-            log.error("a %s record came after shutdown began: lost (1 record)", kind)
             self.lost += 1
+            log.error("a %s record came after shutdown began: lost (%d so far)", kind,
+                      self.lost)
             return
-        self._queue.append((kind, record))
         self._idle.clear()
+        if not self._queue and not self._refusing:
+            self._in_flight += 1
+            task = asyncio.get_running_loop().create_task(self._write_now(kind, record))
+            self._writing.add(task)
+            task.add_done_callback(self._writing.discard)
+            return
+        self._enqueue(kind, record)
+
+    def _enqueue(self, kind: str, record: Record) -> None:
+        self._queue.append((kind, record))
         self._wake.set()
         if len(self._queue) > self._memory_limit:
             self._overflow.append(self._queue.pop())
             if self._spiller is None or self._spiller.done():
                 self._spiller = asyncio.get_running_loop().create_task(self._spill_overflow())
 
+    async def _write_now(self, kind: str, record: Record) -> None:
+        try:
+            await self._writers[kind](record)
+        except Exception as error:  # noqa: BLE001 - classified in _refused
+            if self._refused(kind, error):
+                self._refusing = True
+                self._enqueue(kind, record)
+        finally:
+            self._in_flight -= 1
+            self._check_idle()
+
+    def _refused(self, kind: str, error: Exception) -> bool:
+        """True if the record is to be tried again; else it is lost, and counted."""
+        if is_transient(error):
+            return True
+        self.lost += 1
+        log.error("a %s record was refused for good: lost (%d so far)", kind, self.lost,
+                  exc_info=error)
+        return False
+
+    def _check_idle(self) -> None:
+        if not (self._queue or self._overflow or self._in_flight or self.spilled):
+            self._idle.set()
+
     @property
     def pending(self) -> int:
         """Records not yet in the database (in memory and spilled)."""
-        return len(self._queue) + len(self._overflow) + self.spilled
+        return len(self._queue) + len(self._overflow) + self._in_flight + self.spilled
 
     async def drained(self) -> None:
         """Waits until every queued record is in the database."""
         await self._idle.wait()
 
     async def close(self, flush_s: float = CLOSE_FLUSH_S) -> None:
-        """Gives the database `flush_s` to take the rest, then spills what is left."""
+        """Gives the database `flush_s` to take the rest, then spills what is left.
+
+        A write in progress is never abandoned (it could land after its record was spilled,
+        and be written twice): the worker stops between writes."""
+        loop = asyncio.get_running_loop()
         self._closing = True
+        self._close_by = loop.time() + flush_s
         self._wake.set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._idle.wait()), flush_s)
+        if self._writing:
+            await asyncio.gather(*self._writing, return_exceptions=True)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
         if self._spiller is not None:
             await self._spiller
         if self._queue:
             left = list(self._queue)
             self._queue.clear()
             await self._spill_async(left)
+            log.warning("%d records wait in %s for the next start", self.spilled,
+                        self.spill_path)
 
     async def _run(self) -> None:
         pause = FIRST_RETRY_S
@@ -119,8 +165,11 @@ class WriteBehind:
             if (not self._queue and self.spilled and not self._closing
                     and (self._spiller is None or self._spiller.done())):
                 self._queue.extend(await asyncio.to_thread(self._read_spill))
-            if not self._queue:
-                self._idle.set()
+            if not self._queue or self._past_close():
+                self._refusing = False
+                self._check_idle()
+                if self._closing:
+                    return
                 self._wake.clear()
                 await self._wake.wait()
                 continue
@@ -129,13 +178,13 @@ class WriteBehind:
                 await self._writers[kind](record)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - classified below
-                if not is_transient(error):
+            except Exception as error:  # noqa: BLE001 - classified in _refused
+                if not self._refused(kind, error):
                     self._queue.popleft()
-                    self.lost += 1
-                    log.error("a %s record was refused for good: lost (%d so far)", kind,
-                              self.lost, exc_info=error)
                     continue
+                self._refusing = True
+                if self._closing:
+                    return
                 log.warning("database refused a %s record (%s); %d waiting, retry in %.1f s",
                             kind, error, self.pending, pause)
                 self._wake.clear()
@@ -148,6 +197,9 @@ class WriteBehind:
             if pause > FIRST_RETRY_S:
                 log.info("database takes records again; %d waiting", self.pending)
             pause = FIRST_RETRY_S
+
+    def _past_close(self) -> bool:
+        return self._closing and asyncio.get_running_loop().time() >= self._close_by
 
     async def _spill_overflow(self) -> None:
         while self._overflow:
