@@ -32,7 +32,9 @@ DOCX_TOO_LARGE = "文件解压后过大"
 DOCX_SUSPICIOUS = "文件压缩比异常,已拒绝"
 WARNING_DUPLICATE_SECTION = "章节编号重复:{heading}"
 WARNING_EMPTY_SECTION = "章节没有正文:{heading}"
-WARNING_PASSAGE_TOO_LONG = "{citation} 太长({chars}字),发送时会被截断"
+# Stored as a failed push's reason and shown in the admins' alert.
+PUSH_PASSAGE_TOO_LONG = "这一段连同标题超过一条消息的长度,没有截断发送;请重新上传讲稿,发布时会在句末拆分过长的段落"
+WARNING_PASSAGE_SPLIT = "{section} 里有一段太长({chars}字),发布时在句末拆成 {parts} 段,每段一条消息发得下"
 WARNING_DUPLICATE_TITLE = "标题与已有讲稿相同({file})"
 
 EXAMPLE_QUESTIONS = (
