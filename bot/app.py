@@ -92,7 +92,8 @@ async def prepare(app: Application) -> None:
         log.warning("lecture file not loaded: %s", failure)
     log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
              len(knowledge.library.passages))
-    stores = app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
+    stores = app.bot_data[services.STORES_KEY] = await Stores.open(
+        services.settings(app).db_path, replay_pending=True)
     # The records show 每日一题's daily counts; each feature keeps to its own tables.
     app.bot_data[services.QUIZ_RESULTS_KEY] = quiz_results_of(stores.quiz.daily_results)
     await teach.prepare(app)

@@ -31,13 +31,16 @@ class Stores:
     deferred: WriteBehind
 
     @classmethod
-    async def open(cls, path: Path) -> Stores:
-        """Opens (creating or migrating) the database and every feature's store on it."""
+    async def open(cls, path: Path, replay_pending: bool = False) -> Stores:
+        """Opens (creating or migrating) the database and every feature's store on it.
+
+        `replay_pending`: the running bot writes what an earlier run spilled (see
+        bot.writebehind); the command-line tools leave it to the bot."""
         database = await Database(path, SCHEMAS).open()
         questions, directory = asking.QuestionLog(database), members.MemberDirectory(database)
         deferred = WriteBehind(spill_path(path), {QUESTION: questions.log_record,
                                                   SIGHTING: directory.saw_record})
-        await deferred.start()
+        await deferred.start(replay=replay_pending)
         return cls(database, study.StudyStore(database), questions, directory,
                    quiz.QuizStore(database), records.RecordsStore(database),
                    teach.TeachStore(database), deferred)

@@ -67,9 +67,11 @@ class WriteBehind:
         self.spilled = 0  # records in the spill file, not yet read back
         self.lost = 0
 
-    async def start(self) -> None:
-        """Reads back what an earlier run spilled, and starts writing."""
-        self._queue.extend(await asyncio.to_thread(self._read_spill))
+    async def start(self, replay: bool = True) -> None:
+        """Starts writing; first reads back what an earlier run spilled, if `replay` (only
+        the bot does: a command-line tool beside it must not take the bot's spill file)."""
+        if replay:
+            self._queue.extend(await asyncio.to_thread(self._read_spill))
         if self._queue:
             log.info("%d records spilled by an earlier run are written now", len(self._queue))
             self._idle.clear()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot import services, texts
-from bot.stores import spill_path
+from bot.stores import Stores, spill_path
 from tests.botharness import GROUP_CHAT, ask, running_bot
 from tests.test_replies_e2e import deciding
 
@@ -88,6 +88,10 @@ async def test_what_the_database_never_took_is_spilled_and_written_at_the_next_s
                    spill_path(DB).read_text(encoding="utf-8").splitlines()]
         assert {"question", "sighting"} <= {entry["kind"] for entry in spilled}
     assert _rows(DB, "SELECT COUNT(*) FROM questions") == [(0,)]
+    # A command-line tool opening the database leaves the spill file to the bot.
+    stores = await Stores.open(DB)
+    await stores.close()
+    assert spill_path(DB).exists()
     async with running_bot(server, deciding(knowledge, 0.0, 0.0)) as app:
         await asyncio.wait_for(services.deferred(app).drained(), 30)
     assert _rows(DB, "SELECT chat_id, text FROM questions") == [(6201, QUESTION)]
