@@ -3,7 +3,8 @@
 AIORateLimiter keeps Telegram's overall and per-group rates, and on a 429 it waits
 `retry_after` and retries: but while it waits it holds every request of the bot, so a flood
 wait in one chat silenced all chats. Here the wait pauses only requests to that chat (a 429 on
-a request that names no chat pauses only such requests); the rates are PTB's, unchanged.
+a request that names no chat, as answerCallbackQuery, pauses that request alone); the rates
+are PTB's, unchanged.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class ChatRateLimiter(AIORateLimiter):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        # Chat id (None: requests without one) -> loop time until which it must not be called.
-        self._paused_until: dict[int | str | None, float] = {}
+        # Chat id -> loop time until which no request to it may be made.
+        self._paused_until: dict[int | str, float] = {}
 
     async def process_request(
         self,
@@ -59,7 +60,7 @@ class ChatRateLimiter(AIORateLimiter):
         chat = _chat_of(data)
         loop = asyncio.get_running_loop()
         for attempt in range(max_retries + 1):
-            wait = self._paused_until.get(chat, 0.0) - loop.time()
+            wait = (self._paused_until.get(chat, 0.0) if chat is not None else 0.0) - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
@@ -74,10 +75,13 @@ class ChatRateLimiter(AIORateLimiter):
                               max_retries)
                     raise
                 seconds = exc._retry_after.total_seconds() + RETRY_MARGIN_S  # as PTB reads it
-                until = loop.time() + seconds
-                self._paused_until[chat] = max(self._paused_until.get(chat, 0.0), until)
                 log.info("%s to chat %s: flood limit, retrying in %.1f s", endpoint, chat,
                          seconds)
+                if chat is None:  # nothing to share the wait with: this request waits alone
+                    await asyncio.sleep(seconds)
+                    continue
+                until = loop.time() + seconds
+                self._paused_until[chat] = max(self._paused_until.get(chat, 0.0), until)
             finally:
                 self._forget_past_pauses(loop.time())
         raise AssertionError("unreachable")  # the last attempt returned or raised
