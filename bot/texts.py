@@ -148,6 +148,7 @@ ANSWER_FAILED = "抱歉,这次回答失败了,请稍后再试。"
 # A command that must write when the database refuses: nothing was changed.
 DATABASE_BUSY = "数据库正忙(有其他程序正在写入),这次操作没有完成,请稍后再试。"
 DATABASE_FULL = "数据库已满或磁盘空间不足,这次操作没有完成。请稍后再试,并请管理员检查磁盘空间。"
+DATABASE_DISK_ERROR = "数据库写入磁盘出错(磁盘可能已满或损坏),这次操作没有完成。请稍后再试,并请管理员检查。"
 
 INLINE_NO_RESULT = "讲稿里没有找到相关段落"
 INLINE_TYPE_QUESTION = "输入问题,查找讲稿原文"

@@ -83,4 +83,6 @@ def test_the_database_refusal_is_named_to_the_user():
     assert failure_text(sqlite3.OperationalError("database or disk is full")) == \
         texts.DATABASE_FULL
     assert failure_text(sqlite3.OperationalError("database is locked")) == texts.DATABASE_BUSY
+    assert failure_text(sqlite3.OperationalError("disk I/O error")) == \
+        texts.DATABASE_DISK_ERROR
     assert failure_text(ValueError("x")) == texts.ANSWER_FAILED

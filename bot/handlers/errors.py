@@ -27,6 +27,8 @@ def failure_text(error: BaseException | None) -> str:
             return texts.DATABASE_FULL
         if "locked" in reason or "busy" in reason:
             return texts.DATABASE_BUSY
+        if "disk i/o" in reason:  # a write the file system refused (a quota, a bad disk)
+            return texts.DATABASE_DISK_ERROR
     return texts.ANSWER_FAILED
 
 
