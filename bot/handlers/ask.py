@@ -21,6 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -297,7 +298,11 @@ async def full_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await answer_query(query)
     page, keyboard = _full_text_page(lecture, library, 0)
-    await message.reply_html(page, reply_markup=keyboard)
+    try:
+        await message.reply_html(page, reply_markup=keyboard)
+    except TelegramError:
+        budget.forget(message.chat_id, query.from_user.id, key)  # pressing again may work
+        raise
 
 
 async def full_text_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -42,6 +42,10 @@ class RequestBudget:
         self._last[key] = now
         return Verdict.ALLOWED
 
+    def forget(self, chat_id: int, user_id: int, what: Hashable) -> None:
+        """The request was not carried out (its send failed): it may be made again."""
+        self._last.pop((chat_id, user_id, what), None)
+
     def _forget(self, now: float) -> None:
         for key in [k for k, at in self._last.items() if now - at >= self.repeat_s]:
             del self._last[key]
