@@ -212,7 +212,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def _cell(stats: dict, q: float | None, deadline_hit: bool) -> str:
     value = max(stats["seconds"]) if q is None else percentile(stats["seconds"], q)
-    text = f"{value:.2f}"
+    text = f"{value * 1000:,.1f}"
     if deadline_hit and stats["answered"] < stats["asked"] and value >= max(stats["seconds"]):
         text = "≥" + text
     return text
@@ -229,13 +229,13 @@ def report(now: dict, before: dict, head: str, base: str, questions: int,
         f"{env['cpus']} CPUs, load average {env['load_average_1min_at_start']} at start")
     out(f"today: {head} (this tree)   baseline: {base} (git archive)")
     out()
-    out(f"{'other chats answer time, s':<30}{'p50':>8}{'p95':>8}{'max':>8}  answered")
+    out(f"{'other chats answer time, ms':<30}{'p50':>10}{'p95':>10}{'max':>10}  answered")
     for name in SCENARIOS:
         for label, data in (("today", now), ("baseline", before)):
             stats = data[name]
             row = f"{name + ' · ' + label:<30}"
             for q in (50, 95, None):
-                row += f"{_cell(stats, q, True):>8}"
+                row += f"{_cell(stats, q, True):>10}"
             out(row + f"  {stats['answered']}/{stats['asked']}")
     out()
     out("p95 ratio, baseline / today (higher: today is better)")
