@@ -41,6 +41,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.records
 	$(BIN)/python -m benchmarks.links
 	$(BIN)/python -m benchmarks.upload
+	$(BIN)/python -m benchmarks.isolation
 
 clean:
 	rm -rf $(VENV)

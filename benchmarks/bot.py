@@ -15,7 +15,8 @@ Setup
 Measures
 - Burst throughput: all N updates are built, then pushed at once; the time runs from the first
   push until the last of the expected sendMessage calls arrives at the server (`Call.time`).
-  Answers per second = N / that time. PTB handles updates one at a time (its default).
+  Answers per second = N / that time. The bot handles chats side by side (each chat in
+  order, at most 64 updates at once: bot/isolation/updates.py); before issue 21, one at a time.
 - Bot latency p50/p95, one question at a time, from update delivery (the moment the server
   answered the getUpdates call that carried the update, `Call.answered`) to the arrival of the
   answer's sendMessage at the server (`Call.time`, the same clock): PTB's parsing and

@@ -21,7 +21,7 @@ from telegram import (
     BotCommandScopeDefault,
     Update,
 )
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import services, texts
 from bot.config import Settings
@@ -38,6 +38,8 @@ from bot.handlers import (
     teach,
 )
 from bot.handlers.common import soft_call
+from bot.isolation.ratelimit import ChatRateLimiter
+from bot.isolation.updates import ChatOrderedUpdateProcessor
 from bot.records.delivery import restore_reminders
 from bot.records.report import quiz_results_of
 from bot.stores import Stores
@@ -62,12 +64,14 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     # are sent as plain text; only the renderers' escaped HTML is sent with ParseMode.HTML.
     builder = (ApplicationBuilder().token(settings.token)
                .defaults(Defaults(tzinfo=ZoneInfo(settings.timezone)))
-               .post_init(prepare).post_shutdown(cleanup))
+               .post_init(prepare).post_shutdown(cleanup)
+               # Chats are handled side by side, each chat's updates in order.
+               .concurrent_updates(ChatOrderedUpdateProcessor()))
     if settings.api_base_url:
         builder = (builder.base_url(f"{settings.api_base_url}/bot")
                    .base_file_url(f"{settings.api_base_url}/file/bot"))
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        builder = builder.rate_limiter(ChatRateLimiter(max_retries=RATE_LIMIT_RETRIES))
     app = builder.build()
     app.bot_data[services.SETTINGS_KEY] = settings
     app.bot_data[services.CLOCK_KEY] = clock
@@ -90,7 +94,8 @@ async def prepare(app: Application) -> None:
         log.warning("lecture file not loaded: %s", failure)
     log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
              len(knowledge.library.passages))
-    stores = app.bot_data[services.STORES_KEY] = await Stores.open(services.settings(app).db_path)
+    stores = app.bot_data[services.STORES_KEY] = await Stores.open(
+        services.settings(app).db_path, replay_pending=True)
     # The records show 每日一题's daily counts; each feature keeps to its own tables.
     app.bot_data[services.QUIZ_RESULTS_KEY] = quiz_results_of(stores.quiz.daily_results)
     if app.job_queue is not None:

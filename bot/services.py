@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # only for annotations: features import this module, not the 
     from bot.stores import Stores
     from bot.study.store import StudyStore
     from bot.teach.store import TeachStore
+    from bot.writebehind import WriteBehind
 
 KNOWLEDGE_KEY = "knowledge"
 SETTINGS_KEY = "settings"
@@ -50,6 +51,11 @@ def study_store(app: Application) -> StudyStore:
 
 def question_log(app: Application) -> QuestionLog:
     return stores(app).questions
+
+
+def deferred(app: Application) -> WriteBehind:
+    """Records written after the reply: the question log, member sightings."""
+    return stores(app).deferred
 
 
 def members(app: Application) -> MemberDirectory:

@@ -32,7 +32,9 @@ DOCX_TOO_LARGE = "文件解压后过大"
 DOCX_SUSPICIOUS = "文件压缩比异常,已拒绝"
 WARNING_DUPLICATE_SECTION = "章节编号重复:{heading}"
 WARNING_EMPTY_SECTION = "章节没有正文:{heading}"
-WARNING_PASSAGE_TOO_LONG = "{citation} 太长({chars}字),发送时会被截断"
+# Stored as a failed push's reason and shown in the admins' alert.
+PUSH_PASSAGE_TOO_LONG = "这一段连同标题超过一条消息的长度,没有截断发送;请重新上传讲稿,发布时会在句末拆分过长的段落"
+WARNING_PASSAGE_SPLIT = "{section} 里有一段太长({chars}字),发布时在句末拆成 {parts} 段,每段一条消息发得下"
 WARNING_DUPLICATE_TITLE = "标题与已有讲稿相同({file})"
 
 EXAMPLE_QUESTIONS = (
@@ -133,6 +135,11 @@ BUTTON_NEXT = "下一段"
 BUTTON_FULL_TEXT = "全文"
 BUTTON_READ = "阅读:{citation}"
 FULL_TEXT_TITLE = "《{title}》全文"
+BUTTON_PREVIOUS_PAGE = "上一页"
+BUTTON_NEXT_PAGE = "下一页"
+PAGE_POSITION = "第 {page}/{pages} 页"
+FULL_TEXT_ALREADY_SENT = "全文刚刚发过了,请在那条消息里点“下一页”翻看。"
+TOO_MANY_REQUESTS = "本群刚刚打开了好几篇全文,请稍后再试。"
 BUTTON_LIKE = "👍"
 BUTTON_DISLIKE = "👎"
 FEEDBACK_THANKS = "谢谢反馈!"
@@ -148,6 +155,10 @@ READ_WITHHELD = "《{lecture}》的{section}原文缺失:来源网站隐藏了�
 READ_WITHHELD_ITEM = "· {label}:/read {number}"
 READ_POSITION = "第 {position}/{total} 段"
 ANSWER_FAILED = "抱歉,这次回答失败了,请稍后再试。"
+# A command that must write when the database refuses: nothing was changed.
+DATABASE_BUSY = "数据库正忙(有其他程序正在写入),这次操作没有完成,请稍后再试。"
+DATABASE_FULL = "数据库已满或磁盘空间不足,这次操作没有完成。请稍后再试,并请管理员检查磁盘空间。"
+DATABASE_DISK_ERROR = "数据库写入磁盘出错(磁盘可能已满或损坏),这次操作没有完成。请稍后再试,并请管理员检查。"
 
 INLINE_NO_RESULT = "讲稿里没有找到相关段落"
 INLINE_TYPE_QUESTION = "输入问题,查找讲稿原文"

@@ -20,12 +20,17 @@ from pathlib import Path
 import docx
 import pytest
 
-from bot.core.lectures import Lecture, lecture_files, load_library, read_lecture
+from bot.core.lectures import (
+    MAX_PASSAGE_CHARS,
+    Lecture,
+    lecture_files,
+    load_library,
+    read_lecture,
+)
 from bot.core.render import MAX_MESSAGE_LENGTH
 from bot.publishing import files as publishing
 from bot.publishing.files import (
     MAX_PREVIEW_ITEMS,
-    MAX_SENDABLE_PASSAGE_CHARS,
     MAX_UPLOAD_BYTES,
     RETIRED_DIR,
     STAGING_DIR,
@@ -192,13 +197,17 @@ def test_preview_says_when_it_replaces_a_lecture_of_the_same_name(folder: Path):
     assert not any("标题与已有讲稿相同" in w for w in preview.warnings)
 
 
-def test_preview_warns_of_a_too_long_paragraph(folder: Path):
-    long = "党员要规范网络行为" * (MAX_SENDABLE_PASSAGE_CHARS // 9 + 1) + "。"
-    assert len(long) > MAX_SENDABLE_PASSAGE_CHARS
+def test_preview_says_how_a_too_long_paragraph_is_split(folder: Path):
+    long = "党员要规范网络行为,发挥模范带头作用。" * (MAX_PASSAGE_CHARS // 8)
+    assert len(long) > 2 * MAX_PASSAGE_CHARS
     text = f"长讲稿\n一、很长的一段\n{long}\n二、短的\n短段落。\n"
     preview = stage_text(folder, "long.txt", text)
     (warning,) = preview.warnings
     assert "一、很长的一段" in warning and f"太长({len(long)}字)" in warning
+    assert "在句末拆成 3 段" in warning and warning in preview_text(preview)
+    first = preview.lecture.sections[0].passages
+    assert len(first) == 3 and "".join(p.text for p in first) == long
+    assert all(len(p.text) <= MAX_PASSAGE_CHARS and p.text.endswith("。") for p in first)
 
 
 def test_preview_warns_of_a_duplicate_title(folder: Path):

@@ -93,3 +93,12 @@ def test_each_question_of_a_message_gets_its_reply_naming_it(knowledge):
     text = plain_text(knowledge.answer("三地是啥？还有网民多少"), knowledge.library)
     first, second = text.index("关于“三地是啥？”:"), text.index("关于“网民多少”:")
     assert first < text.index("三地", first + 10) < second < text.index("10.92亿")
+
+
+def test_a_passage_goes_out_whole_with_its_header_or_not_at_all():
+    from bot.core.render import whole_passage_message
+
+    fits = _passage("党员要规范网络行为。" * 300)  # 3,000 characters
+    assert "党员要规范网络行为。" * 300 in whole_passage_message("📖 今日学习", fits)
+    too_long = _passage("党员要规范网络行为。" * 420)  # 4,200 characters
+    assert whole_passage_message("📖 今日学习", too_long) is None

@@ -48,6 +48,16 @@ SCHEMA = Schema(
 MAX_STORED_QUESTION_CHARS = 500
 
 
+def question_record(chat_id: int, text: str, answered: bool, top_passage_id: str | None, *,
+                    user_id: int | None, reply_kind: str | None, candidates: Sequence[str],
+                    at: datetime) -> dict:
+    """A question as a plain record, written later by `QuestionLog.log_record`."""
+    return {"chat_id": chat_id, "text": text.strip()[:MAX_STORED_QUESTION_CHARS],
+            "answered": answered, "top_passage_id": top_passage_id, "user_id": user_id,
+            "reply_kind": reply_kind, "candidates": list(candidates),
+            "at": at.astimezone(UTC).isoformat(timespec="seconds")}
+
+
 @dataclass(frozen=True)
 class LoggedQuestion:
     asked_at: datetime  # UTC
@@ -87,6 +97,15 @@ class QuestionLog:
             (chat_id, text.strip()[:MAX_STORED_QUESTION_CHARS], int(answered),
              top_passage_id, asked_at, user_id, reply_kind, ",".join(candidates)))
         return int(cursor.lastrowid)
+
+    async def log_record(self, record: dict) -> int:
+        """`log_question` from a queued record (see `question_record`)."""
+        at = record.get("at")
+        return await self.log_question(
+            record["chat_id"], record["text"], record["answered"], record["top_passage_id"],
+            user_id=record.get("user_id"), reply_kind=record.get("reply_kind"),
+            candidates=record.get("candidates", ()),
+            at=datetime.fromisoformat(at) if at else None)
 
     async def add_feedback(self, chat_id: int, passage_id: str, user_id: int,
                            vote: int) -> None:

@@ -63,6 +63,12 @@ _GAP_MARKER = re.compile(
     r"此处隐藏\s*(?P<n>\d+)\s*字|隐藏了?\s*(?P<n2>\d+)\s*字|下载后查看|余下全文|以下内容(已)?隐藏"
 )
 _CLOSING_LINE = re.compile(r"谢谢大家|谢谢各位|我就讲(这么多|到这里)|以上(就是|是)我|讲到这里")
+# A paragraph longer than this becomes several passages, split at sentence ends, so each fits
+# one Telegram message (4096 characters) with its header: the citation (a title and heading),
+# the position line and 今日学习 stay under 300 characters for titles up to ~200 characters.
+MAX_PASSAGE_CHARS = 4096 - 300
+# Inside a sentence too long for one passage: where it may be cut, best first.
+_CLAUSE_END = re.compile(r"[,,、::]+")
 _SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)]*")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
 _TERMINAL_PUNCTUATION = "。！？!?；;"
@@ -282,6 +288,32 @@ def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
+def split_long_paragraph(text: str, limit: int = MAX_PASSAGE_CHARS) -> list[str]:
+    """`text` in pieces of at most `limit` characters: whole sentences where they fit, a
+    longer sentence at a clause end (a comma), and only a comma-less run at the limit itself."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for start, end in split_sentences(text) or ((0, len(text)),):
+        sentence = text[start:end]
+        if len(current) + len(sentence) <= limit:
+            current += sentence
+            continue
+        if current.strip():
+            pieces.append(current)
+        current = ""
+        while len(sentence) > limit:
+            cuts = [m.end() for m in _CLAUSE_END.finditer(sentence, 0, limit) if m.end() <= limit]
+            cut = cuts[-1] if cuts else limit
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:]
+        current = sentence
+    if current.strip():
+        pieces.append(current)
+    return [piece.strip() for piece in pieces if piece.strip()]
+
+
 def decode_lecture_bytes(path: Path, raw: bytes) -> str:
     """UTF-8 (with or without BOM) or GB18030/GBK; anything else is a LectureError."""
     if not raw.strip():
@@ -384,7 +416,12 @@ class _LectureBuilder:
             pass  # 谢谢大家: part of the talk, not a study passage
         else:
             self.subheading = self._opening_subheading(line) or self.subheading
-            self._current_paragraphs().append((line, self.subheading))
+            pieces = split_long_paragraph(line)
+            if len(pieces) > 1:
+                self.warnings.append(texts.WARNING_PASSAGE_SPLIT.format(
+                    section=self.sections[-1][1] if self.sections else OPENING_SECTION_LABEL,
+                    chars=len(line), parts=len(pieces)))
+            self._current_paragraphs().extend((piece, self.subheading) for piece in pieces)
             self.has_content = True
 
     def add_subheading(self, line: str) -> None:

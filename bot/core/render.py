@@ -221,6 +221,14 @@ def withheld_section_text(lecture: Lecture, number: int, gap: Gap) -> str:
                                       size=size, sections=items)
 
 
+def whole_passage_message(header: str, passage: Passage,
+                          limit: int = MAX_MESSAGE_LENGTH) -> str | None:
+    """The header and the whole passage as one HTML message, or None if they do not fit:
+    a push must never go out as its header alone."""
+    chunks = pack_html([[(header, False)], highlighted_passage(passage, ())], limit)
+    return chunks[0] if len(chunks) == 1 else None
+
+
 def passage_message(header: str, passage: Passage, sentence_indexes: Sequence[int] = (),
                     limit: int = MAX_MESSAGE_LENGTH) -> str:
     """A header line and the passage verbatim, as one HTML message (cut to fit if it must)."""

@@ -21,6 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -31,10 +32,12 @@ from telegram.ext import (
 )
 
 from bot import services, texts
+from bot.asking.store import question_record
 from bot.core.answer import Answer, AnswerKind
-from bot.core.lectures import Library, Passage
+from bot.core.lectures import Lecture, Library, Passage
 from bot.core.navigation import lecture_key, neighbours, passage_ref, resolve_ref
 from bot.core.render import (
+    MAX_MESSAGE_LENGTH,
     closest_passages,
     html_chunks,
     lecture_html,
@@ -42,12 +45,16 @@ from bot.core.render import (
     replies,
 )
 from bot.handlers.common import (
+    answer_query,
     command,
     editable_message,
     knowledge_of,
     reply_chunks,
     shows_button,
+    soft_call,
 )
+from bot.isolation.budget import RequestBudget, Verdict
+from bot.stores import QUESTION
 from bot.teach import scoped
 
 log = logging.getLogger(__name__)
@@ -55,6 +62,15 @@ log = logging.getLogger(__name__)
 MORE_PREFIX, SHOW_PREFIX, FEEDBACK_PREFIX = "m:", "p:", "f:"
 # 阅读 under a refusal (the passage as a new message) and 全文 (the whole lecture).
 READ_PREFIX, FULL_TEXT_PREFIX = "rd:", "ft:"
+# 上一页/下一页 under a page of the whole lecture: "fp:<lecture key>:<page>".
+FULL_TEXT_PAGE_PREFIX = "fp:"
+# Room kept on each page of 全文 for its position line ("第 2/22 页").
+PAGE_POSITION_ROOM = 40
+# 全文: the same member opening the same lecture in a chat again within this time gets a
+# pointer to the pages already sent; a chat opens at most FULL_TEXTS_PER_CHAT in the window.
+FULL_TEXT_REPEAT_S = 600.0
+FULL_TEXTS_PER_CHAT, FULL_TEXT_WINDOW_S = 3, 60.0
+_FULL_TEXT_BUDGET_KEY = "full_text_budget"
 # Results offered behind 更多: as many refs as fit in 64 bytes of callback data.
 MORE_RESULTS = 4
 # Inline results: as many as a phone shows without scrolling, each with a one-line preview.
@@ -81,6 +97,9 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(feedback, pattern=f"^{FEEDBACK_PREFIX}"))
     app.add_handler(CallbackQueryHandler(read_passage, pattern=f"^{READ_PREFIX}"))
     app.add_handler(CallbackQueryHandler(full_text, pattern=f"^{FULL_TEXT_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(full_text_page, pattern=f"^{FULL_TEXT_PAGE_PREFIX}"))
+    app.bot_data[_FULL_TEXT_BUDGET_KEY] = RequestBudget(FULL_TEXT_REPEAT_S, FULL_TEXTS_PER_CHAT,
+                                                        FULL_TEXT_WINDOW_S)
     app.add_handler(InlineQueryHandler(inline_query))
     # Last: every feature's commands are registered before this catches the rest. In groups
     # an unknown command is left alone: it may be meant for another bot.
@@ -147,8 +166,9 @@ async def answer_question(message: Message, question: str,
     answer = knowledge.answer(question, top_k=MORE_RESULTS + 1, chat_links=own_links)
     sent: set[tuple[str, ...]] = set()
     for reply in replies(answer):
-        # Logged before the reply is sent: a failed send must not lose what the member asked.
-        await _log(context, message, reply)
+        # Queued, not awaited: the reply never waits for the database, and a failed send
+        # still logs what the member asked. The write starts while the reply is sent.
+        _log(context, message, reply)
         chunks = html_chunks(reply, knowledge.library)
         if tuple(chunks) in sent:
             continue
@@ -159,16 +179,16 @@ async def answer_question(message: Message, question: str,
     return answer
 
 
-async def _log(context: ContextTypes.DEFAULT_TYPE, message: Message, answer: Answer) -> None:
+def _log(context: ContextTypes.DEFAULT_TYPE, message: Message, answer: Answer) -> None:
     if answer.kind in (AnswerKind.SMALL_TALK, AnswerKind.NO_QUESTION):
         return
     best = answer.best.passage.passage_id if answer.answered and answer.best else None
-    await services.question_log(context.application).log_question(
+    services.deferred(context.application).submit(QUESTION, question_record(
         message.chat_id, answer.question, answer.answered, best,
         user_id=message.from_user.id if message.from_user else None,
         reply_kind=answer.kind.value,
         candidates=[hit.passage.passage_id for hit in answer.hits[:LOGGED_CANDIDATES]],
-        at=services.now(context.application))
+        at=services.now(context.application)))
 
 
 def answer_keyboard(answer: Answer, library: Library) -> InlineKeyboardMarkup | None:
@@ -270,19 +290,70 @@ async def read_passage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def full_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """全文: the whole lecture, in as many messages as Telegram's limit needs."""
+    """全文: the whole lecture as one message of pages, turned with 上一页/下一页.
+
+    A member pressing it again (or a chat pressing it often) gets a short note, not the
+    lecture again: one lecture is never dozens of messages."""
     query = update.callback_query
     library = knowledge_of(context).library
     key = query.data.removeprefix(FULL_TEXT_PREFIX)
-    lecture = next((lec for lec in library.lectures if lecture_key(lec.lecture_id) == key),
-                   None)
+    lecture = _lecture_by_key(library, key)
     message = editable_message(query)
     if lecture is None or message is None:
         await query.answer(texts.PASSAGE_GONE, show_alert=True)
         return
-    await query.answer()
-    for chunk in lecture_html(lecture, library):
-        await message.reply_html(chunk)
+    budget: RequestBudget = context.bot_data[_FULL_TEXT_BUDGET_KEY]
+    verdict = budget.allow(message.chat_id, query.from_user.id, key)
+    if verdict != Verdict.ALLOWED:
+        await answer_query(query, texts.FULL_TEXT_ALREADY_SENT if verdict == Verdict.REPEATED
+                           else texts.TOO_MANY_REQUESTS, show_alert=True)
+        return
+    await answer_query(query)
+    page, keyboard = _full_text_page(lecture, library, 0)
+    try:
+        await message.reply_html(page, reply_markup=keyboard)
+    except TelegramError:
+        budget.forget(message.chat_id, query.from_user.id, key)  # pressing again may work
+        raise
+
+
+async def full_text_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """上一页/下一页: another page of the lecture, in place of the one shown."""
+    query = update.callback_query
+    library = knowledge_of(context).library
+    key, _, number = query.data.removeprefix(FULL_TEXT_PAGE_PREFIX).partition(":")
+    lecture = _lecture_by_key(library, key)
+    message = editable_message(query)
+    if lecture is None or message is None or not number.isdecimal() or len(number) > 6:
+        await answer_query(query, texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    await answer_query(query)
+    page, keyboard = _full_text_page(lecture, library, int(number))
+    await soft_call("editMessageText", message.edit_text(page, parse_mode=ParseMode.HTML,
+                                                         reply_markup=keyboard))
+
+
+def _lecture_by_key(library: Library, key: str) -> Lecture | None:
+    return next((lec for lec in library.lectures if lecture_key(lec.lecture_id) == key), None)
+
+
+def _full_text_page(lecture: Lecture, library: Library,
+                    index: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Page `index` (clamped) of the lecture, with its position and the buttons to turn."""
+    pages = lecture_html(lecture, library, MAX_MESSAGE_LENGTH - PAGE_POSITION_ROOM)
+    index = min(max(index, 0), len(pages) - 1)
+    if len(pages) == 1:
+        return pages[0], None
+    text = pages[index] + "\n\n" + texts.PAGE_POSITION.format(page=index + 1, pages=len(pages))
+    key = lecture_key(lecture.lecture_id)
+    turn = []
+    if index > 0:
+        turn.append(InlineKeyboardButton(
+            texts.BUTTON_PREVIOUS_PAGE, callback_data=f"{FULL_TEXT_PAGE_PREFIX}{key}:{index - 1}"))
+    if index < len(pages) - 1:
+        turn.append(InlineKeyboardButton(
+            texts.BUTTON_NEXT_PAGE, callback_data=f"{FULL_TEXT_PAGE_PREFIX}{key}:{index + 1}"))
+    return text, InlineKeyboardMarkup([turn])
 
 
 async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

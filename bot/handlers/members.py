@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 from telegram import Update, User
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import services
 from bot.members.store import Sighting
+from bot.stores import SIGHTING
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,5 @@ async def remember(app: Application, chat_id: int, user: User) -> None:
         return
     sighting = Sighting(chat_id, user.id, user.first_name or "", user.last_name or "",
                         user.username)
-    try:
-        await services.members(app).saw(sighting)
-    except Exception:  # a name not remembered must never cost a member their answer
-        log.exception("could not remember user %s in chat %s", user.id, chat_id)
+    # Queued, not awaited: a busy database must never hold a member's answer.
+    services.deferred(app).submit(SIGHTING, asdict(sighting))

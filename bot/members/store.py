@@ -82,6 +82,10 @@ class MemberDirectory:
         await self.database.run(self._saw, sighting)
         self._written[key] = sighting
 
+    async def saw_record(self, record: dict) -> None:
+        """`saw` from a queued record (`dataclasses.asdict` of a Sighting)."""
+        await self.saw(Sighting(**record))
+
     def _saw(self, s: Sighting) -> None:
         now = now_text()
         self.database.write(

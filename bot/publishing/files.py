@@ -45,10 +45,6 @@ ANCHORS_SUFFIX = ".links.json"
 # A preview lists at most this many sections and warnings: a phone screen's worth; a long
 # document's full list would also pass Telegram's 4096-character limit.
 MAX_PREVIEW_ITEMS = 30
-# A passage longer than this cannot be sent with its header in one message: the header (the
-# citation with a lecture title and heading, the position line, the 今日学习 line) stays
-# under 300 characters for titles up to ~200 characters.
-MAX_SENDABLE_PASSAGE_CHARS = MAX_MESSAGE_LENGTH - 300
 _UNSAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff.\-]+")
 # A lecture's file name in UTF-8 bytes, at most. File systems allow 255; its questions file
 # (.questions.tsv), a retired copy's time stamp (-20261207123456-2) and the staging names
@@ -223,11 +219,8 @@ def _other_file_of_the_lecture_id(folder: Path, name: str) -> Path | None:
 
 def _warnings(lecture: Lecture, titles: tuple[tuple[str, str], ...],
               file_name: str) -> list[str]:
+    # A paragraph too long for a message was split by the parser; its warning says how.
     warnings = list(lecture.warnings)
-    for passage in lecture.passages:
-        if len(passage.text) > MAX_SENDABLE_PASSAGE_CHARS:
-            warnings.append(texts.WARNING_PASSAGE_TOO_LONG.format(citation=passage.citation,
-                                                                  chars=len(passage.text)))
     for title, other_file in titles:
         if title == lecture.title and other_file != file_name:
             warnings.append(texts.WARNING_DUPLICATE_TITLE.format(file=other_file))

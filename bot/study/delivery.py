@@ -39,7 +39,7 @@ from telegram.ext import Application, ContextTypes
 from bot import services, texts
 from bot.core.lectures import Library, lecture_of
 from bot.core.navigation import lecture_key
-from bot.core.render import passage_message
+from bot.core.render import whole_passage_message
 from bot.outcome import outcome_unknown
 from bot.study import alerts
 from bot.study.rules import (
@@ -86,6 +86,8 @@ CHAT_MOVED_LISTENERS = "chat_moved_listeners"
 # Errors recorded on a push that was not refused by Telegram itself.
 PLAN_CHANGED = "plan changed"
 PASSAGE_GONE = "passage gone"
+# The passage does not fit one message with its header: it is not sent cut short.
+PASSAGE_TOO_LONG = texts.PUSH_PASSAGE_TOO_LONG
 CHAT_MOVED = "chat moved"
 INTERNAL_ERROR = "internal error"
 
@@ -306,6 +308,10 @@ async def _attempt(app: Application, push: Push) -> Outcome:
         await services.study_store(app).mark_failed(push, PASSAGE_GONE, report=False)
         return Outcome.SKIPPED
     text, keyboard = message
+    if text is None:  # never delivered as a header alone: the plan stays where it is
+        await services.study_store(app).mark_failed(push, PASSAGE_TOO_LONG)
+        await alerts.report(app, replace(push, state=PushState.FAILED, error=PASSAGE_TOO_LONG))
+        return Outcome.SKIPPED
     try:
         sent = await _send(app, push.chat_id, text, keyboard, ParseMode.HTML)
     except TelegramError as error:
@@ -332,7 +338,9 @@ async def _settle_refusal(app: Application, push: Push, error: TelegramError) ->
 
 
 async def _push_message(app: Application, push: Push
-                        ) -> tuple[str, InlineKeyboardMarkup] | None:
+                        ) -> tuple[str | None, InlineKeyboardMarkup] | None:
+    """The push's text (None if the passage cannot go out whole) and its keyboard; None if
+    the passage is gone."""
     library = services.knowledge(app).library
     passage = library.passage(push.passage_id)
     if passage is None:
@@ -340,7 +348,7 @@ async def _push_message(app: Application, push: Push
     number, total = passage_number(library, passage)
     header = texts.PUSH_HEADER.format(number=number, total=total, citation=passage.citation)
     count = await services.study_store(app).checkin_count(push.push_id)
-    return passage_message(header, passage), checkin_keyboard(push.push_id, count)
+    return whole_passage_message(header, passage), checkin_keyboard(push.push_id, count)
 
 
 async def _delivered(app: Application, push: Push, message: Message) -> Outcome:
