@@ -9,12 +9,10 @@ import numpy as np
 import pytest
 
 from bot.core.answer import AnswerKind, showable
-from bot.core.checks import evidence
 from bot.core.decision import DecisionFileError, DecisionModel, Thresholds, shipped_model
 from bot.core.features import (
     CANDIDATES,
     FEATURE_NAMES,
-    candidate_rows,
     question_signals,
     shares_a_word,
 )
@@ -26,11 +24,9 @@ COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
 def rows_for(knowledge, question: str) -> tuple[np.ndarray, list]:
+    """The rows the bot weighs for the question's first candidates (as `Answerer` makes them)."""
     searched, hits = knowledge.index.search_query(question, CANDIDATES)
-    verdicts = evidence(question, hits, knowledge.index.tokenizer)
-    coverages = [knowledge.index.sentence_coverage(hit, searched) for hit in hits]
-    return (candidate_rows(question_signals(question, False), searched, hits, verdicts,
-                           coverages, len(knowledge.index)), hits)
+    return knowledge.answerer.candidate_features(question, searched, tuple(hits)), hits
 
 
 # --------------------------------------------------------------------- features

@@ -103,7 +103,7 @@ async def test_an_admin_reads_and_links_a_question_and_the_member_hears_back(ser
     assert len([c for c in server.calls("sendMessage") if "您之前问的" in c.params["text"]]) == 1, \
         "one follow-up, though the member asked twice"
     for answer in (same, reworded):
-        assert answer.params["text"].startswith(f"📖 {LINKED_CITATION}")
+        assert f"\n\n📖 {LINKED_CITATION}" in answer.params["text"]
         assert "<b>" in answer.params["text"], "the linked paragraph's best sentences in bold"
     assert f"{UNANSWERED}\t3.3" in _links_file(folder)
 
@@ -246,7 +246,7 @@ async def test_a_reuploaded_lecture_keeps_its_links(server, folder, tokenizer, a
         answer = await ask(server, UNANSWERED)
         passages = len(app.bot_data[KNOWLEDGE_KEY].library.passages)
     assert passages == 7
-    assert answer.params["text"].startswith(f"📖 {LINKED_CITATION.replace('第3段', '第4段')}")
+    assert f"\n\n📖 {LINKED_CITATION.replace('第3段', '第4段')}" in answer.params["text"]
     assert LINKED_OPENING in answer.params["text"]
     assert f"{UNANSWERED}\t3.4" in _links_file(folder), "the file follows the paragraph"
 
@@ -339,7 +339,7 @@ async def test_a_follow_up_that_cannot_be_sent_loses_nothing(server, folder, tok
         retried = [c for c in server.calls("sendMessage") if c.seq > mark]
     assert [(c.params["chat_id"], c.response["error_code"]) for c in failed] == [
         (blocked, 403), (flaky, 500)]
-    assert answer.params["text"].startswith(f"📖 {LINKED_CITATION}"), "the link is kept"
+    assert f"\n\n📖 {LINKED_CITATION}" in answer.params["text"], "the link is kept"
     assert f"{UNANSWERED}\t3.3" in _links_file(folder)
     assert [c.params["chat_id"] for c in retried] == [flaky], "retried once; never the blocked"
     assert "您之前问的" in retried[0].params["text"]
@@ -393,7 +393,7 @@ async def test_start_up_records_what_hand_written_links_point_to(server, folder,
         answer = await ask(server, UNANSWERED)
     anchors = json.loads(anchors_path(folder, LECTURE_ID).read_text(encoding="utf-8"))
     assert anchors["3.3"].startswith(LINKED_OPENING)
-    assert answer.params["text"].startswith(f"📖 {LINKED_CITATION}")
+    assert f"\n\n📖 {LINKED_CITATION}" in answer.params["text"]
 
 
 async def test_teach_commands_are_in_the_menus_of_those_who_may_use_them(server, folder,

@@ -75,7 +75,8 @@ _INTERROGATIVES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = tuple(
          r"什么是|啥是|何为|何谓|指什么|指的是什么|是什么意思|啥意思|什么意思|的含义|的定义|是指"),
         (AnswerType.METHOD, r"怎么|怎样|如何|咋|什么方式|什么方法|什么办法|啥办法"),
         (AnswerType.YES_NO,
-         r"能不能|是否|是不是|可不可以|会不会|有没有|要不要|算不算|对不对|对吗|能否|[吗嘛](?=[?？\s]*$)"),
+         r"能不能|是否|是不是|可不可以|会不会|有没有|要不要|算不算|对不对|对吗|对吧|是吧|能否|"
+         r"[吗嘛](?=[?？\s]*$)"),
         (AnswerType.ENTITY, r"什么|啥|哪个|哪种|哪一|哪部|哪首|哪款|何种"),
     ))
 # Types whose answer is a span worth bolding; the others are answered by whole sentences.
@@ -138,8 +139,11 @@ MAX_SPAN_CHARS = 24
 WINDOW = 4
 # … and the question's words beside its interrogative matched in order, gaps allowed.
 ALIGNED = 10
+# The types whose answer is a number or a date: found by their form, they are looked for
+# only where they stand (see _eligible_sentences; measured in benchmarks/reading.py).
+FILTERED_TYPES = frozenset({AnswerType.QUANTITY, AnswerType.DATE})
 # How many of a paragraph's best sentences the span is looked for in.
-SPAN_SENTENCES = 2
+SPAN_SENTENCES = 3
 
 TYPE_ORDER = tuple(AnswerType)
 
@@ -154,13 +158,20 @@ class QuestionAnalysis:
     before: str  # the question's words before the interrogative, punctuation dropped
     after: str   # … and after it
     head: str    # the noun the interrogative asks for: 国家 in 哪个国家, 奖 in 什么奖
-    focus: tuple[str, ...]  # content words, most informative first
+    focus: tuple[str, ...]  # content words, most informative first (an alias group's word)
     weights: tuple[float, ...]  # their information (Tokenizer.word_weight), same order
+    # Each focus word as the question wrote it and as its alias group names it (全国 and
+    # 我国): a sentence holds the word if it holds either.
+    forms: tuple[tuple[str, ...], ...]
     constraints: tuple[str, ...]  # numbers and years it states, which an answer must share
 
     @property
     def wants_span(self) -> bool:
         return self.answer_type in SPAN_TYPES
+
+    def holds(self, text: str) -> list[bool]:
+        """Which focus words the text holds, in any of their forms (same order as `focus`)."""
+        return [any(form in text for form in forms) for forms in self.forms]
 
 
 def analyze_question(question: str, tokenizer: Tokenizer) -> QuestionAnalysis:
@@ -173,6 +184,12 @@ def analyze_question(question: str, tokenizer: Tokenizer) -> QuestionAnalysis:
             break
     words = tokenizer.analyze(folded).content_words
     ranked = sorted(dict.fromkeys(words), key=lambda w: -tokenizer.word_weight(w))
+    written: dict[str, list[str]] = {word: [word, *_aliases_of(tokenizer).get(word, ())]
+                                     for word in ranked}
+    for surface, _ in tokenizer.tagged_words(folded):
+        for canonical in tokenizer.words(surface):
+            if canonical in written and surface not in written[canonical]:
+                written[canonical].append(surface)
     if match is None:
         before, after, wh, head = _bare(folded), "", "", ""
     else:
@@ -181,7 +198,17 @@ def analyze_question(question: str, tokenizer: Tokenizer) -> QuestionAnalysis:
         head = _head_of(after, tokenizer)
     return QuestionAnalysis(folded, kind, wh, before, after, head, tuple(ranked),
                             tuple(tokenizer.word_weight(w) for w in ranked),
+                            tuple(tuple(written[w]) for w in ranked),
                             tuple(_NUMBER.findall(folded)))
+
+
+@functools.lru_cache(maxsize=4)
+def _aliases_of(tokenizer: Tokenizer) -> dict[str, tuple[str, ...]]:
+    """Each alias group's word → the other words of its group, folded (GCD → gcd)."""
+    groups: dict[str, list[str]] = {}
+    for alias, canonical in tokenizer.lexicon.aliases.items():
+        groups.setdefault(canonical, []).append(fold_chars(alias))
+    return {canonical: tuple(aliases) for canonical, aliases in groups.items()}
 
 
 def _bare(text: str) -> str:
@@ -228,7 +255,8 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "head", "typed", "typed_count", "typed_anchored", "constraints", "focus_count",
     "rarest", "common_run", "words_previous", "words_next", "opens_with_reference",
     "chars_with_previous", "position", "is_first", "is_last", "sentences", "log_chars",
-    "rank_words", "rank_chars", "words_only_here", "ordered_chars",
+    "rank_words", "rank_chars", "words_only_here", "ordered_chars", "typed_near_focus",
+    "typed_rare", "near_rare", "typed_near_rarest",
     *(f"type_{kind}" for kind in TYPE_ORDER),
 )
 _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
@@ -238,6 +266,9 @@ MAX_COUNT = 5
 LOG_SENTENCES_SCALE = math.log(50)
 LOG_SENTENCE_CHARS_SCALE = math.log(500)
 MAX_RANK = 10
+# Characters between a word of the question and a span of the asked type within which they
+# still "stand together" (a clause is about twenty).
+NEAR_CHARS = 20
 
 
 @functools.lru_cache(maxsize=4096)
@@ -295,14 +326,15 @@ def sentence_rows(analysis: QuestionAnalysis, passage: Passage,
     bigrams = {analysis.question[i:i + 2] for i in range(len(analysis.question) - 1)
                if analysis.question[i:i + 2].isalnum()}
     # How many sentences hold each word: a word only one sentence holds points to it.
-    holders = {word: sum(word in sentence for sentence in sentences) for word in analysis.focus}
+    held = [analysis.holds(sentence) for sentence in sentences]
+    holders = [sum(column) for column in zip(*held, strict=True)] if held else []
     for i, sentence in enumerate(sentences):
+        holds = held[i]
         chars = sum(w for ch, w in char_weights.items() if ch in sentence) / char_total
         typed = _typed_spans(sentence, analysis)
         context = sentences[i - 1] + sentence if i else sentence
         values = {
-            "words": sum(w for word, w in zip(analysis.focus, analysis.weights, strict=True)
-                         if word in sentence) / total,
+            "words": sum(w for w, h in zip(analysis.weights, holds, strict=True) if h) / total,
             "chars": chars,
             "bigrams": sum(g in sentence for g in bigrams) / (len(bigrams) or 1),
             "fuzz": fuzz.partial_ratio(analysis.question, sentence) / 100.0
@@ -316,10 +348,12 @@ def sentence_rows(analysis: QuestionAnalysis, passage: Passage,
             "typed_count": min(len(typed), MAX_COUNT) / MAX_COUNT,
             "typed_anchored": max((_anchored(sentence, span, analysis) for span in typed),
                                   default=0.0),
+            "typed_near_focus": _nearness(typed, _focus_positions(sentence, analysis)),
+            "typed_near_rarest": _nearness(typed, _focus_positions(sentence, analysis, 1)),
             "constraints": (sum(n in sentence for n in analysis.constraints)
                             / len(analysis.constraints)) if analysis.constraints else 1.0,
-            "focus_count": min(sum(word in sentence for word in analysis.focus), 8) / 8,
-            "rarest": float(bool(analysis.focus) and analysis.focus[0] in sentence),
+            "focus_count": min(sum(holds), 8) / 8,
+            "rarest": float(bool(holds) and holds[0]),
             "common_run": _common_run(analysis.question, sentence)
             / (len(analysis.question) or 1),
             "opens_with_reference": float(sentence.lstrip()[:1] in _REFERENCES),
@@ -329,8 +363,8 @@ def sentence_rows(analysis: QuestionAnalysis, passage: Passage,
             "sentences": math.log1p(count) / LOG_SENTENCES_SCALE,
             "log_chars": math.log1p(len(sentence)) / LOG_SENTENCE_CHARS_SCALE,
             "words_only_here": sum(
-                w for word, w in zip(analysis.focus, analysis.weights, strict=True)
-                if word in sentence and holders[word] == 1) / total,
+                w for w, h, n in zip(analysis.weights, holds, holders, strict=True)
+                if h and n == 1) / total,
             "ordered_chars": LCSseq.similarity(analysis.question, sentence)
             / (len(analysis.question) or 1),
             f"type_{analysis.answer_type}": 1.0,
@@ -341,6 +375,11 @@ def sentence_rows(analysis: QuestionAnalysis, passage: Passage,
     for name in ("words", "chars", "bigrams", "fuzz"):
         best = rows[:, _S[name]].max()
         rows[:, _S[f"{name}_of_best"]] = rows[:, _S[name]] / best if best > 0 else 0.0
+    # A fact of the asked type counts for more where few sentences hold one (a lecture
+    # names few numbers; an encyclopedia article many).
+    rarity = 1.0 - rows[:, _S["typed"]].mean()
+    rows[:, _S["typed_rare"]] = rows[:, _S["typed"]] * rarity
+    rows[:, _S["near_rare"]] = rows[:, _S["typed_near_focus"]] * rarity
     anchors = rows[:, _S["anchor_before"]] + rows[:, _S["anchor_after"]]
     rows[:, _S["anchor_of_best"]] = anchors / anchors.max() if anchors.max() > 0 else 0.0
     rows[1:, _S["words_previous"]] = rows[:-1, _S["words"]]
@@ -355,6 +394,13 @@ def _anchored(sentence: str, span: tuple[int, int], analysis: QuestionAnalysis) 
     before = _anchor_at(_bare(sentence[:span[0]]), analysis.before, reverse=True)
     after = _anchor_at(_bare(sentence[span[1]:]), analysis.after, reverse=False)
     return (min(before, MAX_ANCHOR) + min(after, MAX_ANCHOR)) / (2 * MAX_ANCHOR)
+
+
+def _nearness(spans: Sequence[tuple[int, int]], focus: Sequence[tuple[int, int]]) -> float:
+    """1 when a span of the asked type touches a word of the question, falling to 0 at
+    NEAR_CHARS characters away: the focus and an answer of its type standing together."""
+    gaps = [max(s - fe, fs - e, 0) for s, e in spans for fs, fe in focus]
+    return max(0.0, 1 - min(gaps) / NEAR_CHARS) if gaps else 0.0
 
 
 def _common_run(question: str, sentence: str) -> int:
@@ -473,7 +519,7 @@ def span_rows(analysis: QuestionAnalysis, sentence: str, spans: Sequence[tuple[i
     rows = np.zeros((len(spans), len(SPAN_FEATURES)))
     head_char = analysis.head[-1:] if analysis.head else ""
     before_chars, after_chars = set(analysis.before), set(analysis.after)
-    question_words = set(analysis.focus)
+    question_words = {form for forms in analysis.forms for form in forms}
     for n, (start, end) in enumerate(spans):
         text = folded[start:end]
         bare = _bare(text)
@@ -542,9 +588,11 @@ def _window_share(window: str, chars: set[str]) -> float:
     return sum(ch in chars for ch in window) / WINDOW if window else 0.0
 
 
-def _focus_positions(folded: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+def _focus_positions(folded: str, analysis: QuestionAnalysis,
+                     words: int | None = None) -> list[tuple[int, int]]:
+    """Where the question's focus words (the first `words`, most informative first) stand."""
     found = []
-    for word in analysis.focus:
+    for word in {form for forms in analysis.forms[:words] for form in forms}:
         start = folded.find(word)
         while start >= 0:
             found.append((start, start + len(word)))
@@ -627,14 +675,15 @@ class SentenceEvidence:
     what it is about."""
 
     probability: float  # the best sentence's
-    type_missing: bool  # a fact of a type is asked, and the best sentence holds none
+    type_missing: bool  # a fact of a type is asked; no sentence has one beside its words
     anchored: float     # how much of the question stands around a span of the type (0-1)
     focus: float        # the share of the question's information in the best sentence
+    near_rarest: float  # how close a fact of the type stands to the question's rarest word
 
     NONE: ClassVar[SentenceEvidence]
 
 
-SentenceEvidence.NONE = SentenceEvidence(0.0, False, 0.0, 0.0)
+SentenceEvidence.NONE = SentenceEvidence(0.0, False, 0.0, 0.0, 0.0)
 
 
 class Reader:
@@ -659,43 +708,56 @@ class Reader:
             return SentenceEvidence.NONE
         probabilities = self.model.sentences.probabilities(rows)
         best = int(probabilities.argmax())
-        row = dict(zip(SENTENCE_FEATURES, rows[best].tolist(), strict=True))
+        # Whether any sentence holds a fact of the asked type next to a word of the question:
+        # the paragraph as a whole supplies it or cannot (女党员有多少 of a paragraph on dues).
+        near = rows[:, _S["typed_near_focus"]].max()
         typed_asked = analysis.answer_type in _TYPE_SPANS
-        return SentenceEvidence(float(probabilities[best]), typed_asked and not row["typed"],
-                                row["typed_anchored"], row["words"])
+        return SentenceEvidence(float(probabilities[best]), typed_asked and near == 0,
+                                float(rows[:, _S["typed_anchored"]].max()),
+                                float(rows[best, _S["words"]]),
+                                float(rows[:, _S["typed_near_rarest"]].max()))
 
     def read(self, analysis: QuestionAnalysis, passage: Passage,
              with_span: bool = True) -> Reading | None:
-        """Where the passage answers: its likeliest sentence, and the likeliest span in its
-        best SPAN_SENTENCES sentences (`with_span`)."""
+        """Where the passage answers: its likeliest sentence and, among its best
+        SPAN_SENTENCES sentences, the one whose span times sentence is likeliest
+        (`with_span`)."""
         if not passage.sentences:
             return None
-        probabilities = self.sentence_probabilities(analysis, passage)
-        order = np.argsort(-probabilities, kind="stable")
-        best = int(order[0])
-        folded = _folded_sentences(passage)
-        typed = bool(_typed_spans(folded[best], analysis))
-        span, span_probability, chosen = None, 0.0, best
+        rows = sentence_rows(analysis, passage, self.tokenizer)
+        probabilities = self.model.sentences.probabilities(rows)
+        eligible = _eligible_sentences(analysis, rows)
+        order = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: -probabilities[i])
+        best, span, span_probability = order[0], None, 0.0
         if with_span:
-            for rank, i in enumerate(order[:SPAN_SENTENCES].tolist()):
-                found = self._best_span(analysis, passage.sentences[i],
-                                        float(probabilities[i]), rank)
-                if found is not None and found[1] * probabilities[i] > \
-                        span_probability * probabilities[chosen]:
-                    span, span_probability, chosen = found[0], found[1], i
-            if chosen != best and probabilities[chosen] < probabilities[best]:
-                # the span's sentence is the answering one: it holds the answer
-                best = chosen
-        return Reading(passage.passage_id, best, passage.sentences[best],
-                       span if chosen == best else None, analysis.answer_type,
-                       float(probabilities[best]), span_probability, typed)
+            found = [(p * float(probabilities[i]), i, where, p)
+                     for rank, i in enumerate(order[:SPAN_SENTENCES])
+                     for where, p in [self._best_span(analysis, passage.sentences[i],
+                                                      float(probabilities[i]), rank)]
+                     if where is not None]
+            if found:
+                _, best, span, span_probability = max(found, key=lambda item: item[0])
+        return Reading(passage.passage_id, best, passage.sentences[best], span,
+                       analysis.answer_type, float(probabilities[best]), span_probability,
+                       bool(rows[best, _S["typed"]]))
 
     def _best_span(self, analysis: QuestionAnalysis, sentence: str, probability: float,
-                   rank: int) -> tuple[tuple[int, int], float] | None:
+                   rank: int) -> tuple[tuple[int, int] | None, float]:
         spans = span_candidates(sentence, self.tokenizer)
         if not spans:
-            return None
-        scores = self.model.spans.probabilities(
-            span_rows(analysis, sentence, spans, self.tokenizer, probability, rank))
+            return None, 0.0
+        rows = span_rows(analysis, sentence, spans, self.tokenizer, probability, rank)
+        scores = self.model.spans.probabilities(rows)
+        if analysis.answer_type in FILTERED_TYPES and rows[:, _P["typed"]].any():
+            scores = scores * (rows[:, _P["typed"]] > 0)
         i = int(scores.argmax())
         return spans[i], float(scores[i])
+
+
+def _eligible_sentences(analysis: QuestionAnalysis, rows: np.ndarray) -> np.ndarray:
+    """Answer-type filtering, as classic QA systems do: a quantity or a date is looked for
+    only in the sentences that hold one beside the question's words, when any does."""
+    near = rows[:, _S["typed_near_focus"]] > 0
+    if analysis.answer_type in FILTERED_TYPES and near.any():
+        return near
+    return np.ones(len(rows), dtype=bool)

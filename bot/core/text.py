@@ -325,8 +325,9 @@ class Tokenizer:
         return self._english
 
     def warm_up(self) -> None:
-        """Loads what is otherwise loaded on first use, so no question waits for it."""
-        _ = self.thesaurus, self.english
+        """Loads what is otherwise loaded on first use, so no question waits for it (the
+        parts of speech too: the reader tags every sentence it reads)."""
+        _ = self.thesaurus, self.english, self._word_tags()
 
     def words(self, text: str) -> list[str]:
         """Normalised words with aliases mapped to their canonical form; no punctuation."""
@@ -406,7 +407,7 @@ class Tokenizer:
     def tagged_words(self, text: str) -> list[tuple[str, str]]:
         """jieba's words of `text` as written (not normalised: they join back into `text`),
         each with its part of speech from jieba's dictionary ("nz" for a lexicon word, "" for
-        one jieba's HMM glued together). For the quiz's key terms; searching never needs it."""
+        one jieba's HMM glued together). For the reader's spans and the quiz's key terms."""
         tags = self._word_tags()
         return [(word, tags.get(word, "")) for word in self._jieba.lcut(text)]
 

@@ -25,6 +25,11 @@ def order_key(update: object) -> Hashable | None:
     answers); else its poll. None: nothing (it runs at once)."""
     if not isinstance(update, Update):
         return None
+    message = update.effective_message
+    if message is not None and message.migrate_to_chat_id:
+        # A group becoming a supergroup: in order with the supergroup's own updates, so
+        # none of them runs before its settings and jobs have moved.
+        return ("chat", message.migrate_to_chat_id)
     if update.effective_chat is not None:
         return ("chat", update.effective_chat.id)
     if update.effective_user is not None:
