@@ -309,26 +309,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
 
     # The reader as the bot runs it, both models held out.
-    readings = {}
+    readings, span_readings = {}, {}
     for held, sentences in zip(folds, sentence_forests, strict=True):
         train = [q for q in questions if q.article not in held]
         spans, _ = fit(*span_matrix(train), SPAN_TREES)
         reader = Reader(tokenizer, ReaderModel(sentences, spans))
         for q in questions:
             if q.article in held:
-                readings[id(q)] = reader.read(q.analysis, q.passage)
+                # The reply's sentence is read as the bot reads it (a span only where one is
+                # shown); the span is read for every question, for EM and F1.
+                shown = reader.read(q.analysis, q.passage, with_span=q.analysis.wants_span)
+                spanned = shown if q.analysis.wants_span else reader.read(q.analysis, q.passage)
+                readings[id(q)] = shown
+                span_readings[id(q)] = spanned
 
     index = Index(tuple({q.passage.passage_id: q.passage for q in questions}.values()),
                   tokenizer)
-    report(say, questions, readings, index, tokenizer)
+    report(say, questions, readings, span_readings, index, tokenizer)
     if not args.no_speed:
         speed(say, questions, tokenizer)
     say.save("reading.txt")
     return 0
 
 
-def report(say: Report, questions: Sequence[Question], readings: dict, index: Index,
-           tokenizer: Tokenizer) -> None:
+def report(say: Report, questions: Sequence[Question], readings: dict, span_readings: dict,
+           index: Index, tokenizer: Tokenizer) -> None:
     n = len(questions)
     right = [holds_answer(q.passage, readings[id(q)].sentence_index, q) for q in questions]
     alone = [holds_answer(q.passage, int(np.argmax(q.held_out_sentences)), q) for q in questions]
@@ -347,7 +352,7 @@ def report(say: Report, questions: Sequence[Question], readings: dict, index: In
     today = [holds_answer(q.passage, i, q) for q, i in ranked_first]
     reader_on_those = [holds_answer(q.passage, readings[id(q)].sentence_index, q)
                        for q, _ in ranked_first]
-    spans = [readings[id(q)].span_text for q in questions]
+    spans = [span_readings[id(q)].span_text for q in questions]
     em = 100 * np.mean([exact(s, q.answers) for s, q in zip(spans, questions, strict=True)])
     f = 100 * np.mean([f1(s, q.answers) for s, q in zip(spans, questions, strict=True)])
     sentence_f = 100 * np.mean([f1(readings[id(q)].sentence, q.answers) for q in questions])

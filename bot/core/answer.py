@@ -188,7 +188,10 @@ class Answerer:
 
     def _read(self, question: str, hit: Hit) -> tuple[Hit, Reading | None]:
         """The hit with the sentence that answers highlighted, and where it answers."""
-        reading = self.reader.read(self.reader.analyze(question), hit.passage)
+        analysis = self.reader.analyze(question)
+        # A span is read only where one is shown (a fact); the others are answered by the
+        # likeliest sentence.
+        reading = self.reader.read(analysis, hit.passage, with_span=analysis.wants_span)
         if reading is None:
             return hit, None
         return replace(hit, matched_sentences=(reading.sentence_index,)), reading

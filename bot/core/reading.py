@@ -17,6 +17,7 @@ topic, name or lecture term is listed here. Pure: no Telegram, no I/O after star
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import re
@@ -86,6 +87,7 @@ SPAN_TYPES = frozenset({AnswerType.QUANTITY, AnswerType.DATE, AnswerType.PERSON,
 # Measure words and the like between an interrogative and the noun it asks for (几个国家).
 _MEASURE = re.compile(r"^[个种位些样类项名家所座部首款只条件次一]+")
 _PUNCTUATION = re.compile(r"[\W_]+")
+_KEPT = re.compile(r"[^\W_]")  # a character _bare keeps
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 # Spans of each kind a sentence may hold, found in its (length-preserving) folded text.
@@ -142,6 +144,8 @@ ALIGNED = 10
 # The types whose answer is a number or a date: found by their form, they are looked for
 # only where they stand (see _eligible_sentences; measured in benchmarks/reading.py).
 FILTERED_TYPES = frozenset({AnswerType.QUANTITY, AnswerType.DATE})
+# Sentence rows kept per reader: a question's few candidates, a few questions back.
+ROWS_CACHE_SIZE = 16
 # How many of a paragraph's best sentences the span is looked for in.
 SPAN_SENTENCES = 3
 
@@ -520,13 +524,20 @@ def span_rows(analysis: QuestionAnalysis, sentence: str, spans: Sequence[tuple[i
     head_char = analysis.head[-1:] if analysis.head else ""
     before_chars, after_chars = set(analysis.before), set(analysis.after)
     question_words = {form for forms in analysis.forms for form in forms}
+    spans_of_type = [s for kind in wanted_kinds for s in typed[kind]]
+    # The sentence without punctuation once, and where each offset falls in it: the text
+    # beside a span is a slice, not the sentence cleaned again for every span.
+    sentence_bare = _bare(folded)
+    kept = [0, *itertools.accumulate(1 if _KEPT.match(ch) else 0 for ch in folded)]
+    reach = max(len(analysis.before), len(analysis.after), ALIGNED) + 2
     for n, (start, end) in enumerate(spans):
         text = folded[start:end]
         bare = _bare(text)
         first, last = _word_at(words, start), _word_at(words, end - 1)
-        spans_of_type = [s for kind in wanted_kinds for s in typed[kind]]
-        before = min(_anchor_at(_bare(folded[:start]), analysis.before, True), MAX_ANCHOR)
-        after = min(_anchor_at(_bare(folded[end:]), analysis.after, False), MAX_ANCHOR)
+        bare_before = sentence_bare[max(0, kept[start] - reach):kept[start]]
+        bare_after = sentence_bare[kept[end]:kept[end] + reach]
+        before = min(_anchor_at(bare_before, analysis.before, True), MAX_ANCHOR)
+        after = min(_anchor_at(bare_after, analysis.after, False), MAX_ANCHOR)
         left = min(min((start - e for s, e in occurrences if e <= start), default=MAX_DISTANCE),
                    MAX_DISTANCE) / MAX_DISTANCE
         right = min(min((s - end for s, e in occurrences if s >= end), default=MAX_DISTANCE),
@@ -555,12 +566,11 @@ def span_rows(analysis: QuestionAnalysis, sentence: str, spans: Sequence[tuple[i
             "sentence_rank": min(sentence_rank, MAX_COUNT) / MAX_COUNT,
             "has_number": float(any(ch.isdigit() for ch in text)),
             "has_latin": float(any("a" <= ch <= "z" for ch in text)),
-            "window_before": _window_share(_bare(folded[:start])[-WINDOW:], before_chars),
-            "window_after": _window_share(_bare(folded[end:])[:WINDOW], after_chars),
+            "window_before": _window_share(bare_before[-WINDOW:], before_chars),
+            "window_after": _window_share(bare_after[:WINDOW], after_chars),
             "ordered_before": _ordered_share(analysis.before[-ALIGNED:],
-                                             _bare(folded[:start])[-ALIGNED - 2:]),
-            "ordered_after": _ordered_share(analysis.after[:ALIGNED],
-                                            _bare(folded[end:])[:ALIGNED + 2]),
+                                             bare_before[-ALIGNED - 2:]),
+            "ordered_after": _ordered_share(analysis.after[:ALIGNED], bare_after[:ALIGNED + 2]),
             "word_before_asked": float(first > 0 and words.folded[first - 1] in question_words),
             "word_after_asked": float(last + 1 < len(words.folded)
                                       and words.folded[last + 1] in question_words),
@@ -692,18 +702,25 @@ class Reader:
     def __init__(self, tokenizer: Tokenizer, model: ReaderModel | None = None):
         self.tokenizer = tokenizer
         self.model = model or shipped_reader_model()
+        # The decision weighs a candidate's sentences, then the one shown is read: the same
+        # rows, computed once per question and passage.
+        self._rows = functools.lru_cache(maxsize=ROWS_CACHE_SIZE)(self._sentence_rows)
+
+    def _sentence_rows(self, analysis: QuestionAnalysis, passage: Passage) -> np.ndarray:
+        rows = sentence_rows(analysis, passage, self.tokenizer)
+        rows.setflags(write=False)  # shared by the cache
+        return rows
 
     def analyze(self, question: str) -> QuestionAnalysis:
         return analyze_question(question, self.tokenizer)
 
     def sentence_probabilities(self, analysis: QuestionAnalysis,
                                passage: Passage) -> np.ndarray:
-        return self.model.sentences.probabilities(
-            sentence_rows(analysis, passage, self.tokenizer))
+        return self.model.sentences.probabilities(self._rows(analysis, passage))
 
     def weigh(self, analysis: QuestionAnalysis, passage: Passage) -> SentenceEvidence:
         """The reader's evidence on one candidate (its sentences only: no span is read)."""
-        rows = sentence_rows(analysis, passage, self.tokenizer)
+        rows = self._rows(analysis, passage)
         if not len(rows):
             return SentenceEvidence.NONE
         probabilities = self.model.sentences.probabilities(rows)
@@ -724,7 +741,7 @@ class Reader:
         (`with_span`)."""
         if not passage.sentences:
             return None
-        rows = sentence_rows(analysis, passage, self.tokenizer)
+        rows = self._rows(analysis, passage)
         probabilities = self.model.sentences.probabilities(rows)
         eligible = _eligible_sentences(analysis, rows)
         order = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: -probabilities[i])
