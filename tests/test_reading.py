@@ -190,3 +190,14 @@ def test_a_taught_link_highlights_by_the_same_reading(tmp_path, knowledge):
     assert answer.best.passage.passage_id == counted.passage_id
     assert answer.best.sentences == (answer.reading.sentence,)
     assert "9918.5万名" in answer.reading.sentence
+
+
+def test_a_one_sentence_paragraph_is_not_quoted_twice(tmp_path, knowledge):
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    (folder / "short.txt").write_text(
+        "短讲稿\n\n一、要求\n\n党员要自觉学网、懂网、用网,不断提高网络素养。\n", encoding="utf-8")
+    short = KnowledgeBase.load(folder, knowledge.index.tokenizer)
+    answer = short.answer("党员为什么要学网懂网用网")
+    assert answer.answered and answer.reading is not None and not answer.reading.shows_span
+    assert not plain_text(answer, short.library).startswith("答:")

@@ -148,7 +148,7 @@ def _answer_blocks(answer: Answer) -> list[Block]:
         header = texts.SECTION_HEADER.format(section=answer.section.label,
                                              count=len(answer.section.passages))
         blocks: list[Block] = [[(header, False)]]
-    elif answer.reading is not None:
+    elif answer.reading is not None and not _is_whole(answer.reading, best.passage):
         blocks = [answer_line(answer.reading)]
     else:
         blocks = []
@@ -169,10 +169,15 @@ def answer_line(reading: Reading) -> Block:
     lead = len(sentence) - len(sentence.lstrip())
     if not reading.shows_span:
         return [(texts.ANSWER_LINE, False), (sentence[lead:].rstrip(), False)]
-    start, end = reading.span
+    start, end = max(reading.span[0], lead), reading.span[1]
     runs = [(texts.ANSWER_LINE, False), (sentence[lead:start], False), (sentence[start:end], True),
             (sentence[end:].rstrip(), False)]
     return [run for run in runs if run[0]]
+
+
+def _is_whole(reading: Reading, passage: Passage) -> bool:
+    """A one-sentence paragraph with nothing to bold: the 答: line would only repeat it."""
+    return not reading.shows_span and reading.sentence.strip() == passage.text.strip()
 
 
 def _closest_blocks(answer: Answer) -> list[Block]:
