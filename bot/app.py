@@ -8,6 +8,7 @@ API server through `Settings.api_base_url`. Start-up work that must not block th
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -90,6 +91,10 @@ async def prepare(app: Application) -> None:
         app.bot_data[services.KNOWLEDGE_KEY] = await asyncio.to_thread(KnowledgeBase.load,
                                                               settings.knowledge_dir)
     knowledge: KnowledgeBase = app.bot_data[services.KNOWLEDGE_KEY]
+    # jieba's dictionary, its parts of speech, the index and the learned trees live as long
+    # as the process: out of the collector's reach, a full collection no longer walks their
+    # millions of objects (a 0.1-0.2 s pause between two updates).
+    gc.freeze()
     for failure in knowledge.library.failures:
         log.warning("lecture file not loaded: %s", failure)
     log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
