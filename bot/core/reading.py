@@ -236,7 +236,6 @@ class Reading:
     answer_type: AnswerType
     sentence_probability: float
     span_probability: float
-    typed: bool  # the sentence holds a span of the asked type, beside the question's words
 
     @property
     def span_text(self) -> str:
@@ -705,6 +704,8 @@ class Reader:
         # The decision weighs a candidate's sentences, then the one shown is read: the same
         # rows, computed once per question and passage.
         self._rows = functools.lru_cache(maxsize=ROWS_CACHE_SIZE)(self._sentence_rows)
+        self._analyses = functools.lru_cache(maxsize=ROWS_CACHE_SIZE)(
+            functools.partial(analyze_question, tokenizer=tokenizer))
 
     def _sentence_rows(self, analysis: QuestionAnalysis, passage: Passage) -> np.ndarray:
         rows = sentence_rows(analysis, passage, self.tokenizer)
@@ -712,11 +713,9 @@ class Reader:
         return rows
 
     def analyze(self, question: str) -> QuestionAnalysis:
-        return analyze_question(question, self.tokenizer)
-
-    def sentence_probabilities(self, analysis: QuestionAnalysis,
-                               passage: Passage) -> np.ndarray:
-        return self.model.sentences.probabilities(self._rows(analysis, passage))
+        """The question's analysis (the decision's evidence and the reading of the shown
+        paragraph both ask for it: made once)."""
+        return self._analyses(question)
 
     def weigh(self, analysis: QuestionAnalysis, passage: Passage) -> SentenceEvidence:
         """The reader's evidence on one candidate (its sentences only: no span is read)."""
@@ -755,8 +754,7 @@ class Reader:
             if found:
                 _, best, span, span_probability = max(found, key=lambda item: item[0])
         return Reading(passage.passage_id, best, passage.sentences[best], span,
-                       analysis.answer_type, float(probabilities[best]), span_probability,
-                       bool(rows[best, _S["typed"]]))
+                       analysis.answer_type, float(probabilities[best]), span_probability)
 
     def _best_span(self, analysis: QuestionAnalysis, sentence: str, probability: float,
                    rank: int) -> tuple[tuple[int, int] | None, float]:
