@@ -43,7 +43,7 @@ from bot.isolation.ratelimit import ChatRateLimiter
 from bot.isolation.updates import ChatOrderedUpdateProcessor
 from bot.records.delivery import restore_reminders
 from bot.records.report import quiz_results_of
-from bot.stores import Stores
+from bot.stores import Stores, spill_path
 from bot.study.delivery import restore_jobs
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,8 @@ async def prepare(app: Application) -> None:
     log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
              len(knowledge.library.passages))
     stores = app.bot_data[services.STORES_KEY] = await Stores.open(
-        services.settings(app).db_path, replay_pending=True)
+        services.settings(app).database, replay_pending=True,
+        spill=spill_path(services.settings(app).db_path))
     # The records show 每日一题's daily counts; each feature keeps to its own tables.
     app.bot_data[services.QUIZ_RESULTS_KEY] = quiz_results_of(stores.quiz.daily_results)
     if app.job_queue is not None:
@@ -155,7 +156,7 @@ def run_bot(env: Mapping[str, str]) -> int:
     settings = Settings.from_env(env)
     # A missing (after it existed), read-only or damaged database stops the bot here, with
     # one line (DatabaseUnusable), before it starts polling.
-    asyncio.run(_probe_database(settings.db_path))
+    asyncio.run(_probe_database(settings.database))
     app = build_application(settings)
     if settings.webhook_url:
         app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port,

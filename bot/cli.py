@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from bot.config import (
     DEFAULT_DB_PATH,
     DEFAULT_TIMEZONE,
     SettingsError,
+    database_url_from,
     environment,
     token_is_valid,
 )
@@ -39,7 +39,7 @@ from bot.core.render import (
     withheld_note,
     withheld_section_text,
 )
-from bot.storage import DatabaseUnusable
+from bot.storage import DatabaseError, DatabaseUnusable, engine_for
 from bot.teach import regression
 
 EXIT_USAGE = 2
@@ -501,7 +501,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     env = environment()
     db_path = Path(env.get("BOT_DB_PATH") or DEFAULT_DB_PATH)
-    if not db_path.is_file():
+    try:
+        database = database_url_from(env) or db_path
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    if database == db_path and not db_path.is_file():
         print(texts.CLI_NO_DATABASE.format(path=db_path), file=sys.stderr)
         return EXIT_USAGE
     if _missing_knowledge(args):
@@ -509,16 +514,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     library = load_library(_knowledge_dir(args))
     timezone = env.get("BOT_TIMEZONE") or DEFAULT_TIMEZONE
     try:
-        data = asyncio.run(export_month(db_path, library, args.chat, month, timezone))
+        data = asyncio.run(export_month(database, library, args.chat, month, timezone))
     except UnknownChat:
-        print(texts.CLI_UNKNOWN_CHAT.format(chat=args.chat, path=db_path), file=sys.stderr)
+        print(texts.CLI_UNKNOWN_CHAT.format(chat=args.chat, path=describe(database)),
+              file=sys.stderr)
         return EXIT_USAGE
-    except sqlite3.DatabaseError as error:  # unreadable, not a database, locked for good
-        print(texts.CLI_DATABASE_UNUSABLE.format(path=db_path, error=error), file=sys.stderr)
+    except DatabaseUnusable as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except DatabaseError as error:  # unreadable, not a database, locked for good
+        print(texts.CLI_DATABASE_UNUSABLE.format(path=describe(database), error=error),
+              file=sys.stderr)
         return EXIT_USAGE
     args.output.write_bytes(data)
     print(texts.CLI_EXPORTED.format(path=args.output))
     return 0
+
+
+def describe(database: Path | str) -> str:
+    """The database as a message may name it (a URL without its password)."""
+    return engine_for(database).describe()
 
 
 if __name__ == "__main__":

@@ -61,6 +61,13 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     db_path: Path = DEFAULT_DB_PATH
     timezone: str = DEFAULT_TIMEZONE
+    # PostgreSQL, shared by several instances; None keeps the SQLite file at db_path.
+    database_url: str | None = field(default=None, repr=False)
+
+    @property
+    def database(self) -> Path | str:
+        """Where the data lives: the PostgreSQL URL if one is set, else the SQLite file."""
+        return self.database_url or self.db_path
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -80,6 +87,7 @@ class Settings:
         if not _is_timezone(timezone):
             raise SettingsError(f"BOT_TIMEZONE 不是有效的时区:{timezone}"
                                 f" / BOT_TIMEZONE is not a time zone: {timezone}")
+        database_url = database_url_from(env)
         port = _int(env, "WEBHOOK_PORT", 8443)
         if not 1 <= port <= 65535:
             raise SettingsError("WEBHOOK_PORT 必须在 1-65535 之间 / WEBHOOK_PORT out of range")
@@ -94,7 +102,19 @@ class Settings:
             admin_ids=frozenset(_ids(env.get("BOT_ADMIN_IDS", ""))),
             db_path=Path(env.get("BOT_DB_PATH") or DEFAULT_DB_PATH),
             timezone=timezone,
+            database_url=database_url,
         )
+
+
+def database_url_from(env: Mapping[str, str]) -> str | None:
+    """BOT_DATABASE_URL, checked: only PostgreSQL URLs (SQLite is BOT_DB_PATH)."""
+    url = (env.get("BOT_DATABASE_URL") or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("BOT_DATABASE_URL 必须以 postgresql:// 开头(SQLite 请用 BOT_DB_PATH)"
+                            " / BOT_DATABASE_URL must be a postgresql:// URL")
+    return url
 
 
 def _is_timezone(name: str) -> bool:

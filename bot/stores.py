@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.asking import store as asking
+from bot.config import DEFAULT_DB_PATH
 from bot.members import store as members
 from bot.quiz import store as quiz
 from bot.records import store as records
@@ -31,14 +32,19 @@ class Stores:
     deferred: WriteBehind
 
     @classmethod
-    async def open(cls, path: Path, replay_pending: bool = False) -> Stores:
+    async def open(cls, target: Path | str, replay_pending: bool = False,
+                   spill: Path | None = None) -> Stores:
         """Opens (creating or migrating) the database and every feature's store on it.
 
-        `replay_pending`: the running bot writes what an earlier run spilled (see
-        bot.writebehind); the command-line tools leave it to the bot."""
-        database = await Database(path, SCHEMAS).open()
+        `target`: a SQLite file, or a postgresql:// URL. `spill`: this instance's own file
+        for deferred records (beside the SQLite file by default). `replay_pending`: the
+        running bot writes what an earlier run spilled (see bot.writebehind); the
+        command-line tools leave it to the bot."""
+        database = await Database(target, SCHEMAS).open()
+        if spill is None:
+            spill = spill_path(database.path or DEFAULT_DB_PATH)
         questions, directory = asking.QuestionLog(database), members.MemberDirectory(database)
-        deferred = WriteBehind(spill_path(path), {QUESTION: questions.log_record,
+        deferred = WriteBehind(spill, {QUESTION: questions.log_record,
                                                   SIGHTING: directory.saw_record})
         await deferred.start(replay=replay_pending)
         return cls(database, study.StudyStore(database), questions, directory,
@@ -55,5 +61,6 @@ QUESTION, SIGHTING = "question", "sighting"
 
 
 def spill_path(db_path: Path) -> Path:
-    """Where deferred records wait when neither the database nor memory can hold them."""
+    """Where deferred records wait when neither the database nor memory can hold them: a
+    local file of this instance (with PostgreSQL, beside BOT_DB_PATH, which is not used)."""
     return db_path.with_name(db_path.name + ".pending.jsonl")

@@ -470,6 +470,7 @@ DB_MISSING = "数据库 {path} 不见了,但它以前存在过(标记文件 {mar
 DB_READ_ONLY = "数据库 {path} 是只读的,机器人无法写入:请检查文件和目录的权限 / the database {path} is read-only"
 DB_DAMAGED = "数据库 {path} 已损坏({error}):请从备份恢复 / the database {path} is damaged: {error}"
 DB_UNUSABLE = "无法打开数据库 {path}:{error} / cannot open the database {path}: {error}"
+DB_NO_DRIVER = "BOT_DATABASE_URL 指向 PostgreSQL,但没有安装驱动:请运行 pip install 'lecture-bot[postgres]' / PostgreSQL needs the postgres extra: pip install 'lecture-bot[postgres]'"
 DB_MARKER_NOTE = "lecture-bot: the database beside this file exists. If it goes missing, the bot refuses to start rather than begin empty; delete this file to accept an empty start.\n"
 CLI_EXPORTED = "已写入 {path} / written: {path}"
 # The records commands join the menus here, so this section stays in one place.

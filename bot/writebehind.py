@@ -16,11 +16,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from bot.storage import OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ CLOSE_FLUSH_S = 3.0
 
 def is_transient(error: BaseException) -> bool:
     """A refusal that passes: locked, busy, full, I/O. Anything else is a bug in the record."""
-    return isinstance(error, sqlite3.OperationalError | OSError)
+    return isinstance(error, OperationalError | OSError)
 
 
 class WriteBehind:

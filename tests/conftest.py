@@ -56,3 +56,35 @@ def write_lecture(folder: Path, name: str, text: str, encoding: str = "utf-8") -
     path = folder / name
     path.write_bytes(text.encode(encoding))
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's throwaway PostgreSQL server (see tests/postgres.py)."""
+    from tests.postgres import PostgresUnavailable, ThrowawayCluster, postgres_required
+
+    try:
+        cluster = ThrowawayCluster().start()
+    except PostgresUnavailable as error:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL is required here but could not start: {error}")
+        pytest.skip(f"PostgreSQL half skipped: {error}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """An empty PostgreSQL database of its own."""
+    return pg_cluster.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_target(request, tmp_path):
+    """Each store test runs on both engines: a new SQLite file, or a new PostgreSQL
+    database."""
+    if request.param == "sqlite":
+        return tmp_path / "data" / "bot.sqlite3"
+    return request.getfixturevalue("pg_url")

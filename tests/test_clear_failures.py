@@ -125,7 +125,7 @@ def test_a_read_only_database_stops_the_start(capsys, monkeypatch):
     modes do not stop)."""
     import asyncio
 
-    from bot import storage
+    from bot.storage import sqlite as storage
 
     asyncio.run(_existing_database(Path("bot.sqlite3")))
     monkeypatch.setattr(storage, "_connect", lambda path: sqlite3.connect(

@@ -17,8 +17,8 @@ CHAT = -100777
 
 
 @pytest.fixture
-async def members(tmp_path):
-    stores = await Stores.open(tmp_path / "bot.sqlite3")
+async def members(database_target):
+    stores = await Stores.open(database_target)
     try:
         yield stores.members
     finally:

@@ -20,8 +20,8 @@ def _question(n: int) -> Question:
 
 
 @pytest.fixture
-async def stores(tmp_path):
-    opened = await Stores.open(tmp_path / "quiz.sqlite3")
+async def stores(database_target):
+    opened = await Stores.open(database_target)
     yield opened
     await opened.close()
 

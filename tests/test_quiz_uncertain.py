@@ -21,8 +21,8 @@ RIGHT, WRONG = 0, 1
 
 
 @pytest.fixture
-async def stores(tmp_path):
-    opened = await Stores.open(tmp_path / "quiz.sqlite3")
+async def stores(database_target):
+    opened = await Stores.open(database_target)
     yield opened
     await opened.close()
 

@@ -178,8 +178,8 @@ def test_file_names_lose_what_file_systems_refuse():
     assert file_name("   ", "2026-11") == "学习台账-group-2026-11.xlsx"
 
 
-async def test_a_month_is_gathered_from_every_feature_store(tmp_path):
-    stores = await Stores.open(tmp_path / "bot.sqlite3")
+async def test_a_month_is_gathered_from_every_feature_store(database_target):
+    stores = await Stores.open(database_target)
     try:
         await stores.members.saw(Sighting(CHAT, 1, "张三"))
         await stores.members.saw(Sighting(CHAT, 2, "Li", username="lisi"))

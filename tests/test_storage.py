@@ -19,11 +19,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import storage
 from bot.asking.store import MAX_STORED_QUESTION_CHARS
 from bot.quiz.store import TIMED, QuizSchedule
 from bot.records.store import ReminderTime, RosterEntry
 from bot.storage import Database, DatabaseUnusable, Schema, migrate
+from bot.storage import database as storage_database
+from bot.storage import sqlite as storage_sqlite
 from bot.stores import SCHEMAS, Stores
 from bot.study import store as study
 from bot.study.rules import missed_push_due
@@ -52,7 +53,18 @@ def db_path(tmp_path) -> Path:
 
 
 @pytest.fixture
-async def stores(db_path):
+async def stores(database_target):
+    """Every feature's stores, on SQLite and on PostgreSQL in turn."""
+    opened = await Stores.open(database_target)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def sqlite_stores(db_path):
+    """For tests of the SQLite file itself (its WAL, its columns as stored)."""
     opened = await Stores.open(db_path)
     try:
         yield opened
@@ -109,9 +121,9 @@ async def test_a_database_from_before_per_schema_versions_is_adopted_with_its_da
     with contextlib.closing(sqlite3.connect(db_path, isolation_level=None)) as connection:
         connection.execute("BEGIN")
         for schema in SCHEMAS:
-            if schema.name not in storage.LEGACY_SCHEMAS_AT_VERSION_1:
+            if schema.name not in storage_sqlite.LEGACY_SCHEMAS_AT_VERSION_1:
                 continue
-            for statement in storage._statements(schema.migrations[0]):
+            for statement in storage_database._statements(schema.migrations[0]):
                 connection.execute(statement)
         connection.execute("PRAGMA user_version = 1")
         connection.execute("COMMIT")
@@ -174,7 +186,9 @@ async def test_a_new_schema_gets_its_tables_beside_the_others(db_path):
     assert versions(db_path) == {**LATEST, "extra": 1}
 
 
-async def test_wal_mode_is_on(store, db_path):
+async def test_wal_mode_is_on(sqlite_stores, db_path):
+    store = sqlite_stores.study
+
     def journal_mode() -> str:
         return store.database.connection().execute("PRAGMA journal_mode").fetchone()[0]
 
@@ -292,18 +306,21 @@ async def test_check_in_counts_a_member_once(store):
 # --------------------------------------------------------------------- questions and stats
 
 
-def _question_rows(path: Path) -> list[tuple]:
-    with contextlib.closing(sqlite3.connect(path)) as connection:
-        return connection.execute(
-            "SELECT chat_id, text, answered, top_passage_id FROM questions ORDER BY question_id"
-        ).fetchall()
+async def _rows(database: Database, sql: str) -> list[tuple]:
+    """What the tables hold, read through the store's own connection (either engine)."""
+    return await database.run(
+        lambda: [tuple(row) for row in database.connection().execute(sql).fetchall()])
 
 
-async def test_log_question_truncates_long_text_and_keeps_the_answered_flag(questions,
-                                                                            db_path):
+async def _question_rows(database: Database) -> list[tuple]:
+    return await _rows(database, "SELECT chat_id, text, answered, top_passage_id FROM "
+                                 "questions ORDER BY question_id")
+
+
+async def test_log_question_truncates_long_text_and_keeps_the_answered_flag(questions):
     await questions.log_question(CHAT, "问" * 5000, True, f"{LECTURE}:1.1")
     await questions.log_question(CHAT, "  没找到  ", False, None)
-    rows = _question_rows(db_path)
+    rows = await _question_rows(questions.database)
     assert rows[0] == (CHAT, "问" * MAX_STORED_QUESTION_CHARS, 1, f"{LECTURE}:1.1")
     assert rows[1] == (CHAT, "没找到", 0, None)
 
@@ -344,8 +361,7 @@ async def test_stats_count_checkins_members_and_group_questions(store, questions
 # --------------------------------------------------------------------- chat migration
 
 
-async def test_migrate_chat_moves_plan_pushes_checkins_and_questions(store, questions,
-                                                                    db_path):
+async def test_migrate_chat_moves_plan_pushes_checkins_and_questions(store, questions):
     old, new = -4001, -1004001
     await store.save_plan(make_plan(old))
     push = await store.claim_push(old, TODAY, f"{LECTURE}:0.1", "scheduled")
@@ -366,9 +382,8 @@ async def test_migrate_chat_moves_plan_pushes_checkins_and_questions(store, ques
     assert (await store.checkin_stats(new, TODAY, WEEK_START)).today == 1
     assert (await store.checkin_stats(old, TODAY, WEEK_START)).today == 0
     assert (await questions.stats(new)).top_questions == (("问题", 1),)
-    assert [row[0] for row in _question_rows(db_path)] == [new]
-    with contextlib.closing(sqlite3.connect(db_path)) as connection:
-        assert connection.execute("SELECT chat_id FROM feedback").fetchall() == [(new,)]
+    assert [row[0] for row in await _question_rows(questions.database)] == [new]
+    assert await _rows(questions.database, "SELECT chat_id FROM feedback") == [(new,)]
 
 
 async def test_migrate_chat_keeps_a_plan_the_new_chat_already_has(store):
@@ -421,7 +436,7 @@ NOT_MOVED_BY_SCHEMA = {
 }
 
 
-async def test_every_table_keyed_by_chat_follows_a_migrating_group(stores, db_path):
+async def test_every_table_keyed_by_chat_follows_a_migrating_group(sqlite_stores, db_path):
     declared = {t for schema in SCHEMAS for t in schema.chat_tables + schema.chat_settings}
     with contextlib.closing(sqlite3.connect(db_path)) as connection:
         tables = [row[0] for row in connection.execute(
@@ -558,9 +573,16 @@ async def test_mark_delivered_is_atomic(store):
     push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
 
     def add_failing_trigger() -> None:
-        store.database.connection().execute(
-            """CREATE TRIGGER fail_plan_update BEFORE UPDATE ON plans
-               BEGIN SELECT RAISE(ABORT, 'simulated failure'); END""")
+        db = store.database.connection()
+        if store.database.shared:  # PostgreSQL: a trigger runs a function
+            db.execute("""CREATE FUNCTION fail_update() RETURNS trigger LANGUAGE plpgsql AS
+                          $$ BEGIN RAISE EXCEPTION 'simulated failure' USING ERRCODE = '23000';
+                          END $$""")
+            db.execute("""CREATE TRIGGER fail_plan_update BEFORE UPDATE ON plans
+                          FOR EACH ROW EXECUTE FUNCTION fail_update()""")
+        else:
+            db.execute("""CREATE TRIGGER fail_plan_update BEFORE UPDATE ON plans
+                          BEGIN SELECT RAISE(ABORT, 'simulated failure'); END""")
 
     await store.database.run(add_failing_trigger)
     with pytest.raises(sqlite3.IntegrityError, match="simulated failure"):
@@ -644,19 +666,19 @@ async def test_feedback_counts_each_member_once_per_passage(questions):
 
 
 async def test_a_logged_question_keeps_who_asked_the_reply_kind_and_the_candidates(
-        questions, db_path):
+        questions):
     first = await questions.log_question(CHAT, "网民多少", True, f"{LECTURE}:1.2", user_id=5,
                                          reply_kind="answered",
                                          candidates=[f"{LECTURE}:1.2", f"{LECTURE}:0.1"])
     second = await questions.log_question(CHAT, "天气", False, None)
     assert second == first + 1
-    with contextlib.closing(sqlite3.connect(db_path)) as connection:
-        rows = connection.execute("SELECT user_id, reply_kind, candidates FROM questions "
-                                  "ORDER BY question_id").fetchall()
+    rows = await _rows(questions.database, "SELECT user_id, reply_kind, candidates FROM "
+                                           "questions ORDER BY question_id")
     assert rows == [(5, "answered", f"{LECTURE}:1.2,{LECTURE}:0.1"), (None, None, "")]
 
 
-async def test_a_check_in_records_when_it_happened(store, db_path):
+async def test_a_check_in_records_when_it_happened(sqlite_stores, db_path):
+    store = sqlite_stores.study
     push = await store.claim_push(CHAT, TODAY, f"{LECTURE}:0.1", "scheduled")
     await store.check_in(push, 5)
     with contextlib.closing(sqlite3.connect(db_path)) as connection:

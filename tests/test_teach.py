@@ -24,8 +24,8 @@ LECTURE_FILE = f"{LECTURE_ID}.txt"
 
 
 @pytest.fixture
-async def stores(tmp_path):
-    opened = await Stores.open(tmp_path / "bot.sqlite3")
+async def stores(database_target):
+    opened = await Stores.open(database_target)
     try:
         yield opened
     finally:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.storage import Database, Schema, now_text
+from bot.storage import Database, Row, Schema, now_text
 
 SCHEMA = Schema(
     name="asking",
@@ -93,10 +92,11 @@ class QuestionLog:
         cursor = await self.database.run(
             self.database.write,
             """INSERT INTO questions (chat_id, text, answered, top_passage_id, asked_at,
-                   user_id, reply_kind, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                   user_id, reply_kind, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+               RETURNING question_id""",
             (chat_id, text.strip()[:MAX_STORED_QUESTION_CHARS], int(answered),
              top_passage_id, asked_at, user_id, reply_kind, ",".join(candidates)))
-        return int(cursor.lastrowid)
+        return int(cursor.fetchone()[0])
 
     async def log_record(self, record: dict) -> int:
         """`log_question` from a queued record (see `question_record`)."""
@@ -222,7 +222,7 @@ class Dislike:
     question: AskedQuestion
 
 
-def _asked(row: sqlite3.Row) -> AskedQuestion:
+def _asked(row: Row) -> AskedQuestion:
     return AskedQuestion(row["question_id"], row["chat_id"], row["user_id"], row["text"],
                          row["reply_kind"], tuple(c for c in row["candidates"].split(",") if c),
                          row["asked_at"])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import texts
+from bot.storage import OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def register(app: Application) -> None:
 
 def failure_text(error: BaseException | None) -> str:
     """What the user is told: the database's refusal by its cause, anything else briefly."""
-    if isinstance(error, sqlite3.OperationalError):
+    if isinstance(error, OperationalError):
         reason = str(error).lower()
         if "full" in reason:
             return texts.DATABASE_FULL

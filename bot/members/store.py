@@ -7,10 +7,9 @@ order of preference: the name an admin gave on the roster, the name the member c
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-from bot.storage import Database, Schema, now_text
+from bot.storage import Database, Row, Schema, now_text
 
 SCHEMA = Schema(
     name="members",
@@ -110,8 +109,9 @@ class MemberDirectory:
         value = name.strip()[:MAX_NAME_CHARS] if name and name.strip() else None
         now = now_text()
         with self.database.transaction() as db:
-            db.execute("""INSERT OR IGNORE INTO members (chat_id, user_id, first_seen,
-                              last_seen) VALUES (?, ?, ?, ?)""", (chat_id, user_id, now, now))
+            db.execute("""INSERT INTO members (chat_id, user_id, first_seen, last_seen)
+                          VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+                       (chat_id, user_id, now, now))
             db.execute(f"UPDATE members SET {column} = ? WHERE chat_id = ? AND user_id = ?",
                        (value, chat_id, user_id))
         self._written.pop((chat_id, user_id), None)
@@ -168,7 +168,7 @@ class MemberDirectory:
         return [row[0] for row in self.database.connection().execute(sql, params)]
 
 
-def _member(row: sqlite3.Row) -> Member:
+def _member(row: Row) -> Member:
     return Member(chat_id=row["chat_id"], user_id=row["user_id"], first_name=row["first_name"],
                   last_name=row["last_name"], username=row["username"],
                   own_name=row["own_name"], roster_name=row["roster_name"])

@@ -12,7 +12,6 @@ update names the claim (see `matching`).
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -26,7 +25,7 @@ from bot.quiz.scoring import (
     ranked,
     streak,
 )
-from bot.storage import Database, Schema, now_text
+from bot.storage import Connection, Database, IntegrityError, Schema, now_text
 
 SCHEMA = Schema(
     name="quiz",
@@ -181,7 +180,8 @@ class QuizStore:
                           passage_id: str) -> None:
         """A study push was delivered: its day is a study day of the chat."""
         await self._run(self.database.write,
-                        "INSERT OR IGNORE INTO quiz_pushes VALUES (?, ?, ?, ?)",
+                        "INSERT INTO quiz_pushes (push_id, chat_id, study_date, passage_id) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                         (push_id, chat_id, study_date.isoformat(), passage_id))
 
     async def unquizzed_pushes(self, chat_id: int, study_date: date) -> list[tuple[int, str]]:
@@ -206,13 +206,13 @@ class QuizStore:
             cursor = self.database.write(
                 """INSERT INTO quiz_polls (chat_id, push_id, study_date, question_key,
                        passage_id, question, options, correct_option, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING quiz_id""",
                 (chat_id, push_id, study_date.isoformat(), question.key, question.passage_id,
                  question.question, json.dumps(question.options, ensure_ascii=False),
                  question.correct, now_text()))
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             return None
-        return int(cursor.lastrowid)
+        return int(cursor.fetchone()[0])
 
     async def complete_quiz(self, quiz_id: int, poll_id: str, chat_id: int, message_id: int,
                             today: date) -> list[ScoredAnswer]:
@@ -304,7 +304,9 @@ class QuizStore:
                 return [ScoredAnswer(quiz, voter,
                                      self._answer_in(db, quiz, voter.user_id, option, today))]
             # The first answer counts, as for a known poll.
-            db.execute("INSERT OR IGNORE INTO quiz_pending_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            db.execute("""INSERT INTO quiz_pending_answers (poll_id, user_id, option, first_name,
+                              last_name, username, is_bot, answered_at)
+                          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
                        (poll_id, voter.user_id, option, voter.first_name, voter.last_name,
                         voter.username, int(voter.is_bot), now_text()))
             if not self._recognise(db, poll_id, today):
@@ -326,7 +328,8 @@ class QuizStore:
             return []  # the usual case: no write
         with self._transaction() as db:
             if not known:
-                db.execute("INSERT OR IGNORE INTO quiz_unplaced_polls VALUES (?, ?, ?, ?)",
+                db.execute("INSERT INTO quiz_unplaced_polls (poll_id, question, options, seen_at) "
+                           "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                            (poll_id, question, json.dumps(options, ensure_ascii=False),
                             now_text()))
                 if not self._recognise(db, poll_id, today):
@@ -337,7 +340,7 @@ class QuizStore:
         return self._db().execute("SELECT 1 FROM quiz_pending_answers WHERE poll_id = ?",
                                   (poll_id,)).fetchone() is not None
 
-    def _recognise(self, db: sqlite3.Connection, poll_id: str, today: date) -> bool:
+    def _recognise(self, db: Connection, poll_id: str, today: date) -> bool:
         """Inside a transaction: binds an unplaced poll to the claim it is, if one is sure."""
         poll = db.execute("SELECT question, options FROM quiz_unplaced_polls WHERE poll_id = ?",
                           (poll_id,)).fetchone()
@@ -358,7 +361,7 @@ class QuizStore:
         return True
 
     @staticmethod
-    def _uncertain_claims(db: sqlite3.Connection, today: date) -> list[Claim]:
+    def _uncertain_claims(db: Connection, today: date) -> list[Claim]:
         """Recent claims without a poll id, newest first."""
         since = today - timedelta(days=RECOGNISED_DAYS)
         rows = db.execute("SELECT quiz_id, chat_id, question, options FROM quiz_polls "
@@ -368,7 +371,7 @@ class QuizStore:
                       tuple(json.loads(row["options"]))) for row in rows]
 
     @staticmethod
-    def _known_in(db: sqlite3.Connection, user_id: int, chats: set[int]) -> set[int]:
+    def _known_in(db: Connection, user_id: int, chats: set[int]) -> set[int]:
         """Those of `chats` the member is known in: their private chat, or a chat where
         they answered or checked in before."""
         known = {chat_id for chat_id in chats if chat_id == user_id}
@@ -377,7 +380,7 @@ class QuizStore:
             if row[0] in chats)
         return known
 
-    def _score_pending(self, db: sqlite3.Connection, poll_id: str,
+    def _score_pending(self, db: Connection, poll_id: str,
                        today: date) -> list[ScoredAnswer]:
         """Inside a transaction: the answers that waited for a now known poll, scored in the
         order they came as if they came now, and no longer kept."""
@@ -407,12 +410,13 @@ class QuizStore:
         with self._transaction() as db:
             return self._answer_in(db, quiz, user_id, option, today)
 
-    def _answer_in(self, db: sqlite3.Connection, quiz: SentQuiz, user_id: int, option: int,
+    def _answer_in(self, db: Connection, quiz: SentQuiz, user_id: int, option: int,
                    today: date) -> AnswerResult:
         """Inside a transaction: the answer, and its points if it is the member's first."""
         correct = option == quiz.correct_option
         inserted = db.execute(
-            "INSERT OR IGNORE INTO quiz_answers VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO quiz_answers (quiz_id, user_id, option, correct, answered_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (quiz.quiz_id, user_id, option, int(correct), now_text())).rowcount
         if not inserted:
             return AnswerResult(first=False, correct=correct, points=0)
@@ -432,7 +436,7 @@ class QuizStore:
                               CHECK_IN_POINTS)
 
     @staticmethod
-    def _earn(db: sqlite3.Connection, chat_id: int, user_id: int, reason: str, ref: int,
+    def _earn(db: Connection, chat_id: int, user_id: int, reason: str, ref: int,
               study_date: date, today: date, points: int) -> int:
         """Inside a transaction: one ledger row, its points cut to what today's cap allows."""
         earned_today = db.execute(
@@ -440,7 +444,8 @@ class QuizStore:
             "AND earned_date = ?", (chat_id, user_id, today.isoformat())).fetchone()[0]
         granted = capped(points, earned_today)
         inserted = db.execute(
-            "INSERT OR IGNORE INTO quiz_points VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO quiz_points (chat_id, user_id, reason, ref, study_date, earned_date, "
+            "points, earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (chat_id, user_id, reason, ref, study_date.isoformat(), today.isoformat(),
              granted, now_text())).rowcount
         return granted if inserted else 0
@@ -452,7 +457,7 @@ class QuizStore:
     def _weekly_board(self, chat_id: int, week_start: date) -> list[Standing]:
         rows = self._db().execute(
             """SELECT user_id, SUM(points) AS total FROM quiz_points
-               WHERE chat_id = ? AND earned_date >= ? GROUP BY user_id HAVING total > 0
+               WHERE chat_id = ? AND earned_date >= ? GROUP BY user_id HAVING SUM(points) > 0
                ORDER BY total DESC, MAX(earned_at), user_id""",
             (chat_id, week_start.isoformat()))
         return ranked((row["user_id"], row["total"]) for row in rows)

@@ -22,11 +22,11 @@ async def chat_known(stores: Stores, chat_id: int) -> bool:
                 or await stores.study.plan(chat_id) or await stores.records.roster(chat_id))
 
 
-async def export_month(db_path: Path, library: Library, chat_id: int, month: date,
+async def export_month(database: Path | str, library: Library, chat_id: int, month: date,
                        timezone: str) -> bytes:
-    """The group's workbook for the month, from the database at `db_path` (with the quiz's
-    counts, as the bot has them)."""
-    stores = await Stores.open(db_path)
+    """The group's workbook for the month, from the database (a SQLite file or a PostgreSQL
+    URL), with the quiz's counts as the bot has them."""
+    stores = await Stores.open(database)
     try:
         if not await chat_known(stores, chat_id):
             raise UnknownChat(chat_id)

@@ -6,12 +6,11 @@ Who studied and who asked what is not kept here: it is read from the study and a
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.storage import Database, Schema, now_text
+from bot.storage import Database, IntegrityError, Row, Schema, now_text, update_or_ignore
 
 SCHEMA = Schema(
     name="records",
@@ -171,9 +170,8 @@ class RecordsStore:
         with self.database.transaction() as db:
             db.execute("UPDATE roster_entries SET user_id = ? WHERE chat_id = ? AND position = ?",
                        (user_id, chat_id, entry.position))
-            db.execute("""UPDATE OR IGNORE absence_reasons SET person = ?
-                          WHERE chat_id = ? AND person = ?""",
-                       (member_key(user_id), chat_id, name_key(entry.name)))
+            update_or_ignore(db, "absence_reasons", "person", member_key(user_id),
+                             "chat_id = ? AND person = ?", (chat_id, name_key(entry.name)))
 
     # --- name claims -------------------------------------------------------------------
 
@@ -188,8 +186,8 @@ class RecordsStore:
                              (chat_id, name, user_id)).fetchone()
             claim_id = row[0] if row else db.execute(
                 """INSERT INTO name_claims (chat_id, name, user_id, state, claimed_at)
-                   VALUES (?, ?, ?, 'pending', ?)""",
-                (chat_id, name, user_id, now_text())).lastrowid
+                   VALUES (?, ?, ?, 'pending', ?) RETURNING claim_id""",
+                (chat_id, name, user_id, now_text())).fetchone()[0]
         return NameClaim(int(claim_id), chat_id, name, user_id, "pending")
 
     async def name_claim(self, claim_id: int) -> NameClaim | None:
@@ -214,9 +212,9 @@ class RecordsStore:
                     (claim.user_id, claim.chat_id, entry.position, claim.user_id)).rowcount
                 if not linked:
                     return False
-                db.execute("""UPDATE OR IGNORE absence_reasons SET person = ?
-                              WHERE chat_id = ? AND person = ?""",
-                           (member_key(claim.user_id), claim.chat_id, name_key(entry.name)))
+                update_or_ignore(db, "absence_reasons", "person", member_key(claim.user_id),
+                                 "chat_id = ? AND person = ?",
+                                 (claim.chat_id, name_key(entry.name)))
             return db.execute(
                 """UPDATE name_claims SET state = ?, decided_by = ?, decided_at = ?
                    WHERE claim_id = ? AND state = 'pending'""",
@@ -281,7 +279,8 @@ class RecordsStore:
     async def set_opted_out(self, user_id: int, opted_out: bool) -> None:
         if opted_out:
             await self._run(self.database.write,
-                            "INSERT OR IGNORE INTO reminder_optouts VALUES (?, ?)",
+                            "INSERT INTO reminder_optouts (user_id, since) VALUES (?, ?) "
+                            "ON CONFLICT DO NOTHING",
                             (user_id, now_text()))
         else:
             await self._run(self.database.write,
@@ -302,7 +301,7 @@ class RecordsStore:
             self.database.write(
                 "INSERT INTO reminders_sent (chat_id, user_id, local_date, sent_at) "
                 "VALUES (?, ?, ?, ?)", (chat_id, user_id, day.isoformat(), now_text()))
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             return False
         return True
 
@@ -326,7 +325,7 @@ class RecordsStore:
         rows = await self._run(self._all, "SELECT * FROM groups ORDER BY title, chat_id", ())
         return [_group(row) for row in rows]
 
-    def _all(self, sql: str, params: tuple) -> list[sqlite3.Row]:
+    def _all(self, sql: str, params: tuple) -> list[Row]:
         return self._db().execute(sql, params).fetchall()
 
 
@@ -344,5 +343,5 @@ def _username(raw: str | None) -> str | None:
     return value or None
 
 
-def _group(row: sqlite3.Row) -> GroupInfo:
+def _group(row: Row) -> GroupInfo:
     return GroupInfo(row["chat_id"], row["title"], row["member_count"])

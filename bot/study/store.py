@@ -5,13 +5,12 @@ The database is the source of truth for schedules; jobs are rebuilt from it at s
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from bot.core.lectures import lecture_of
-from bot.storage import Database, Schema, now_text
+from bot.storage import Connection, Database, IntegrityError, Row, Schema, now_text
 
 # The error recorded for a push found `sending` at start-up: the process died mid-request.
 INTERRUPTED = "interrupted"
@@ -239,14 +238,16 @@ class StudyStore:
                           (chat_id, *IN_FLIGHT_STATES)).fetchone():
                 return None
             try:
-                cursor = db.execute(
+                with self.database.savepoint(db):
+                    push_id = db.execute(
                     """INSERT INTO pushes (chat_id, local_date, passage_id, kind, sent_at, state,
-                           previous_passage_id, reported) VALUES (?, ?, ?, ?, ?, ?, ?, 0)""",
-                    (chat_id, local_date.isoformat(), passage_id, kind, now_text(),
-                     PushState.SENDING, previous))
-            except sqlite3.IntegrityError:
+                           previous_passage_id, reported) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
+                       RETURNING push_id""",
+                        (chat_id, local_date.isoformat(), passage_id, kind, now_text(),
+                         PushState.SENDING, previous)).fetchone()[0]
+            except IntegrityError:
                 return None
-        return Push(int(cursor.lastrowid), chat_id, local_date, passage_id, kind, None,
+        return Push(int(push_id), chat_id, local_date, passage_id, kind, None,
                     previous_passage_id=previous)
 
     async def begin_attempt(self, push_id: int, from_states: tuple[PushState, ...],
@@ -300,7 +301,7 @@ class StudyStore:
                 self._advance_plan(db, push)
 
     @staticmethod
-    def _advance_plan(db: sqlite3.Connection, push: Push) -> None:
+    def _advance_plan(db: Connection, push: Push) -> None:
         """The plan moves to the push's passage once, and only from where it stood when the
         push was claimed: not after a lecture switch or a restart, never backwards."""
         chat_id = db.execute("SELECT chat_id FROM pushes WHERE push_id = ?",
@@ -415,8 +416,8 @@ class StudyStore:
     def _check_in(self, push: Push, user_id: int, at: datetime | None) -> int:
         stamp = at.astimezone(UTC).isoformat(timespec="seconds") if at else now_text()
         with self._transaction() as db:
-            db.execute("""INSERT OR IGNORE INTO checkins (push_id, chat_id, user_id, local_date,
-                              checked_in_at) VALUES (?, ?, ?, ?, ?)""",
+            db.execute("""INSERT INTO checkins (push_id, chat_id, user_id, local_date,
+                              checked_in_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
                        (push.push_id, push.chat_id, user_id, push.local_date.isoformat(),
                         stamp))
             return db.execute("SELECT COUNT(*) FROM checkins WHERE push_id = ?",
@@ -479,7 +480,7 @@ class StudyStore:
                 for row in rows]
 
 
-def _plan(row: sqlite3.Row) -> Plan:
+def _plan(row: Row) -> Plan:
     return Plan(chat_id=row["chat_id"], lecture_id=row["lecture_id"],
                 last_passage_id=row["last_passage_id"], time_of_day=row["time_of_day"],
                 weekdays=tuple(int(d) for d in row["weekdays"]), timezone=row["timezone"],
@@ -487,7 +488,7 @@ def _plan(row: sqlite3.Row) -> Plan:
                 active=bool(row["active"]))
 
 
-def _push(row: sqlite3.Row) -> Push:
+def _push(row: Row) -> Push:
     return Push(push_id=row["push_id"], chat_id=row["chat_id"],
                 local_date=date.fromisoformat(row["local_date"]),
                 passage_id=row["passage_id"], kind=row["kind"], message_id=row["message_id"],

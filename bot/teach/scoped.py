@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 
 from telegram.ext import Application
 
 from bot import services
 from bot.core.knowledge import KnowledgeBase
 from bot.core.links import NOT_COVERED_REF, Link, LinkIndex
+from bot.storage import DatabaseError
 from bot.teach.store import GroupLink
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ async def chat_links(app: Application, chat_id: int) -> LinkIndex | None:
         return cached[1]
     try:
         found = await services.teach_store(app).group_links([chat_id])
-    except sqlite3.Error as error:  # answered with the shared links alone meanwhile
+    except DatabaseError as error:  # answered with the shared links alone meanwhile
         log.error("group links of %s not read: %s", chat_id, error)
         return None
     links = usable_links(knowledge, found)

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.storage import Database, Schema, now_text
+from bot.storage import Database, Schema, now_text, update_or_ignore
 
 SCHEMA = Schema(
     name="teach",
@@ -164,23 +164,27 @@ class TeachStore:
                  for link in links])
             for follow_up in follow_ups:
                 cursor = db.execute(
-                    """INSERT OR IGNORE INTO follow_ups (chat_id, question_key, question,
-                           passage_id, state, created_at) VALUES (?, ?, ?, ?, 'pending', ?)""",
+                    """INSERT INTO follow_ups (chat_id, question_key, question,
+                           passage_id, state, created_at) VALUES (?, ?, ?, ?, 'pending', ?)
+                       ON CONFLICT DO NOTHING RETURNING follow_up_id""",
                     (follow_up.chat_id, follow_up.question_key, follow_up.question,
                      follow_up.passage_id, now))
-                if cursor.rowcount:
+                created = cursor.fetchone()
+                if created:
                     owed.append(FollowUp(follow_up.chat_id, follow_up.question_key,
                                          follow_up.question, follow_up.passage_id,
-                                         int(cursor.lastrowid)))
+                                         int(created[0])))
         return owed
 
     async def move_group_marks(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: its admins' decisions (marked under its chat id, see
         migration 2) follow it; its links follow by `chat_tables`."""
-        await self.database.run(
-            self.database.write,
-            "UPDATE OR IGNORE review_marks SET reviewer_id = ? WHERE reviewer_id = ?",
-            (new_chat_id, old_chat_id))
+        await self.database.run(self._move_group_marks, old_chat_id, new_chat_id)
+
+    def _move_group_marks(self, old_chat_id: int, new_chat_id: int) -> None:
+        with self.database.transaction() as db:
+            update_or_ignore(db, "review_marks", "reviewer_id", new_chat_id,
+                             "reviewer_id = ?", (old_chat_id,))
 
     async def group_links(self, chat_ids: Collection[int]) -> list[GroupLink]:
         """The links these groups' admins taught, oldest first."""
