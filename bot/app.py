@@ -25,6 +25,7 @@ from telegram import (
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import services, texts
+from bot.cluster import coordination
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase
 from bot.handlers import (
@@ -102,6 +103,8 @@ async def prepare(app: Application) -> None:
     stores = app.bot_data[services.STORES_KEY] = await Stores.open(
         services.settings(app).database, replay_pending=True,
         spill=spill_path(services.settings(app).db_path))
+    # On a shared database: the scheduler lease, before any job is restored.
+    await coordination.start(app)
     # The records show 每日一题's daily counts; each feature keeps to its own tables.
     app.bot_data[services.QUIZ_RESULTS_KEY] = quiz_results_of(stores.quiz.daily_results)
     if app.job_queue is not None:
@@ -146,6 +149,8 @@ async def register_command_menus(app: Application) -> None:
 async def cleanup(app: Application) -> None:
     """Shutdown: close the database (every write was already committed), end the parser."""
     await asyncio.to_thread(lectures.close_parse_worker, app)
+    if services.STORES_KEY in app.bot_data:
+        await coordination.stop(app)
     stores = app.bot_data.pop(services.STORES_KEY, None)
     if stores is not None:
         await stores.close()

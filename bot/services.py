@@ -84,6 +84,19 @@ def remove_jobs(app: Application, name: str) -> None:
             job.schedule_removal()
 
 
+def job_current(app: Application, name: str, signature: object) -> bool:
+    """Is the one job of that name already scheduled as `signature` (its data) says?"""
+    jobs = app.job_queue.get_jobs_by_name(name) if app.job_queue is not None else ()
+    return len(jobs) == 1 and jobs[0].data == signature
+
+
+def jobs_named(app: Application, prefix: str) -> list:
+    """The JobQueue's jobs whose names start with `prefix` (one feature's kind of job)."""
+    if app.job_queue is None:
+        return []
+    return [job for job in app.job_queue.jobs() if job.name and job.name.startswith(prefix)]
+
+
 def now(app: Application) -> datetime:
     """The current time: the wall clock, or the fake clock a test installed."""
     clock: Callable[[], datetime] = app.bot_data.get(CLOCK_KEY) or (lambda: datetime.now(UTC))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.asking import store as asking
+from bot.cluster import store as cluster
 from bot.config import DEFAULT_DB_PATH
 from bot.members import store as members
 from bot.quiz import store as quiz
@@ -16,7 +17,7 @@ from bot.teach import store as teach
 from bot.writebehind import WriteBehind
 
 SCHEMAS = (study.SCHEMA, asking.SCHEMA, members.SCHEMA, quiz.SCHEMA, records.SCHEMA,
-           teach.SCHEMA)
+           teach.SCHEMA, cluster.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Stores:
     quiz: quiz.QuizStore
     records: records.RecordsStore
     teach: teach.TeachStore
+    cluster: cluster.ClusterStore
     # Question log and member sightings: written after the reply, retried, spilled if need be.
     deferred: WriteBehind
 
@@ -47,9 +49,10 @@ class Stores:
         deferred = WriteBehind(spill, {QUESTION: questions.log_record,
                                                   SIGHTING: directory.saw_record})
         await deferred.start(replay=replay_pending)
-        return cls(database, study.StudyStore(database), questions, directory,
+        return cls(database, study.StudyStore(database, cluster.instance_identity()),
+                   questions, directory,
                    quiz.QuizStore(database), records.RecordsStore(database),
-                   teach.TeachStore(database), deferred)
+                   teach.TeachStore(database), cluster.ClusterStore(database), deferred)
 
     async def close(self) -> None:
         await self.deferred.close()

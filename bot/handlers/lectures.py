@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 
 from bot import services, texts
+from bot.cluster import coordination
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import LectureError
 from bot.core.links import links_path
@@ -59,7 +60,12 @@ def register(app: Application) -> None:
     app.add_handler(command("lectures", list_lectures))
     app.add_handler(command("retire", retire))
     app.add_handler(command("reload", reload_command))
+    coordination.on_change(app, coordination.LECTURES, _follow_lectures)
 
+
+async def _follow_lectures(app: Application) -> None:
+    """Another instance published, retired or reloaded lectures in the shared folder."""
+    await rebuild(app, reload_lexicon=True)
 
 def install_reload_signal(app: Application) -> None:
     """SIGHUP reloads the knowledge folder, as /reload does (where signals exist)."""
@@ -242,7 +248,9 @@ async def rebuild(app: Application, reload_lexicon: bool = False
         app.bot_data[services.KNOWLEDGE_KEY] = fresh
         log.info("index rebuilt: %d lectures, %d passages", len(fresh.library.lectures),
                  len(fresh.library.passages))
-        return fresh, []
+    # Other instances (a shared database and knowledge folder) load the change too.
+    await coordination.announce(app, coordination.LECTURES)
+    return fresh, []
 
 
 async def links_follow_edits(fresh: KnowledgeBase,
@@ -273,7 +281,8 @@ async def refresh_links(app: Application) -> KnowledgeBase:
         current: KnowledgeBase = app.bot_data[services.KNOWLEDGE_KEY]
         fresh = await asyncio.to_thread(current.reload_links)
         app.bot_data[services.KNOWLEDGE_KEY] = fresh
-        return fresh
+    await coordination.announce(app, coordination.LINKS)
+    return fresh
 
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

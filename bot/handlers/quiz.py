@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from bot import services, texts
+from bot.cluster import coordination
 from bot.core.lectures import Lecture
 from bot.handlers.common import command, editable_message, knowledge_of
 from bot.handlers.permissions import refuse_unless_admin, refuse_unless_global_admin
@@ -73,6 +74,8 @@ def register(app: Application) -> None:
     app.bot_data.setdefault(PUSH_DELIVERED_LISTENERS, []).append(on_push_delivered)
     app.bot_data.setdefault(CHECKED_IN_LISTENERS, []).append(on_checked_in)
     app.bot_data.setdefault(CHAT_MOVED_LISTENERS, []).append(on_chat_moved)
+    coordination.on_change(app, coordination.SCHEDULES, sync_quiz_jobs)
+    coordination.on_takeover(app, start_quiz_catch_up)
 
 
 async def prepare(app: Application) -> None:
@@ -80,8 +83,7 @@ async def prepare(app: Application) -> None:
     load on first use: generating them holds the GIL for seconds, which start-up must not."""
     for schedule in await services.quiz_store(app).timed_schedules():
         schedule_quiz_job(app, schedule)
-    if app.job_queue is not None:
-        app.job_queue.run_once(_catch_up_job, when=0, name="quiz-catch-up")
+    await start_quiz_catch_up(app)
 
 
 # --- the bank of questions ----------------------------------------------------------------
@@ -210,11 +212,33 @@ def schedule_quiz_job(app: Application, schedule: QuizSchedule) -> None:
     timezone = zone(services.settings(app).timezone)
     app.job_queue.run_daily(_quiz_job, time=at.replace(tzinfo=timezone),
                             name=quiz_job_name(schedule.chat_id), chat_id=schedule.chat_id,
+                            data=schedule.time_of_day,
                             job_kwargs={"misfire_grace_time": DAILY_MISFIRE_GRACE_SECONDS})
 
 
 def unschedule_quiz_job(app: Application, chat_id: int) -> None:
     services.remove_jobs(app, quiz_job_name(chat_id))
+    coordination.schedules_changed(app)
+
+
+async def sync_quiz_jobs(app: Application) -> None:
+    """The quiz jobs as the database has the quiz times (another instance may have set
+    them); a job whose time did not change stays."""
+    schedules = await services.quiz_store(app).timed_schedules()
+    wanted = {quiz_job_name(schedule.chat_id) for schedule in schedules}
+    for job in services.jobs_named(app, quiz_job_name("")):
+        if job.name not in wanted:
+            job.schedule_removal()
+    for schedule in schedules:
+        if not services.job_current(app, quiz_job_name(schedule.chat_id),
+                                    schedule.time_of_day):
+            schedule_quiz_job(app, schedule)
+
+
+async def start_quiz_catch_up(app: Application) -> None:
+    """This instance took the scheduler over: today's missed quiz times, once."""
+    if app.job_queue is not None:
+        app.job_queue.run_once(_catch_up_job, when=0, name="quiz-catch-up")
 
 
 async def on_chat_moved(app: Application, old_chat_id: int, new_chat_id: int) -> None:
@@ -224,6 +248,7 @@ async def on_chat_moved(app: Application, old_chat_id: int, new_chat_id: int) ->
     schedule_quiz_job(app, await services.quiz_store(app).schedule(new_chat_id))
 
 
+@coordination.scheduler_only
 async def _quiz_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_timed_quiz(context.application, context.job.chat_id)
 
@@ -235,6 +260,7 @@ async def send_timed_quiz(app: Application, chat_id: int) -> None:
     await quiz_pushes(app, chat_id, pushes, today)
 
 
+@coordination.scheduler_only
 async def _catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """After downtime: a quiz time that passed today while the bot was down is sent once."""
     app = context.application

@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot import services, texts
+from bot.cluster import coordination
 from bot.core.render import telegram_length
 from bot.handlers.common import answer_query, command, editable_message, soft_call, stored_id
 from bot.handlers.permissions import is_bot_admin, is_group_admin, refuse_unless_admin
@@ -33,6 +34,7 @@ from bot.records.delivery import (
     group_info,
     move_reminder,
     schedule_reminder,
+    sync_reminders,
     unschedule_reminder,
 )
 from bot.records.report import MonthRecord, chat_zone, current_roster, month_record, short_date
@@ -73,6 +75,7 @@ def register(app: Application) -> None:
     app.add_handler(command("myname", my_name))
     app.add_handler(CallbackQueryHandler(claim_pressed, pattern=f"^{CLAIM_PREFIX}"))
     app.bot_data.setdefault(CHAT_MOVED_LISTENERS, []).append(move_reminder)
+    coordination.on_change(app, coordination.SCHEDULES, sync_reminders)
 
 
 def _in_group(update: Update) -> bool:

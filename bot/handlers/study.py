@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot import services, texts
+from bot.cluster import coordination
 from bot.core.lectures import Lecture, Library
 from bot.core.navigation import lecture_key
 from bot.core.render import passage_message
@@ -60,6 +61,8 @@ from bot.study.delivery import (
     push_next,
     resend,
     schedule_job,
+    start_catch_up,
+    sync_jobs,
 )
 from bot.study.rules import (
     DEFAULT_TIME,
@@ -98,6 +101,9 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(choose_lecture, pattern=f"^{CHOOSE_LECTURE_PREFIX}"))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Another instance changed a plan: the scheduler's jobs follow; a new scheduler catches up.
+    coordination.on_change(app, coordination.SCHEDULES, sync_jobs)
+    coordination.on_takeover(app, start_catch_up)
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -22,6 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot import services, texts
+from bot.cluster import coordination
 from bot.core.lectures import Passage
 from bot.core.links import LINKS_SUFFIX, QuestionMatcher, clean_question, links_path
 from bot.core.navigation import passage_ref, resolve_ref
@@ -84,13 +85,20 @@ def register(app: Application) -> None:
                                    & filters.UpdateType.MESSAGE, questions_upload))
     app.add_handler(CallbackQueryHandler(review_button, pattern=f"^{REVIEW_PREFIX}"))
     app.bot_data.setdefault(CHAT_MOVED_LISTENERS, []).append(group_moved)
+    coordination.on_change(app, coordination.LINKS, _follow_links)
 
+
+async def _follow_links(app: Application) -> None:
+    """Another instance taught: the questions files and every group's links are read again."""
+    scoped.forget_all(app)
+    await refresh_links(app)
 
 async def group_moved(app: Application, old_chat_id: int, new_chat_id: int) -> None:
     """A group became a supergroup: what its admins taught goes on answering there."""
     if old_chat_id < 0 and new_chat_id < 0:
         await services.teach_store(app).move_group_marks(old_chat_id, new_chat_id)
     scoped.forget(app, (old_chat_id, new_chat_id))
+    await coordination.announce(app, coordination.LINKS)
 
 
 async def prepare(app: Application) -> None:
@@ -377,6 +385,7 @@ async def _decide_for_groups(context: ContextTypes.DEFAULT_TYPE, query, scope: S
     decision = Decision.LINKED if choice.passage else Decision.NOT_COVERED
     await services.teach_store(context.application).decide_for_groups(marks, decision, links)
     scoped.forget(context.application, groups)
+    await coordination.announce(context.application, coordination.LINKS)
     log.info("group admin %s taught %r -> %s:%s for groups %s", reviewer, question,
              choice.lecture.lecture_id, choice.ref, groups)
     shown = review.shown_question(item.question)

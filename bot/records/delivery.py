@@ -18,6 +18,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import services, texts
+from bot.cluster import coordination
 from bot.core.render import MAX_MESSAGE_LENGTH, passage_message
 from bot.records.report import chat_zone, current_roster
 from bot.records.rules import to_remind
@@ -44,11 +45,27 @@ def schedule_reminder(app: Application, reminder: ReminderTime) -> None:
         return
     app.job_queue.run_daily(reminder_job, time=at.replace(tzinfo=zone(reminder.timezone)),
                             name=reminder_job_name(reminder.chat_id), chat_id=reminder.chat_id,
+                            data=(reminder.time_of_day, reminder.timezone),
                             job_kwargs={"misfire_grace_time": REMINDER_MISFIRE_GRACE_SECONDS})
 
 
 def unschedule_reminder(app: Application, chat_id: int) -> None:
     services.remove_jobs(app, reminder_job_name(chat_id))
+    coordination.schedules_changed(app)
+
+
+async def sync_reminders(app: Application) -> None:
+    """The reminder jobs as the database has the reminder times (another instance may have
+    set them); a job whose time did not change stays."""
+    reminders = await services.records(app).reminder_times()
+    wanted = {reminder_job_name(reminder.chat_id) for reminder in reminders}
+    for job in services.jobs_named(app, reminder_job_name("")):
+        if job.name not in wanted:
+            job.schedule_removal()
+    for reminder in reminders:
+        if not services.job_current(app, reminder_job_name(reminder.chat_id),
+                                    (reminder.time_of_day, reminder.timezone)):
+            schedule_reminder(app, reminder)
 
 
 async def move_reminder(app: Application, old_chat_id: int, new_chat_id: int) -> None:
@@ -66,6 +83,7 @@ async def restore_reminders(app: Application) -> None:
         schedule_reminder(app, reminder)
 
 
+@coordination.scheduler_only
 async def reminder_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_reminders(context.application, context.job.chat_id)
 

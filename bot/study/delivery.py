@@ -37,6 +37,7 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes
 
 from bot import services, texts
+from bot.cluster import coordination
 from bot.core.lectures import Library, lecture_of
 from bot.core.navigation import lecture_key
 from bot.core.render import whole_passage_message
@@ -130,7 +131,25 @@ def schedule_job(app: Application, plan: Plan) -> None:
     at = (parse_time(plan.time_of_day) or parse_time("08:00")).replace(tzinfo=zone(plan.timezone))
     app.job_queue.run_daily(daily_job, time=at, days=plan.weekdays,
                             name=job_name(plan.chat_id), chat_id=plan.chat_id,
+                            data=_job_signature(plan),
                             job_kwargs={"misfire_grace_time": DAILY_MISFIRE_GRACE_SECONDS})
+
+
+def _job_signature(plan: Plan) -> tuple:
+    return plan.time_of_day, tuple(plan.weekdays), plan.timezone
+
+
+async def sync_jobs(app: Application) -> None:
+    """The daily jobs as the database has the plans (another instance may have changed
+    them): only a job whose time changed is replaced, so none misses its run."""
+    plans = await services.study_store(app).active_plans()
+    wanted = {job_name(plan.chat_id) for plan in plans}
+    for job in services.jobs_named(app, job_name("")):
+        if job.name not in wanted:
+            job.schedule_removal()
+    for plan in plans:
+        if not services.job_current(app, job_name(plan.chat_id), _job_signature(plan)):
+            schedule_job(app, plan)
 
 
 async def pause_plan(app: Application, chat_id: int) -> None:
@@ -141,8 +160,10 @@ async def pause_plan(app: Application, chat_id: int) -> None:
 
 def unschedule_job(app: Application, chat_id: int) -> None:
     services.remove_jobs(app, job_name(chat_id))
+    coordination.schedules_changed(app)
 
 
+@coordination.scheduler_only
 async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id = context.job.chat_id
     plan = await services.study_store(context.application).plan(chat_id)
@@ -162,11 +183,14 @@ async def restore_jobs(app: Application) -> None:
     when it starts, so such a push would be neither missed at a check here nor run).
     """
     store = services.study_store(app)
-    for push in await store.interrupted_pushes():
-        log.warning("push %s to chat %s was cut off mid-request: outcome unknown",
-                    push.push_id, push.chat_id)
     for plan in await store.active_plans():
         schedule_job(app, plan)
+    await start_catch_up(app)
+
+
+async def start_catch_up(app: Application) -> None:
+    """Retries, reports and today's missed pushes, in the background: at start-up, and when
+    this instance takes the scheduler over from one that died."""
     app.bot_data[CATCH_UP_DONE_KEY] = asyncio.Event()
     if app.job_queue is not None:
         # A time already past means "as soon as the JobQueue starts", whatever its clock.
@@ -176,13 +200,26 @@ async def restore_jobs(app: Application) -> None:
 
 async def _catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     app = context.application
+    if not coordination.is_scheduler(app):  # the scheduler instance catches up
+        app.bot_data[CATCH_UP_DONE_KEY].set()
+        return
     try:
+        await settle_interrupted(app)
         await resume_retries(app)
         await alerts.report_pending(app)
         await announce_todays_deliveries(app)
         await catch_up(app)
     finally:
         app.bot_data[CATCH_UP_DONE_KEY].set()
+
+
+async def settle_interrupted(app: Application) -> None:
+    """Pushes a killed process left mid-request (this one before its restart, or a dead
+    instance) become unknown: their admins are told, nothing is sent twice."""
+    live = await coordination.live_instances(app)
+    for push in await services.study_store(app).interrupted_pushes(live):
+        log.warning("push %s to chat %s was cut off mid-request: outcome unknown",
+                    push.push_id, push.chat_id)
 
 
 async def resume_retries(app: Application) -> None:

@@ -5,6 +5,7 @@ The database is the source of truth for schedules; jobs are rebuilt from it at s
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -83,6 +84,11 @@ SCHEMA = Schema(
             PRIMARY KEY (chat_id, message_id)
         );
         """,
+        # 5: which instance claimed a push (several share a PostgreSQL database): one left
+        # `sending` is settled only when that instance is gone.
+        """
+        ALTER TABLE pushes ADD COLUMN claimed_by TEXT;
+        """,
     ),
     chat_tables=("pushes", "checkins", "push_copies"),
 )
@@ -155,8 +161,11 @@ class CheckInStats:
 class StudyStore:
     """Plans, pushes and check-ins; every call runs on the database's thread."""
 
-    def __init__(self, database: Database):
+    def __init__(self, database: Database, instance: str = ""):
         self.database = database
+        # Who claims pushes here: on a shared database a push left `sending` is settled only
+        # once the instance that claimed it is gone.
+        self.instance = instance
         self._run = database.run
         self._db = database.connection
         self._transaction = database.transaction
@@ -240,11 +249,11 @@ class StudyStore:
             try:
                 with self.database.savepoint(db):
                     push_id = db.execute(
-                    """INSERT INTO pushes (chat_id, local_date, passage_id, kind, sent_at, state,
-                           previous_passage_id, reported) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
-                       RETURNING push_id""",
+                        """INSERT INTO pushes (chat_id, local_date, passage_id, kind, sent_at,
+                               state, previous_passage_id, reported, claimed_by)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING push_id""",
                         (chat_id, local_date.isoformat(), passage_id, kind, now_text(),
-                         PushState.SENDING, previous)).fetchone()[0]
+                         PushState.SENDING, previous, self.instance)).fetchone()[0]
             except IntegrityError:
                 return None
         return Push(int(push_id), chat_id, local_date, passage_id, kind, None,
@@ -263,9 +272,9 @@ class StudyStore:
                     else "attempts = attempts + 1")
         with self._transaction() as db:
             cursor = db.execute(
-                f"UPDATE pushes SET state = ?, {counting} WHERE push_id = ? "
+                f"UPDATE pushes SET state = ?, claimed_by = ?, {counting} WHERE push_id = ? "
                 f"AND state IN ({_marks(from_states)})",
-                (PushState.SENDING, push_id, *from_states))
+                (PushState.SENDING, self.instance, push_id, *from_states))
             if cursor.rowcount == 0:
                 return None
             return _push(db.execute("SELECT * FROM pushes WHERE push_id = ?",
@@ -315,15 +324,18 @@ class StudyStore:
         await self._run(self._write, "UPDATE pushes SET reported = 1 WHERE push_id = ?",
                         (push_id,))
 
-    async def interrupted_pushes(self) -> list[Push]:
-        """At start-up: pushes left `sending` by a killed process become `unknown` (and count
-        for their plans), in one transaction; returns them."""
-        return await self._run(self._interrupted_pushes)
+    async def interrupted_pushes(self, live: Collection[str] = ()) -> list[Push]:
+        """Pushes left `sending` by a killed process become `unknown` (and count for their
+        plans), in one transaction; returns them. `live`: instances still running on a
+        shared database, whose pushes in flight are theirs to finish."""
+        return await self._run(self._interrupted_pushes, tuple(live))
 
-    def _interrupted_pushes(self) -> list[Push]:
+    def _interrupted_pushes(self, live: tuple[str, ...]) -> list[Push]:
+        spared = f" AND COALESCE(claimed_by, '') NOT IN ({_marks(live)})" if live else ""
         with self._transaction() as db:
             pushes = [_push(row) for row in db.execute(
-                "SELECT * FROM pushes WHERE state = ? ORDER BY push_id", (PushState.SENDING,))]
+                f"SELECT * FROM pushes WHERE state = ?{spared} ORDER BY push_id",
+                (PushState.SENDING, *live))]
             for push in pushes:
                 db.execute("UPDATE pushes SET state = ?, reported = 0, error = ? "
                            "WHERE push_id = ?",

@@ -18,6 +18,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import services, texts
+from bot.cluster import coordination
 from bot.core.knowledge import KnowledgeBase
 from bot.core.lectures import Passage
 from bot.core.links import linked_hit
@@ -42,6 +43,7 @@ def schedule_retries(app: Application) -> None:
                                     first=RETRY_INTERVAL_S, name=RETRY_JOB_NAME)
 
 
+@coordination.scheduler_only
 async def retry_follow_ups(context: ContextTypes.DEFAULT_TYPE) -> None:
     store = services.teach_store(context.application)
     for follow_up in await store.pending_follow_ups(RETRY_BATCH):

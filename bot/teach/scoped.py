@@ -65,6 +65,10 @@ async def chat_links(app: Application, chat_id: int) -> LinkIndex | None:
     return index
 
 
+def forget_all(app: Application) -> None:
+    app.bot_data.pop(_CACHE_KEY, None)
+
+
 def forget(app: Application, chat_ids) -> None:
     """The groups' links changed: read again at their next question."""
     cache = app.bot_data.get(_CACHE_KEY, {})

@@ -1,0 +1,127 @@
+"""The scheduler's lease and the change counters, in the shared database."""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import uuid
+
+from bot.storage import Database, Schema, now_text
+
+
+@functools.cache
+def instance_identity() -> str:
+    """This process among the instances: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+SCHEMA = Schema(
+    name="cluster",
+    migrations=(
+        """
+        -- Who runs the daily pushes, quizzes and reminders: the holder, until expires_at
+        -- (seconds since the epoch); renewed while it lives, taken by another once expired.
+        CREATE TABLE cluster_leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at REAL NOT NULL,
+            acquired_at TEXT NOT NULL
+        );
+        -- Bumped when an instance changes what every instance keeps in memory (the
+        -- lectures, the links): the others see the new number and load it again.
+        CREATE TABLE cluster_versions (
+            name TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            changed_by TEXT,
+            changed_at TEXT NOT NULL
+        );
+        -- Every running instance, seen at its last tick: a push one of them left half-sent
+        -- is settled only once it has stopped ticking.
+        CREATE TABLE cluster_instances (
+            identity TEXT PRIMARY KEY,
+            seen_at REAL NOT NULL,
+            started_at TEXT NOT NULL
+        );
+        """,
+    ),
+)
+
+
+class ClusterStore:
+    def __init__(self, database: Database):
+        self.database = database
+
+    async def take_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        """Takes or renews the lease; False while another holder's has not expired."""
+        return await self.database.run(self._take_lease, name, holder, now, ttl)
+
+    def _take_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        with self.database.transaction() as db:
+            row = db.execute("SELECT holder, expires_at FROM cluster_leases WHERE name = ?",
+                             (name,)).fetchone()
+            if row is None:
+                db.execute("INSERT INTO cluster_leases (name, holder, expires_at, acquired_at) "
+                           "VALUES (?, ?, ?, ?)", (name, holder, now + ttl, now_text()))
+                return True
+            if row[0] == holder:
+                db.execute("UPDATE cluster_leases SET expires_at = ? WHERE name = ?",
+                           (now + ttl, name))
+                return True
+            if row[1] > now:
+                return False
+            db.execute("UPDATE cluster_leases SET holder = ?, expires_at = ?, acquired_at = ? "
+                       "WHERE name = ?", (holder, now + ttl, now_text(), name))
+            return True
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """A clean stop hands the lease on at once instead of after it expires."""
+        await self.database.run(self.database.write,
+                                "DELETE FROM cluster_leases WHERE name = ? AND holder = ?",
+                                (name, holder))
+
+    async def lease_holder(self, name: str) -> tuple[str, float] | None:
+        row = await self.database.run(self._one, "SELECT holder, expires_at FROM "
+                                                 "cluster_leases WHERE name = ?", (name,))
+        return (row[0], row[1]) if row else None
+
+    async def heartbeat(self, identity: str, now: float) -> None:
+        await self.database.run(
+            self.database.write,
+            """INSERT INTO cluster_instances (identity, seen_at, started_at) VALUES (?, ?, ?)
+               ON CONFLICT (identity) DO UPDATE SET seen_at = excluded.seen_at""",
+            (identity, now, now_text()))
+
+    async def live_instances(self, now: float, ttl: float) -> set[str]:
+        """Instances seen within `ttl` seconds (the others are gone; their rows go too)."""
+        return await self.database.run(self._live_instances, now - ttl)
+
+    def _live_instances(self, since: float) -> set[str]:
+        with self.database.transaction() as db:
+            db.execute("DELETE FROM cluster_instances WHERE seen_at < ?", (since,))
+            return {row[0] for row in db.execute("SELECT identity FROM cluster_instances")}
+
+    async def leave(self, identity: str) -> None:
+        await self.database.run(self.database.write,
+                                "DELETE FROM cluster_instances WHERE identity = ?", (identity,))
+
+    async def versions(self) -> dict[str, int]:
+        rows = await self.database.run(self._all, "SELECT name, version FROM cluster_versions")
+        return {row[0]: row[1] for row in rows}
+
+    async def bump(self, name: str, by: str) -> int:
+        """Counts one change; returns the new number."""
+        written = await self.database.run(
+            self.database.write,
+            """INSERT INTO cluster_versions (name, version, changed_by, changed_at)
+               VALUES (?, 1, ?, ?) ON CONFLICT (name) DO UPDATE SET
+                   version = cluster_versions.version + 1, changed_by = excluded.changed_by,
+                   changed_at = excluded.changed_at
+               RETURNING version""", (name, by, now_text()))
+        return int(written.fetchone()[0])
+
+    def _one(self, sql: str, params: tuple):
+        return self.database.connection().execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: tuple = ()) -> list:
+        return self.database.connection().execute(sql, params).fetchall()
