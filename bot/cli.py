@@ -1,5 +1,5 @@
-"""`lecture-bot`: ask, chat, inspect, quiz, check, export, run, start — thin wrappers over the
-core.
+"""`lecture-bot`: ask, chat, inspect, quiz, check, export, migrate, run, start — thin wrappers
+over the core.
 
 Telegram is imported only by `run` (and `start` with a token), so `ask` starts fast.
 """
@@ -175,6 +175,19 @@ def _parser() -> argparse.ArgumentParser:
                         help="输出的 .xlsx 文件 / the .xlsx file to write")
     _knowledge_option(export)
     export.set_defaults(handler=cmd_export)
+
+    migrate = sub.add_parser(
+        "migrate", help="把 SQLite 数据库复制到空的 PostgreSQL 数据库 / copy SQLite into an "
+                        "empty PostgreSQL database",
+        description="把 SQLite 数据库的所有表复制到空的 PostgreSQL 数据库,核对每张表的行数。"
+                    "复制期间机器人不能在源数据库上运行:请先停止机器人。"
+                    " / Copies every table into an empty PostgreSQL database and checks the "
+                    "row counts. Stop the bot first: it must not run on the source meanwhile.")
+    migrate.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                         help=f"SQLite 文件 (默认 BOT_DB_PATH 或 {DEFAULT_DB_PATH})")
+    migrate.add_argument("--to", dest="target", metavar="URL",
+                         help="目标 postgresql://… (默认 BOT_DATABASE_URL)")
+    migrate.set_defaults(handler=cmd_migrate)
     return parser
 
 
@@ -528,6 +541,42 @@ def cmd_export(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     args.output.write_bytes(data)
     print(texts.CLI_EXPORTED.format(path=args.output))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Exit status 0 when every row arrived, 1 when the copy failed (rolled back), 2 when it
+    could not start."""
+    from bot.storage.copy import CopyMismatch, CopyRefused, copy_database
+    from bot.stores import SCHEMAS
+
+    env = environment()
+    source = args.source or Path(env.get("BOT_DB_PATH") or DEFAULT_DB_PATH)
+    try:
+        target = args.target or database_url_from(env)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    if not target:
+        print(texts.MIGRATE_NO_TARGET, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        counts = asyncio.run(copy_database(source, target, SCHEMAS))
+    except (CopyRefused, DatabaseUnusable) as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except CopyMismatch as error:
+        print(error, file=sys.stderr)
+        return 1
+    except DatabaseError as error:  # a row the target refused, a lost connection
+        print(texts.MIGRATE_FAILED.format(error=" ".join(str(error).split())), file=sys.stderr)
+        return 1
+    width = max([len(texts.MIGRATE_COUNTS_HEADER), *(len(c.table) for c in counts)])
+    print(f"{texts.MIGRATE_COUNTS_HEADER:<{width}}  {'SQLite':>8} → PostgreSQL")
+    for count in sorted(counts, key=lambda count: count.table):
+        print(f"{count.table:<{width}}  {count.source:>8} → {count.target}")
+    print(texts.MIGRATE_DONE.format(tables=len(counts), rows=sum(c.target for c in counts),
+                                    target=describe(target)))
     return 0
 
 

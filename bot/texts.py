@@ -473,6 +473,18 @@ DB_UNUSABLE = "无法打开数据库 {path}:{error} / cannot open the database {
 DB_NO_DRIVER = "BOT_DATABASE_URL 指向 PostgreSQL,但没有安装驱动:请运行 pip install 'lecture-bot[postgres]' / PostgreSQL needs the postgres extra: pip install 'lecture-bot[postgres]'"
 DB_MARKER_NOTE = "lecture-bot: the database beside this file exists. If it goes missing, the bot refuses to start rather than begin empty; delete this file to accept an empty start.\n"
 CLI_EXPORTED = "已写入 {path} / written: {path}"
+# lecture-bot migrate (the command line): one line each, Chinese first.
+MIGRATE_NO_SOURCE = "找不到要复制的 SQLite 数据库 {path}(请检查 --from 或 BOT_DB_PATH) / no SQLite database at {path} (check --from or BOT_DB_PATH)"
+MIGRATE_NO_TARGET = "请用 --to 或 BOT_DATABASE_URL 指定目标 PostgreSQL 数据库(postgresql://…) / give the PostgreSQL target with --to or BOT_DATABASE_URL"
+MIGRATE_TARGET_NOT_POSTGRES = "目标必须是 postgresql:// 开头的 PostgreSQL 数据库地址,而不是 {target} / the target must be a postgresql:// URL, not {target}"
+MIGRATE_SOURCE_NEWER = "数据库 {path} 来自更新版本的机器人({schemas}),请先升级本程序再复制 / {path} was written by a newer version ({schemas}); upgrade before copying"
+MIGRATE_TARGET_NOT_EMPTY = "目标数据库 {target} 不是空的(有数据的表:{tables}),没有复制任何数据:只能复制到空数据库 / the target {target} is not empty ({tables}); nothing was copied"
+MIGRATE_TABLE_MISSING = "目标数据库 {target} 缺少表 {table},没有复制任何数据 / the target {target} has no table {table}; nothing was copied"
+MIGRATE_COLUMNS_MISSING = "目标数据库 {target} 的表 {table} 缺少列 {columns},没有复制任何数据 / the target's table {table} lacks {columns}; nothing was copied"
+MIGRATE_MISMATCH = "表 {table} 的行数不一致(源 {source} 行,目标 {target} 行),已全部回滚,目标数据库仍是空的 / table {table}: {source} rows read but {target} on the target; rolled back"
+MIGRATE_FAILED = "复制失败,已全部回滚,目标数据库仍是空的:{error} / the copy failed and was rolled back: {error}"
+MIGRATE_COUNTS_HEADER = "表 / table"
+MIGRATE_DONE = "已复制 {tables} 张表、共 {rows} 行到 {target},各表行数一致 / copied {tables} tables, {rows} rows to {target}; every count matches"
 # The records commands join the menus here, so this section stays in one place.
 MEMBER_COMMANDS = MEMBER_COMMANDS + RECORDS_MEMBER_COMMANDS
 CHAT_ADMIN_COMMANDS = CHAT_ADMIN_COMMANDS + RECORDS_ADMIN_COMMANDS
