@@ -31,8 +31,7 @@ COPY deploy/healthcheck.py /usr/local/lib/lecture-bot/healthcheck.py
 # The shared folder (knowledge folder and staged uploads, read by every instance). The
 # repository's lectures and word lists seed it: an empty named volume mounted here is filled
 # from the image the first time.
-ENV BOT_SHARED_DIR=/var/lib/lecture-bot/shared \
-    BOT_KNOWLEDGE_DIR=/var/lib/lecture-bot/shared/knowledge
+ENV BOT_KNOWLEDGE_DIR=/var/lib/lecture-bot/shared/knowledge
 COPY --chown=lecture-bot:lecture-bot knowledge /var/lib/lecture-bot/shared/knowledge
 
 USER lecture-bot

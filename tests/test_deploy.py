@@ -21,7 +21,6 @@ import tomllib
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-import pytest
 import yaml
 
 from bot.config import read_env_file, token_is_valid
@@ -33,12 +32,6 @@ CADDYFILE = DEPLOY / "Caddyfile"
 SYSTEMD = DEPLOY / "systemd"
 UNIT = SYSTEMD / "lecture-bot@.service"
 DOCKERFILE = ROOT / "Dockerfile"
-
-# Settings the deployment sets that arrive with the PostgreSQL half of issue 22, developed on
-# another branch. test_the_postgresql_settings_are_read_by_the_bot fails (xfail, strict) until
-# that branch is merged; it then passes, strict xfail turns that into a failure, and the
-# marker and this allowance go, so every key is checked against the code from then on.
-AWAITING_POSTGRES_BRANCH = frozenset({"BOT_DATABASE_URL", "BOT_SHARED_DIR"})
 
 _ENV_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -216,7 +209,7 @@ def test_the_instances_share_one_database_folder_and_webhook():
     services = bot_services()
     environments = [service["environment"] for service in services.values()]
     for key in ("BOT_DATABASE_URL", "WEBHOOK_URL", "WEBHOOK_SECRET", "TELEGRAM_BOT_TOKEN",
-                "BOT_SHARED_DIR", "BOT_KNOWLEDGE_DIR"):
+                "BOT_KNOWLEDGE_DIR"):
         assert len({env[key] for env in environments}) == 1, key
 
     # The URL names the compose PostgreSQL service, its user and its database.
@@ -227,14 +220,13 @@ def test_the_instances_share_one_database_folder_and_webhook():
     assert url.path.lstrip("/") == postgres["environment"]["POSTGRES_DB"]
     assert url.port == 5432
 
-    # One named volume, mounted at the same place in each, holds the shared and knowledge
-    # folders.
+    # One named volume, mounted at the same place in each, holds the knowledge folder (and
+    # the staged uploads in it).
     mounts = [_volume_mounts(service) for service in services.values()]
     assert len(mounts[0]) == 1 and all(m == mounts[0] for m in mounts)
     (volume, target), = mounts[0].items()
     assert volume in compose()["volumes"]
-    for key in ("BOT_SHARED_DIR", "BOT_KNOWLEDGE_DIR"):
-        assert PurePosixPath(environments[0][key]).is_relative_to(target), key
+    assert PurePosixPath(environments[0]["BOT_KNOWLEDGE_DIR"]).is_relative_to(target)
     assert volume not in _volume_mounts(postgres)
 
 
@@ -283,16 +275,9 @@ def test_compose_and_the_unit_set_only_settings_the_bot_reads():
              for key in re.findall(r"(\w+)=", rest)} - {"PYTHONDONTWRITEBYTECODE",
                                                         "PYTHONUNBUFFERED", "PIP_NO_CACHE_DIR",
                                                         "PIP_DISABLE_PIP_VERSION_CHECK"}
-    unknown = used - reads - AWAITING_POSTGRES_BRANCH
+    unknown = used - reads
     assert not unknown, f"set in deploy/ but read nowhere in bot/: {sorted(unknown)}"
-    assert used >= AWAITING_POSTGRES_BRANCH
-
-
-@pytest.mark.xfail(strict=True, reason="BOT_DATABASE_URL and BOT_SHARED_DIR come with the "
-                   "PostgreSQL branch of issue 22; once merged this passes: remove the marker "
-                   "and AWAITING_POSTGRES_BRANCH")
-def test_the_postgresql_settings_are_read_by_the_bot():
-    assert bot_reads() >= AWAITING_POSTGRES_BRANCH
+    assert "BOT_DATABASE_URL" in used and "BOT_DATABASE_URL" in reads
 
 
 def test_the_key_check_notices_a_renamed_setting():
@@ -332,11 +317,10 @@ def test_the_systemd_unit_runs_a_hardened_instance_per_port_file():
     assert "2" in service["RestartPreventExitStatus"].split()  # EXIT_USAGE: a bad setting
     assert systemd_unit()["Install"]["WantedBy"] == "multi-user.target"
 
-    # The shared folder (and the knowledge folder in it) is writable despite ProtectSystem.
+    # The shared knowledge folder is writable despite ProtectSystem.
     common = read_env_file(SYSTEMD / "common.env.example")
     writable = [PurePosixPath(p.lstrip("-")) for p in service["ReadWritePaths"].split()]
-    for key in ("BOT_SHARED_DIR", "BOT_KNOWLEDGE_DIR"):
-        assert any(PurePosixPath(common[key]).is_relative_to(p) for p in writable), key
+    assert any(PurePosixPath(common["BOT_KNOWLEDGE_DIR"]).is_relative_to(p) for p in writable)
 
 
 def test_each_instance_file_gives_its_own_loopback_port():

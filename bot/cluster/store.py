@@ -45,6 +45,7 @@ SCHEMA = Schema(
         );
         """,
     ),
+    transient_tables=("cluster_leases", "cluster_versions", "cluster_instances"),
 )
 
 

@@ -69,7 +69,8 @@ async def copy_database(source: Path, target_url: str, schemas: Sequence[Schema]
     await opened.close()
     target = await Database(target_url, schemas).open()
     try:
-        return await target.run(_copy, target, source, batch_rows)
+        transient = {table for schema in schemas for table in schema.transient_tables}
+        return await target.run(_copy, target, source, batch_rows, transient)
     finally:
         await target.close()
 
@@ -106,12 +107,13 @@ class _reader:
         self.connection.close()
 
 
-def _copy(target: Database, source: Path, batch_rows: int) -> list[TableCount]:
+def _copy(target: Database, source: Path, batch_rows: int,
+          transient: set[str]) -> list[TableCount]:
     """On the target's database thread: the whole copy, in one transaction."""
     with _reader(source) as reader:
         # One read transaction: every table is read from the same snapshot.
         reader.execute("BEGIN")
-        tables = _tables_in_order(reader)
+        tables = [table for table in _tables_in_order(reader) if table not in transient]
         columns = {table: _source_columns(reader, table) for table in tables}
         with target.transaction() as db:  # takes the writer lock other instances wait on
             identities = _check_target(db, target, columns)

@@ -39,6 +39,9 @@ class Schema:
     # Tables whose rows for a chat belong together (a quiz time, a roster, the group's title):
     # they follow the group only if the supergroup has none of its own; never merged.
     chat_settings: tuple[str, ...] = ()
+    # Tables of the running instances' state (a lease, heartbeats), not data: a copy of the
+    # database (lecture-bot migrate) leaves them behind.
+    transient_tables: tuple[str, ...] = ()
 
 
 def now_text() -> str:
