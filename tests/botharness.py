@@ -14,11 +14,15 @@ from telegram import Update
 from bot.app import build_application, cleanup, prepare
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase
+from bot.storage import engine_for
 from bot.study.delivery import CATCH_UP_DONE_KEY
 from tests.conftest import KNOWLEDGE_DIR
 from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123456:TEST-token-for-the-fake-server"
+# Set by the `bot_engine` fixture: the PostgreSQL database the bot under test uses, or None
+# for the SQLite file.
+DATABASE_URL: str | None = None
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PRIVATE_CHAT = 1001
 GROUP_CHAT = -100200300
@@ -43,8 +47,10 @@ async def running_bot(server: FakeBotApi, knowledge: KnowledgeBase | None = None
     """The real Application polling the fake server, started as run_polling would.
 
     Without PTB's rate limiter unless asked: it only slows tests that do not test it."""
+    # A test that names its SQLite file reads it; the others run on either engine.
     settings = Settings(token=TOKEN, api_base_url=server.url, knowledge_dir=KNOWLEDGE_DIR,
-                        db_path=db_path or Path("bot.sqlite3"), admin_ids=admin_ids)
+                        db_path=db_path or Path("bot.sqlite3"), admin_ids=admin_ids,
+                        database_url=None if db_path else DATABASE_URL)
     # run_bot builds the application before any event loop runs; here one already runs, and
     # building creates the HTTP clients' TLS contexts (about 0.1 s), so it happens off the loop.
     app = await asyncio.to_thread(build_application, settings, knowledge,
@@ -61,6 +67,20 @@ async def running_bot(server: FakeBotApi, knowledge: KnowledgeBase | None = None
             await app.updater.stop()
             await app.stop()
             await cleanup(app)
+
+
+def database() -> Path | str:
+    """Where the bot under test keeps its data: the PostgreSQL URL or the SQLite file."""
+    return DATABASE_URL or Path("bot.sqlite3")
+
+
+def query(sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows from the bot's database, in the SQL both engines speak (`?` parameters)."""
+    connection = engine_for(database()).connect()
+    try:
+        return [tuple(row) for row in connection.execute(sql, params).fetchall()]
+    finally:
+        connection.close()
 
 
 # /reload builds a new tokenizer (jieba's dictionary) and index: seconds, more on a busy machine.

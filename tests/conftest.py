@@ -88,3 +88,14 @@ def database_target(request, tmp_path):
     if request.param == "sqlite":
         return tmp_path / "data" / "bot.sqlite3"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bot_engine(request, monkeypatch):
+    """The running bot's end-to-end tests on each engine (modules opt in with
+    `pytestmark = pytest.mark.usefixtures("bot_engine")`)."""
+    from tests import botharness
+
+    if request.param == "postgresql":
+        monkeypatch.setattr(botharness, "DATABASE_URL", request.getfixturevalue("pg_url"))
+    return request.param

@@ -1012,6 +1012,13 @@ class FakeBotApi:
         self._wake_pollers()
         return update
 
+    def webhook_update(self, update: JSON) -> JSON:
+        """An update Telegram posts to a webhook instead: learned like a queued one (its
+        message can be replied to), not queued for getUpdates. Returns it."""
+        with self._lock:
+            self._learn_update(update)
+        return update
+
     def add_file(self, file_id: str, data: bytes, file_path: str | None = None) -> str:
         """Make ``file_id`` downloadable via getFile + file URL. Returns its file_path."""
         with self._lock:

@@ -21,7 +21,7 @@ from tests.botharness import Clock, ask, running_bot
 from tests.conftest import LECTURE_ID
 from tests.fakebotapi import FakeBotApi
 
-pytestmark = pytest.mark.usefixtures("workdir")
+pytestmark = pytest.mark.usefixtures("workdir", "bot_engine")
 
 GROUP_B = -100900900
 B_ADMIN = 5002

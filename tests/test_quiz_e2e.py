@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,10 +21,10 @@ from bot.core.knowledge import KnowledgeBase
 from bot.handlers.quiz import quiz_job_name
 from bot.quiz.bank import QuizBank, read_questions
 from bot.study.delivery import CATCH_UP_DONE_KEY, PUSH_DELIVERED_LISTENERS, job_name
-from tests.botharness import GROUP_CHAT, PRIVATE_CHAT, ask, running_bot
+from tests.botharness import GROUP_CHAT, PRIVATE_CHAT, ask, query, running_bot
 from tests.conftest import KNOWLEDGE_DIR, LECTURE_ID
 
-pytestmark = pytest.mark.usefixtures("workdir")
+pytestmark = pytest.mark.usefixtures("workdir", "bot_engine")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GROUP_ADMIN = 5001
@@ -298,10 +297,9 @@ async def test_a_poll_that_timed_out_but_arrived_earns_its_points_once(server, k
                                                    texts.QUIZ_RANK_NOT_MINE]
     assert "本周积分:2 分" in me.params["text"] and "累计积分:2 分" in me.params["text"]
     assert len(server.calls("sendPoll")) == 1
-    with sqlite3.connect("bot.sqlite3") as db:
-        assert db.execute("SELECT COUNT(*) FROM quiz_pending_answers").fetchone() == (0,)
-        assert db.execute("SELECT user_id, correct FROM quiz_answers ORDER BY user_id"
-                          ).fetchall() == [(ALICE, 1), (BOB, 1), (CAROL, 0)]
+    assert query("SELECT COUNT(*) FROM quiz_pending_answers") == [(0,)]
+    assert query("SELECT user_id, correct FROM quiz_answers ORDER BY user_id") == [
+        (ALICE, 1), (BOB, 1), (CAROL, 0)]
 
 
 @pytest.mark.parametrize("status", [400, 500])
@@ -338,10 +336,9 @@ async def test_an_answer_to_a_poll_no_claim_matches_earns_nothing_and_is_kept(se
         rank = await ask(server, "/rank", GROUP_CHAT, user_id=ALICE, first_name="Alice")
     assert "本周积分:0 分" in me.params["text"]
     assert rank.params["text"] == texts.QUIZ_RANK_EMPTY
-    with sqlite3.connect("bot.sqlite3") as db:
-        assert db.execute("SELECT poll_id, user_id, option FROM quiz_pending_answers"
-                          ).fetchall() == [(stray.poll.id, ALICE, 0)], "a trace is kept"
-        assert db.execute("SELECT COUNT(*) FROM quiz_answers").fetchone() == (0,)
+    assert query("SELECT poll_id, user_id, option FROM quiz_pending_answers") == [
+        (stray.poll.id, ALICE, 0)], "a trace is kept"
+    assert query("SELECT COUNT(*) FROM quiz_answers") == [(0,)]
 
 
 async def test_a_push_whose_quiz_a_kill_cut_off_gets_it_at_the_next_start(server, knowledge):

@@ -21,10 +21,11 @@ from bot.cli import main as cli_main
 from bot.records.delivery import reminder_job_name
 from bot.records.workbook import HEADER_ROW
 from bot.study.delivery import job_name
+from tests import botharness
 from tests.botharness import running_bot
 from tests.conftest import KNOWLEDGE_DIR
 
-pytestmark = pytest.mark.usefixtures("workdir")
+pytestmark = pytest.mark.usefixtures("workdir", "bot_engine")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GROUP = -100555
@@ -296,6 +297,7 @@ async def test_command_line_export_writes_the_same_workbook(server, knowledge, m
         server.push_update(_message(server, GROUP, "/export 2026-11", ADMIN))
         (sent,) = await server.wait_for("sendDocument", since=mark)
     monkeypatch.setenv("BOT_DB_PATH", "bot.sqlite3")
+    monkeypatch.setenv("BOT_DATABASE_URL", botharness.DATABASE_URL or "")
     # In a thread, as from a shell: the command runs its own event loop.
     code = await asyncio.to_thread(cli_main, ["export", "--chat", str(GROUP), "--month",
                                               "2026-11", "-o", "台账.xlsx",

@@ -15,10 +15,19 @@ import pytest
 from bot import services, texts
 from bot.stores import Stores
 from bot.study.delivery import job_name
-from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, SHANGHAI, Clock, ask, running_bot
+from tests.botharness import (
+    GROUP_CHAT,
+    MEMBER,
+    PRIVATE_CHAT,
+    SHANGHAI,
+    Clock,
+    ask,
+    database,
+    running_bot,
+)
 from tests.conftest import LECTURE_ID
 
-pytestmark = pytest.mark.usefixtures("workdir")
+pytestmark = pytest.mark.usefixtures("workdir", "bot_engine")
 
 GROUP_ADMIN = 5001
 
@@ -28,7 +37,7 @@ def _buttons(call) -> dict[str, str]:
     return {button["text"]: button["callback_data"] for row in rows for button in row}
 
 
-async def _stored_plan(db: Path, chat_id: int):
+async def _stored_plan(db: Path | str, chat_id: int):
     stores = await Stores.open(db)
     try:
         return await stores.study.plan(chat_id)
@@ -70,7 +79,7 @@ async def test_bad_schedule_gets_usage_and_changes_nothing(server, knowledge, co
         await ask(server, "/subscribe")
         reply = await ask(server, command)
     assert reply.params["text"].startswith("用法:/schedule")
-    plan = await _stored_plan(Path("bot.sqlite3"), PRIVATE_CHAT)
+    plan = await _stored_plan(database(), PRIVATE_CHAT)
     assert plan.time_of_day == "08:00" and plan.weekdays == (0, 1, 2, 3, 4, 5, 6)
 
 
@@ -91,7 +100,7 @@ async def test_unknown_lecture_lists_the_lectures(server, knowledge):
         reply = await ask(server, "/subscribe 不存在的讲稿")
     assert "没有找到讲稿“不存在的讲稿”" in reply.params["text"]
     assert "party-lecture-online-conduct.txt" in reply.params["text"]
-    assert await _stored_plan(Path("bot.sqlite3"), PRIVATE_CHAT) is None
+    assert await _stored_plan(database(), PRIVATE_CHAT) is None
 
 
 async def test_group_admin_rules(server, knowledge):
@@ -99,7 +108,7 @@ async def test_group_admin_rules(server, knowledge):
     async with running_bot(server, knowledge, admin_ids=frozenset({9999})):
         refused = await ask(server, "/subscribe", GROUP_CHAT, user_id=MEMBER)
         assert refused.params["text"] == "抱歉,只有本群管理员可以这样操作。"
-        assert await _stored_plan(Path("bot.sqlite3"), GROUP_CHAT) is None
+        assert await _stored_plan(database(), GROUP_CHAT) is None
         accepted = await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
         assert accepted.params["text"].startswith("已开始每日学习")
         server.chat_admins[GROUP_CHAT].append(MEMBER)  # promoted a moment ago
@@ -191,8 +200,8 @@ async def test_blocked_chat_is_marked_inactive_and_others_still_get_theirs(serve
     async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 9, 0)) as app:
         assert not app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT))
     assert [c.params["chat_id"] for c in _pushes(server) if c.ok] == [2002]
-    assert (await _stored_plan(Path("bot.sqlite3"), PRIVATE_CHAT)).active is False
-    assert (await _stored_plan(Path("bot.sqlite3"), 2002)).active is True
+    assert (await _stored_plan(database(), PRIVATE_CHAT)).active is False
+    assert (await _stored_plan(database(), 2002)).active is True
 
 
 async def test_group_that_became_a_supergroup_keeps_its_plan(server, knowledge):
@@ -205,8 +214,8 @@ async def test_group_that_became_a_supergroup_keeps_its_plan(server, knowledge):
     async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 9, 0)) as app:
         assert app.job_queue.get_jobs_by_name(job_name(new))
     assert [c.params["chat_id"] for c in _pushes(server) if c.ok] == [new]
-    assert await _stored_plan(Path("bot.sqlite3"), old) is None
-    assert (await _stored_plan(Path("bot.sqlite3"), new)).lecture_id == LECTURE_ID
+    assert await _stored_plan(database(), old) is None
+    assert (await _stored_plan(database(), new)).lecture_id == LECTURE_ID
 
 
 async def test_end_of_lecture_asks_admins_to_restart_or_stop(server, knowledge):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ from bot.core.links import LINKS_SUFFIX, anchors_path
 from bot.services import KNOWLEDGE_KEY
 from bot.teach.followups import RETRY_JOB_NAME
 from bot.texts import CLOSEST_INTRO, REVIEW_KIND_CLOSEST, REVIEW_KIND_NOT_COVERED
-from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, ask, running_bot
+from tests.botharness import GROUP_CHAT, MEMBER, PRIVATE_CHAT, ask, query, running_bot
 from tests.conftest import LECTURE_ID
 
-pytestmark = pytest.mark.usefixtures("workdir")
+pytestmark = pytest.mark.usefixtures("workdir", "bot_engine")
 
 ADMIN = 42  # a bot admin (BOT_ADMIN_IDS); private chat 42
 GROUP_ADMIN = 4242  # an admin of GROUP_CHAT only
@@ -343,8 +342,7 @@ async def test_a_follow_up_that_cannot_be_sent_loses_nothing(server, folder, tok
     assert f"{UNANSWERED}\t3.3" in _links_file(folder)
     assert [c.params["chat_id"] for c in retried] == [flaky], "retried once; never the blocked"
     assert "您之前问的" in retried[0].params["text"]
-    with sqlite3.connect(workdir / "bot.sqlite3") as connection:
-        states = dict(connection.execute("SELECT chat_id, state FROM follow_ups"))
+    states = dict(query("SELECT chat_id, state FROM follow_ups"))
     assert states == {flaky: "sent", blocked: "failed"}
 
 
@@ -370,16 +368,14 @@ async def test_a_follow_up_that_timed_out_after_leaving_is_not_sent_twice(
         retried = [c for c in server.calls("sendMessage") if c.seq > mark]
     assert "您之前问的" in late.params["text"]
     assert retried == []
-    with sqlite3.connect(workdir / "bot.sqlite3") as connection:
-        assert dict(connection.execute("SELECT chat_id, state FROM follow_ups")) == {
-            PRIVATE_CHAT: "sent"}
+    assert dict(query("SELECT chat_id, state FROM follow_ups")) == {PRIVATE_CHAT: "sent"}
 
 
 async def _until_follow_up_settled(workdir: Path, timeout: float = 30) -> None:
     """The follow-up's send gives up after the client's read timeout; wait for its state."""
     for _ in range(int(timeout / 0.1)):
-        with sqlite3.connect(workdir / "bot.sqlite3") as connection:
-            states = [row[0] for row in connection.execute("SELECT state FROM follow_ups")]
+        states = [row[0] for row in await asyncio.to_thread(
+            query, "SELECT state FROM follow_ups")]
         if states and "pending" not in states:
             return
         await asyncio.sleep(0.1)

@@ -63,6 +63,8 @@ CHOOSE_LECTURE_PREFIX = "sw:"
 MAX_LECTURE_BUTTONS = 20
 # Set once the start-up catch-up has run (tests and health checks wait for it).
 CATCH_UP_DONE_KEY = "catch_up_done"
+_PUSH_SLOTS_KEY = "push_slots"
+PUSH_SLOTS = 8
 # Other features (a daily quiz, …) follow delivered pushes: a list of
 # `async def listener(app, push) -> None` under this bot_data key, called for each push that
 # Telegram confirmed (not for unknown outcomes) once it is recorded, and again at the next
@@ -170,7 +172,16 @@ async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if plan is None or not plan.active:
         unschedule_job(context.application, chat_id)
         return
-    await push_next(context.application, plan, "scheduled")
+    async with _push_slots(context.application):
+        await push_next(context.application, plan, "scheduled")
+
+
+def _push_slots(app: Application) -> asyncio.Semaphore:
+    """Chats whose time is the same minute are pushed a few at a time, not all claimed at
+    once: a push is claimed before it is sent, and a kill leaves every claimed one of unknown
+    fate (told to the admins, not sent again). Telegram's overall limit (30 a second) is the
+    pace either way; a few slots keep one flood-limited chat from holding the rest."""
+    return app.bot_data.setdefault(_PUSH_SLOTS_KEY, asyncio.Semaphore(PUSH_SLOTS))
 
 
 async def restore_jobs(app: Application) -> None:

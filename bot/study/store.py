@@ -404,7 +404,10 @@ class StudyStore:
 
     async def record_copy(self, push_id: int, chat_id: int, message_id: int) -> None:
         """A message other than the push's own now carries its ✅ button (see migration 4)."""
-        await self._run(self._write, "INSERT OR REPLACE INTO push_copies VALUES (?, ?, ?)",
+        await self._run(self._write,
+                        """INSERT INTO push_copies (push_id, chat_id, message_id)
+                           VALUES (?, ?, ?) ON CONFLICT (chat_id, message_id)
+                           DO UPDATE SET push_id = excluded.push_id""",
                         (push_id, chat_id, message_id))
 
     async def carries_button(self, push: Push, chat_id: int, message_id: int) -> bool:

@@ -1,0 +1,105 @@
+"""The cluster's tables on both engines: the scheduler lease, heartbeats, change counters,
+and pushes left half-sent by a dead instance (settled) or a live one (left to it)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.stores import Stores
+from bot.study.store import PushState
+
+LEASE = "scheduler"
+TTL = 15.0
+
+
+@pytest.fixture
+async def stores(database_target):
+    opened = await Stores.open(database_target)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_the_first_instance_takes_the_lease_and_the_second_waits(stores):
+    cluster = stores.cluster
+    assert await cluster.take_lease(LEASE, "a", now=100.0, ttl=TTL)
+    assert not await cluster.take_lease(LEASE, "b", now=101.0, ttl=TTL)
+    assert await cluster.lease_holder(LEASE) == ("a", 115.0)
+
+
+async def test_the_holder_renews_and_keeps_it_past_the_first_expiry(stores):
+    cluster = stores.cluster
+    assert await cluster.take_lease(LEASE, "a", now=100.0, ttl=TTL)
+    assert await cluster.take_lease(LEASE, "a", now=110.0, ttl=TTL)  # renewed to 125
+    assert not await cluster.take_lease(LEASE, "b", now=120.0, ttl=TTL)
+    assert (await cluster.lease_holder(LEASE))[0] == "a"
+
+
+async def test_an_expired_lease_goes_to_the_next_instance_and_the_old_holder_loses_it(stores):
+    cluster = stores.cluster
+    assert await cluster.take_lease(LEASE, "a", now=100.0, ttl=TTL)
+    assert await cluster.take_lease(LEASE, "b", now=115.5, ttl=TTL)
+    assert not await cluster.take_lease(LEASE, "a", now=116.0, ttl=TTL)
+    assert (await cluster.lease_holder(LEASE))[0] == "b"
+
+
+async def test_a_released_lease_is_taken_at_once(stores):
+    cluster = stores.cluster
+    assert await cluster.take_lease(LEASE, "a", now=100.0, ttl=TTL)
+    await cluster.release_lease(LEASE, "b")  # not b's to release
+    assert not await cluster.take_lease(LEASE, "b", now=101.0, ttl=TTL)
+    await cluster.release_lease(LEASE, "a")
+    assert await cluster.take_lease(LEASE, "b", now=101.0, ttl=TTL)
+
+
+async def test_change_counters_count_per_name(stores):
+    cluster = stores.cluster
+    assert await cluster.versions() == {}
+    assert await cluster.bump("lectures", "a") == 1
+    assert await cluster.bump("lectures", "b") == 2
+    assert await cluster.bump("links", "a") == 1
+    assert await cluster.versions() == {"lectures": 2, "links": 1}
+
+
+async def test_instances_that_stop_ticking_are_no_longer_live(stores):
+    cluster = stores.cluster
+    await cluster.heartbeat("a", 100.0)
+    await cluster.heartbeat("b", 110.0)
+    assert await cluster.live_instances(now=112.0, ttl=TTL) == {"a", "b"}
+    assert await cluster.live_instances(now=120.0, ttl=TTL) == {"b"}
+    await cluster.leave("b")
+    assert await cluster.live_instances(now=120.0, ttl=TTL) == set()
+
+
+async def test_a_push_left_sending_is_settled_only_when_its_instance_is_gone(database_target):
+    """Two instances on one database: a push the live one is sending stays its own; the dead
+    one's becomes unknown (told to the admins, never sent twice)."""
+    first = await Stores.open(database_target)
+    try:
+        first.study.instance = "alive"
+        await first.study.save_plan(_plan(1))
+        await first.study.save_plan(_plan(2))
+        mine = await first.study.claim_push(1, date(2025, 3, 5), "lecture:0.1", "scheduled")
+        first.study.instance = "dead"
+        theirs = await first.study.claim_push(2, date(2025, 3, 5), "lecture:0.1", "scheduled")
+        settled = await first.study.interrupted_pushes(live={"alive"})
+        assert [push.push_id for push in settled] == [theirs.push_id]
+        assert (await first.study.push(mine.push_id)).state == PushState.SENDING
+        assert (await first.study.push(theirs.push_id)).state == PushState.UNKNOWN
+        # Alone (SQLite, or every other instance gone): every push left sending is settled.
+        assert [p.push_id for p in await first.study.interrupted_pushes()] == [mine.push_id]
+    finally:
+        await first.close()
+
+
+def _plan(chat_id: int):
+    from datetime import UTC, datetime
+
+    from bot.study.store import Plan
+
+    return Plan(chat_id=chat_id, lecture_id="lecture", last_passage_id=None,
+                time_of_day="08:00", weekdays=(0, 1, 2, 3, 4, 5, 6), timezone="Asia/Shanghai",
+                schedule_set_at=datetime(2025, 3, 4, tzinfo=UTC), active=True)
