@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 	$(BIN)/lecture-bot start
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check bot tests benchmarks

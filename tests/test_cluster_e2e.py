@@ -212,6 +212,29 @@ def test_every_flow_works_whichever_instance_gets_the_update(server, instances, 
         return "百分之零点五" in reply.params["text"]
     _wait_until(answered_by_a, 30, "A answers from the lecture B published")
 
+    # A question A could not answer, linked in B's review queue, answered by A with the link.
+    unanswered = "党员发帖子组织上管得着吗"
+    _reply(server, a, server.text_message(1003, unanswered))
+    listing = _reply(server, b, server.text_message(BOT_ADMIN, "/review", BOT_ADMIN))
+    assert f"问题:“{unanswered}" in listing.params["text"]
+    linked = _reply(server, a, server.callback_query(BOT_ADMIN, BOT_ADMIN, listing.result,
+                                                     _buttons(listing)["1 是这一段"]),
+                    method="editMessageText")
+    assert linked.params["text"].startswith(f"✅ 已记下:“{unanswered}”")
+
+    def linked_on_b():
+        reply = _reply(server, b, server.text_message(1004, unanswered))
+        return "<b>" in reply.params["text"] and "📖" in reply.params["text"]
+    _wait_until(linked_on_b, 30, "B answers with the link taught through A")
+
+    # The push's quiz, answered on the instance that did not send it.
+    (sent_poll,) = server.wait_for_sync("sendPoll", timeout=20)  # B's push brought it
+    poll_id, correct = sent_poll.result["poll"]["id"], sent_poll.params["correct_option_ids"][0]
+    for _ in range(2):
+        a.post(server.poll_answer(poll_id, MEMBER, [correct]))
+    _wait_until(lambda: _rows(pg_url, "SELECT user_id, correct FROM quiz_answers")
+                == [(MEMBER, 1)], 20, "the quiz answer is scored once")
+
     # Any forged press is still refused, whichever instance gets it.
     forged = _reply(server, b, server.callback_query(GROUP, MEMBER, pushed.result,
                                                      check_in.replace(":", ":9", 1)),
