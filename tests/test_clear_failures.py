@@ -114,6 +114,26 @@ def test_a_database_missing_after_it_existed_stops_the_start(capsys, monkeypatch
     assert not Path("bot.sqlite3").exists(), "no empty database was started in its place"
 
 
+def test_an_unreachable_postgresql_stops_the_start_in_one_line_without_its_password(
+        capsys, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("BOT_DATABASE_URL", f"postgresql://bot:s3cr3t-pw@127.0.0.1:{port}/bot")
+    code, err = _run_bot(capsys, monkeypatch, "bot.sqlite3")
+    assert code == 2 and err.count("\n") == 1 and "无法打开数据库" in err
+    assert "s3cr3t-pw" not in err and "bot:***@127.0.0.1" in err
+    assert not Path("bot.sqlite3").exists(), "no SQLite database started instead"
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused(capsys, monkeypatch):
+    monkeypatch.setenv("BOT_DATABASE_URL", "mysql://bot@127.0.0.1/bot")
+    code, err = _run_bot(capsys, monkeypatch, "bot.sqlite3")
+    assert code == 2 and err.count("\n") == 1 and "postgresql://" in err
+
+
 def test_a_damaged_database_stops_the_start(capsys, monkeypatch):
     Path("bot.sqlite3").write_bytes(b"this is not a database, just text " * 200)
     code, err = _run_bot(capsys, monkeypatch, "bot.sqlite3")

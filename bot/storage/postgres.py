@@ -273,7 +273,8 @@ class PostgresEngine:
         return False
 
     def unusable_line(self, error: Exception) -> str:
-        return texts.DB_UNUSABLE.format(path=self.describe(), error=str(error).strip())
+        # One line: the driver's messages span several (a hint on the next, tabbed).
+        return texts.DB_UNUSABLE.format(path=self.describe(), error=" ".join(str(error).split()))
 
     def ddl(self, statement: str) -> str:
         return ddl(statement)
