@@ -44,13 +44,17 @@ from bot.core.reading import (
     SPAN_FEATURES,
     SPAN_SENTENCES,
     WEIGHTS_FILE,
+    PassageSentences,
     QuestionAnalysis,
     Reader,
     ReaderModel,
+    SentenceSpans,
+    aliases_of,
     analyze_question,
+    candidates_read,
     fold_chars,
+    reading_order,
     sentence_rows,
-    span_candidates,
     span_rows,
 )
 from bot.core.search import Index
@@ -166,33 +170,43 @@ def exact(prediction: str, answers: Sequence[str]) -> bool:
 
 
 def featurise_sentences(questions: Sequence[Question], tokenizer: Tokenizer) -> None:
+    aliases = aliases_of(tokenizer)
+    prepared: dict[str, PassageSentences] = {}
     for q in questions:
-        q.analysis = analyze_question(q.question, tokenizer)
-        q.sentence_rows = sentence_rows(q.analysis, q.passage, tokenizer)
+        q.analysis = analyze_question(q.question, tokenizer, aliases)
+        sentences = prepared.get(q.passage.passage_id)
+        if sentences is None:
+            sentences = prepared[q.passage.passage_id] = PassageSentences.of(q.passage)
+        q.sentence_rows = sentence_rows(q.analysis, sentences)
         q.sentence_labels = np.array([float(holds_answer(q.passage, i, q))
                                       for i in range(len(q.passage.sentences))])
 
 
 def featurise_spans(questions: Sequence[Question], tokenizer: Tokenizer) -> None:
-    """Span rows in the best SPAN_SENTENCES sentences (held-out order) and the gold one."""
+    """Span rows where the bot reads spans: in the best SPAN_SENTENCES sentences in the
+    order it reads them (held-out probabilities, answer-type filtering: `reading_order`),
+    the candidates it scores there (`candidates_read`); and in the gold sentence."""
     gold_answers = {}
+    spans_of: dict[str, SentenceSpans] = {}
     for q in questions:
-        order = np.argsort(-q.held_out_sentences, kind="stable")
-        chosen = list(order[:SPAN_SENTENCES].tolist())
+        order = reading_order(q.analysis, q.sentence_rows, q.held_out_sentences)
+        chosen = order[:SPAN_SENTENCES]
         gold = [i for i, label in enumerate(q.sentence_labels) if label]
         q.span_sets = []
         for i in dict.fromkeys(chosen + gold[:1]):
             sentence = q.passage.sentences[i]
-            spans = span_candidates(sentence, tokenizer)
-            if not spans:
+            spans = spans_of.get(sentence)
+            if spans is None:
+                spans = spans_of[sentence] = SentenceSpans.of(sentence, tokenizer)
+            read = candidates_read(q.analysis, spans)
+            if not len(read):
                 continue
             rank = chosen.index(i) if i in chosen else SPAN_SENTENCES
-            rows = span_rows(q.analysis, sentence, spans, tokenizer,
-                             float(q.held_out_sentences[i]), rank)
+            rows = span_rows(q.analysis, spans, float(q.held_out_sentences[i]), rank, read)
             wanted = gold_answers.setdefault(id(q), {"".join(_segments(a)) for a in q.answers})
             labels = np.array([float("".join(_segments(sentence[s:e])) in wanted)
-                               for s, e in spans])
-            q.span_sets.append((i, spans, rows, labels))
+                               for s, e in (spans.spans[n] for n in read)])
+            q.span_sets.append((i, [spans.spans[n] for n in read], rows, labels))
 
 
 def article_folds(questions: Sequence[Question]) -> list[set[str]]:
@@ -402,10 +416,9 @@ def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
         hits = knowledge.index.search(q.question, CANDIDATES)
         started = time.perf_counter()
         analysis = reader.analyze(q.question)
-        for hit in hits:
-            reader.weigh(analysis, hit.passage)
+        reader.weigh_all(analysis, [hit.passage for hit in hits])
         if hits:
-            reader.read(analysis, hits[0].passage)
+            reader.read(analysis, hits[0].passage, with_span=analysis.wants_span)
         reading.append(time.perf_counter() - started)
     p50 = 1000 * np.median(reading)
     say(f"time per question, {len(sample)} questions over "

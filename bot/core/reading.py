@@ -22,16 +22,18 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from typing import ClassVar
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
 
+from bot.core.checks import number_in_text
 from bot.core.forest import Forest
 from bot.core.lectures import Passage
 from bot.core.text import Tokenizer, normalize
@@ -146,6 +148,10 @@ ALIGNED = 10
 FILTERED_TYPES = frozenset({AnswerType.QUANTITY, AnswerType.DATE})
 # Sentence rows kept per reader: a question's few candidates, a few questions back.
 ROWS_CACHE_SIZE = 16
+# Passages read that the reader was not prepared with (training, a passage built apart).
+PASSAGES_CACHE_SIZE = 4096
+# Sentences whose spans a reader keeps: one is read per question answered with a fact.
+SPANS_CACHE_SIZE = 1024
 # How many of a paragraph's best sentences the span is looked for in.
 SPAN_SENTENCES = 3
 
@@ -168,6 +174,10 @@ class QuestionAnalysis:
     # 我国): a sentence holds the word if it holds either.
     forms: tuple[tuple[str, ...], ...]
     constraints: tuple[str, ...]  # numbers and years it states, which an answer must share
+    # Its characters (letters, digits, CJK) with their information, and its two-character
+    # runs: what a sentence shares with it, looked up for every sentence read.
+    char_weights: tuple[tuple[str, float], ...]
+    bigrams: tuple[str, ...]
 
     @property
     def wants_span(self) -> bool:
@@ -178,7 +188,9 @@ class QuestionAnalysis:
         return [any(form in text for form in forms) for forms in self.forms]
 
 
-def analyze_question(question: str, tokenizer: Tokenizer) -> QuestionAnalysis:
+def analyze_question(question: str, tokenizer: Tokenizer,
+                     aliases: Mapping[str, tuple[str, ...]] | None = None) -> QuestionAnalysis:
+    """`aliases`: `aliases_of(tokenizer)`, when the caller keeps it (a Reader does)."""
     folded = normalize(question)
     kind, match = AnswerType.TOPIC, None
     for candidate, pattern in _INTERROGATIVES:
@@ -186,10 +198,11 @@ def analyze_question(question: str, tokenizer: Tokenizer) -> QuestionAnalysis:
         if match:
             kind = candidate
             break
+    if aliases is None:
+        aliases = aliases_of(tokenizer)
     words = tokenizer.analyze(folded).content_words
     ranked = sorted(dict.fromkeys(words), key=lambda w: -tokenizer.word_weight(w))
-    written: dict[str, list[str]] = {word: [word, *_aliases_of(tokenizer).get(word, ())]
-                                     for word in ranked}
+    written: dict[str, list[str]] = {word: [word, *aliases.get(word, ())] for word in ranked}
     for surface, _ in tokenizer.tagged_words(folded):
         for canonical in tokenizer.words(surface):
             if canonical in written and surface not in written[canonical]:
@@ -200,15 +213,19 @@ def analyze_question(question: str, tokenizer: Tokenizer) -> QuestionAnalysis:
         wh = match.group()
         before, after = _bare(folded[:match.start()]), _bare(folded[match.end():])
         head = _head_of(after, tokenizer)
+    chars = sorted({ch for ch in folded if ch.isalnum()})
+    bigrams = tuple(sorted({folded[i:i + 2] for i in range(len(folded) - 1)
+                            if folded[i:i + 2].isalnum()}))
     return QuestionAnalysis(folded, kind, wh, before, after, head, tuple(ranked),
                             tuple(tokenizer.word_weight(w) for w in ranked),
                             tuple(tuple(written[w]) for w in ranked),
-                            tuple(_NUMBER.findall(folded)))
+                            tuple(_NUMBER.findall(folded)),
+                            tuple((ch, tokenizer.word_weight(ch)) for ch in chars), bigrams)
 
 
-@functools.lru_cache(maxsize=4)
-def _aliases_of(tokenizer: Tokenizer) -> dict[str, tuple[str, ...]]:
-    """Each alias group's word → the other words of its group, folded (GCD → gcd)."""
+def aliases_of(tokenizer: Tokenizer) -> dict[str, tuple[str, ...]]:
+    """Each alias group's word → the other words of its group, folded (GCD → gcd). A Reader
+    keeps its own (no module-level cache: it would keep a replaced tokenizer alive)."""
     groups: dict[str, list[str]] = {}
     for alias, canonical in tokenizer.lexicon.aliases.items():
         groups.setdefault(canonical, []).append(fold_chars(alias))
@@ -274,9 +291,52 @@ MAX_RANK = 10
 NEAR_CHARS = 20
 
 
-@functools.lru_cache(maxsize=4096)
-def _folded_sentences(passage: Passage) -> tuple[str, ...]:
-    return tuple(fold_chars(s) for s in passage.sentences)
+@dataclass(frozen=True, eq=False)
+class PassageSentences:
+    """A passage's sentences as the reader reads them, prepared once per passage (for the
+    knowledge's passages at start-up, `Reader.prepare`), not once per question: folded,
+    without punctuation, the spans of each kind they hold, and the columns of a sentence row
+    no question changes."""
+
+    texts: tuple[str, ...]   # as written
+    folded: tuple[str, ...]  # fold_chars: same offsets
+    joined: str              # the folded sentences joined by a NUL, to rule out a word at once
+    char_sets: tuple[frozenset[str], ...]
+    bare: tuple[str, ...]    # each folded sentence without punctuation (_bare)
+    kept: tuple[tuple[int, ...], ...]  # offset in a folded sentence → offset in its bare one
+    # Per span kind (_SPAN_PATTERNS), per sentence: (start, end, bare text) of each match.
+    typed: Mapping[str, tuple[tuple[tuple[int, int, str], ...], ...]]
+    static: np.ndarray       # (sentences, len(_STATIC_SENTENCE)) read-only
+
+    @classmethod
+    def of(cls, passage: Passage) -> PassageSentences:
+        texts = passage.sentences
+        folded = tuple(fold_chars(s) for s in texts)
+        count = len(folded)
+        static = np.zeros((count, len(_STATIC_SENTENCE)))
+        for i, sentence in enumerate(folded):
+            static[i] = (float(sentence.lstrip()[:1] in _REFERENCES), i / count,
+                         float(i == 0), float(i == count - 1),
+                         math.log1p(count) / LOG_SENTENCES_SCALE,
+                         math.log1p(len(sentence)) / LOG_SENTENCE_CHARS_SCALE)
+        static.setflags(write=False)
+        typed = {kind: tuple(tuple((m.start(), m.end(), _bare(m.group()))
+                                   for m in pattern.finditer(sentence)) for sentence in folded)
+                 for kind, pattern in _SPAN_PATTERNS.items()}
+        return cls(texts, folded, "\0".join(folded), tuple(frozenset(s) for s in folded),
+                   tuple(_bare(s) for s in folded), tuple(_kept_offsets(s) for s in folded),
+                   typed, static)
+
+
+def _kept_offsets(text: str) -> tuple[int, ...]:
+    """For each offset of the text (and its end), where it falls in the text without
+    punctuation: _bare(text[:i]) == _bare(text)[:kept[i]]."""
+    return (0, *itertools.accumulate(1 if _KEPT.match(ch) else 0 for ch in text))
+
+
+# The columns of a sentence row that depend on the passage alone.
+_STATIC_SENTENCE = ("opens_with_reference", "position", "is_first", "is_last", "sentences",
+                    "log_chars")
 
 
 def fold_chars(text: str) -> str:
@@ -292,11 +352,6 @@ def _fold_char(char: str) -> str:
         return char
     simplified = normalize(folded)
     return simplified if len(simplified) == 1 else folded
-
-
-def _char_weights(analysis: QuestionAnalysis, tokenizer: Tokenizer) -> dict[str, float]:
-    chars = {ch for ch in analysis.question if ch.isalnum()}
-    return {ch: tokenizer.word_weight(ch) for ch in chars}
 
 
 def _anchor(text: str, anchor: str, reverse: bool) -> int:
@@ -315,65 +370,84 @@ def _anchor(text: str, anchor: str, reverse: bool) -> int:
     return best
 
 
-def sentence_rows(analysis: QuestionAnalysis, passage: Passage,
-                  tokenizer: Tokenizer) -> np.ndarray:
-    """One row of SENTENCE_FEATURES per sentence of the passage."""
-    sentences = _folded_sentences(passage)
-    count = len(sentences)
+def sentence_rows(analysis: QuestionAnalysis, sentences: PassageSentences) -> np.ndarray:
+    """One row of SENTENCE_FEATURES per sentence of the passage, column by column: what
+    the passage lacks altogether (a word, a two-character run) is not looked for in each of
+    its sentences."""
+    folded = sentences.folded
+    count = len(folded)
     rows = np.zeros((count, len(SENTENCE_FEATURES)))
     if not count:
         return rows
-    total = sum(analysis.weights) or 1.0
-    char_weights = _char_weights(analysis, tokenizer)
-    char_total = sum(char_weights.values()) or 1.0
-    bigrams = {analysis.question[i:i + 2] for i in range(len(analysis.question) - 1)
-               if analysis.question[i:i + 2].isalnum()}
-    # How many sentences hold each word: a word only one sentence holds points to it.
-    held = [analysis.holds(sentence) for sentence in sentences]
-    holders = [sum(column) for column in zip(*held, strict=True)] if held else []
-    for i, sentence in enumerate(sentences):
-        holds = held[i]
-        chars = sum(w for ch, w in char_weights.items() if ch in sentence) / char_total
-        typed = _typed_spans(sentence, analysis)
-        context = sentences[i - 1] + sentence if i else sentence
-        values = {
-            "words": sum(w for w, h in zip(analysis.weights, holds, strict=True) if h) / total,
-            "chars": chars,
-            "bigrams": sum(g in sentence for g in bigrams) / (len(bigrams) or 1),
-            "fuzz": fuzz.partial_ratio(analysis.question, sentence) / 100.0
-            if len(analysis.question) >= 4 else 0.0,
-            "anchor_before": min(_anchor(sentence, analysis.before, True), MAX_ANCHOR)
-            / MAX_ANCHOR,
-            "anchor_after": min(_anchor(sentence, analysis.after, False), MAX_ANCHOR)
-            / MAX_ANCHOR,
-            "head": float(bool(analysis.head) and analysis.head in sentence),
-            "typed": float(len(typed) > 0),
-            "typed_count": min(len(typed), MAX_COUNT) / MAX_COUNT,
-            "typed_anchored": max((_anchored(sentence, span, analysis) for span in typed),
-                                  default=0.0),
-            "typed_near_focus": _nearness(typed, _focus_positions(sentence, analysis)),
-            "typed_near_rarest": _nearness(typed, _focus_positions(sentence, analysis, 1)),
-            "constraints": (sum(n in sentence for n in analysis.constraints)
-                            / len(analysis.constraints)) if analysis.constraints else 1.0,
-            "focus_count": min(sum(holds), 8) / 8,
-            "rarest": float(bool(holds) and holds[0]),
-            "common_run": _common_run(analysis.question, sentence)
-            / (len(analysis.question) or 1),
-            "opens_with_reference": float(sentence.lstrip()[:1] in _REFERENCES),
-            "chars_with_previous": sum(w for ch, w in char_weights.items() if ch in context)
-            / char_total,
-            "position": i / count, "is_first": float(i == 0), "is_last": float(i == count - 1),
-            "sentences": math.log1p(count) / LOG_SENTENCES_SCALE,
-            "log_chars": math.log1p(len(sentence)) / LOG_SENTENCE_CHARS_SCALE,
-            "words_only_here": sum(
-                w for w, h, n in zip(analysis.weights, holds, holders, strict=True)
-                if h and n == 1) / total,
-            "ordered_chars": LCSseq.similarity(analysis.question, sentence)
-            / (len(analysis.question) or 1),
-            f"type_{analysis.answer_type}": 1.0,
-        }
-        for name, value in values.items():
-            rows[i, _S[name]] = value
+    rows[:, _STATIC_SENTENCE_COLUMNS] = sentences.static
+    question, joined = analysis.question, sentences.joined
+    column = _column_setter(rows)
+    # Which focus words each sentence holds, in any of their forms.
+    weights = np.array(analysis.weights)
+    held = np.zeros((count, len(analysis.forms)), dtype=bool)
+    for j, forms in enumerate(analysis.forms):
+        if any(form in joined for form in forms):
+            held[:, j] = [any(form in sentence for form in forms) for sentence in folded]
+    total = weights.sum() or 1.0
+    holders = held.sum(axis=0)
+    column("words", held @ weights / total if len(weights) else 0.0)
+    column("words_only_here", (held & (holders == 1)) @ weights / total
+           if len(weights) else 0.0)
+    column("focus_count", np.minimum(held.sum(axis=1), 8) / 8)
+    if len(weights):
+        column("rarest", held[:, 0])
+    # The question's characters each sentence holds, alone and with the sentence before.
+    chars = [ch for ch, _ in analysis.char_weights]
+    char_weights = np.array([w for _, w in analysis.char_weights])
+    char_total = char_weights.sum() or 1.0
+    if chars:
+        has = np.array([[ch in char_set for ch in chars] for char_set in sentences.char_sets])
+        column("chars", has @ char_weights / char_total)
+        with_previous = has.copy()
+        with_previous[1:] |= has[:-1]
+        column("chars_with_previous", with_previous @ char_weights / char_total)
+    bigrams = [g for g in analysis.bigrams if g in joined]
+    if bigrams:
+        column("bigrams", [sum(g in sentence for g in bigrams) for sentence in folded])
+        rows[:, _S["bigrams"]] /= len(analysis.bigrams)
+    if len(question) >= 4:
+        column("fuzz", process.cdist([question], folded, scorer=fuzz.partial_ratio,
+                                     dtype=np.float64)[0] / 100.0)
+    if question:
+        column("ordered_chars", process.cdist([question], folded, scorer=LCSseq.similarity,
+                                              dtype=np.int64)[0] / len(question))
+        column("common_run", [_common_run(question, sentence) / len(question)
+                              for sentence in folded])
+    if analysis.before:
+        column("anchor_before", [min(_anchor(s, analysis.before, True), MAX_ANCHOR)
+                                 / MAX_ANCHOR for s in folded])
+    if analysis.after:
+        column("anchor_after", [min(_anchor(s, analysis.after, False), MAX_ANCHOR)
+                                / MAX_ANCHOR for s in folded])
+    if analysis.head and analysis.head in joined:
+        column("head", [analysis.head in sentence for sentence in folded])
+    if analysis.constraints:
+        patterns = [number_in_text(n) for n in analysis.constraints]
+        column("constraints", [sum(p.search(s) is not None for p in patterns) / len(patterns)
+                               for s in folded])
+    else:
+        column("constraints", 1.0)
+    # Spans of the asked type, and how they stand to the question's words.
+    kinds = _TYPE_SPANS.get(analysis.answer_type, ())
+    for i, sentence in enumerate(folded):
+        typed = [(s, e) for kind in kinds for s, e, bare in sentences.typed[kind][i]
+                 if bare and bare not in question]
+        if not typed:
+            continue
+        row = rows[i]
+        row[_S["typed"]] = 1.0
+        row[_S["typed_count"]] = min(len(typed), MAX_COUNT) / MAX_COUNT
+        bare, kept = sentences.bare[i], sentences.kept[i]
+        row[_S["typed_anchored"]] = max(_anchored(bare, kept, span, analysis) for span in typed)
+        row[_S["typed_near_focus"]] = _nearness(typed, _focus_positions(sentence, analysis))
+        row[_S["typed_near_rarest"]] = _nearness(typed,
+                                                 _focus_positions(sentence, analysis, 1))
+    rows[:, _S[f"type_{analysis.answer_type}"]] = 1.0
     # How each sentence compares with the paragraph's best, and its neighbours.
     for name in ("words", "chars", "bigrams", "fuzz"):
         best = rows[:, _S[name]].max()
@@ -392,10 +466,21 @@ def sentence_rows(analysis: QuestionAnalysis, passage: Passage,
     return rows
 
 
-def _anchored(sentence: str, span: tuple[int, int], analysis: QuestionAnalysis) -> float:
-    """How much of the question's words around its interrogative stand around this span."""
-    before = _anchor_at(_bare(sentence[:span[0]]), analysis.before, reverse=True)
-    after = _anchor_at(_bare(sentence[span[1]:]), analysis.after, reverse=False)
+_STATIC_SENTENCE_COLUMNS = [_S[name] for name in _STATIC_SENTENCE]
+
+
+def _column_setter(rows: np.ndarray):
+    def column(name: str, values) -> None:
+        rows[:, _S[name]] = values
+    return column
+
+
+def _anchored(bare: str, kept: Sequence[int], span: tuple[int, int],
+              analysis: QuestionAnalysis) -> float:
+    """How much of the question's words around its interrogative stand around this span
+    (`bare`, `kept`: the sentence without punctuation and where its offsets fall in it)."""
+    before = _anchor_at(bare[:kept[span[0]]], analysis.before, reverse=True)
+    after = _anchor_at(bare[kept[span[1]]:], analysis.after, reverse=False)
     return (min(before, MAX_ANCHOR) + min(after, MAX_ANCHOR)) / (2 * MAX_ANCHOR)
 
 
@@ -406,23 +491,26 @@ def _nearness(spans: Sequence[tuple[int, int]], focus: Sequence[tuple[int, int]]
     return max(0.0, 1 - min(gaps) / NEAR_CHARS) if gaps else 0.0
 
 
+# Longest run of the question's characters a sentence is credited with (as _anchor's).
+MAX_COMMON_RUN = 12
+
+
 def _common_run(question: str, sentence: str) -> int:
-    """The longest run of the question's characters the sentence holds as written."""
-    return max(_anchor(sentence, question[:i], reverse=True)
-               for i in range(1, len(question) + 1)) if question else 0
+    """The longest run of the question's characters the sentence holds as written (at most
+    MAX_COMMON_RUN): from each start, only a run longer than the best so far is tried."""
+    best, length = 0, len(question)
+    for start in range(length):
+        while best < MAX_COMMON_RUN and start + best < length \
+                and question[start:start + best + 1] in sentence:
+            best += 1
+    return best
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
     """0 for the largest value, 1 for the next … (ties share the better rank)."""
-    order = np.sort(np.unique(values))[::-1]
-    return np.minimum(np.searchsorted(-order, -values), MAX_RANK).astype(float)
-
-
-def _typed_spans(sentence: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
-    """The spans of the asked type the sentence holds that the question does not."""
-    kinds = _TYPE_SPANS.get(analysis.answer_type, ())
-    return [m.span() for kind in kinds for m in _SPAN_PATTERNS[kind].finditer(sentence)
-            if _bare(m.group()) and _bare(m.group()) not in analysis.question]
+    listed = values.tolist()
+    rank = {value: i for i, value in enumerate(sorted(set(listed), reverse=True))}
+    return np.minimum([rank[value] for value in listed], MAX_RANK).astype(float)
 
 
 # --------------------------------------------------------------------- the spans
@@ -445,52 +533,145 @@ _P = {name: i for i, name in enumerate(SPAN_FEATURES)}
 MAX_DISTANCE = 60
 
 
-@dataclass(frozen=True)
-class _Words:
-    """A sentence's words (jieba's, as written) with their offsets and tags."""
+@dataclass(frozen=True, eq=False)
+class SentenceSpans:
+    """A sentence's candidate spans (`span_candidates`) and what they are apart from any
+    question, made once per sentence: its words, offsets and tags, each span's words and
+    the question-free columns of its row."""
 
-    texts: tuple[str, ...]
-    folded: tuple[str, ...]
-    starts: tuple[int, ...]
+    sentence: str
+    folded: str
+    folded_words: tuple[str, ...]
     tags: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]
+    starts: np.ndarray       # (spans,)
+    ends: np.ndarray
+    first: np.ndarray        # the word each span starts in
+    last: np.ndarray         # … and ends in
+    bare: str                # the sentence without punctuation
+    kept: np.ndarray         # offset in `folded` → offset in `bare` (len(folded) + 1)
+    matches: Mapping[str, tuple[np.ndarray, np.ndarray]]  # per span kind: starts, ends
+    static: np.ndarray       # (spans, len(_STATIC_SPAN)) read-only
+
+    @classmethod
+    def of(cls, sentence: str, tokenizer: Tokenizer) -> SentenceSpans:
+        folded = fold_chars(sentence)
+        tagged = tokenizer.tagged_words(sentence)
+        words = [word for word, _ in tagged]
+        tags = tuple(tag for _, tag in tagged)
+        word_starts = np.array([0, *itertools.accumulate(map(len, words))], dtype=np.intp)
+        matches = {}
+        for kind, pattern in _SPAN_PATTERNS.items():
+            found = [m.span() for m in pattern.finditer(folded)]
+            matches[kind] = (np.array([s for s, _ in found], dtype=np.intp),
+                             np.array([e for _, e in found], dtype=np.intp))
+        spans = _candidates(sentence, folded, words, word_starts)
+        starts = np.array([s for s, _ in spans], dtype=np.intp)
+        ends = np.array([e for _, e in spans], dtype=np.intp)
+        first = np.searchsorted(word_starts[:-1], starts, side="right") - 1
+        last = np.searchsorted(word_starts[:-1], ends - 1, side="right") - 1
+        kept = np.array(_kept_offsets(folded), dtype=np.intp)
+        # Per character of the sentence (one past its end too): what a span's ends touch.
+        chars = [*folded, ""]
+        opener = np.array([ch in _OPENERS for ch in chars])
+        clause_end = np.array([ch in _CLAUSE_END for ch in chars])
+        de = np.array([ch == "的" for ch in chars])
+        digits = _prefix_counts(folded, str.isdigit)
+        latin = _prefix_counts(folded, lambda ch: "a" <= ch <= "z")
+        title_starts, title_ends = matches["title"]
+        has_start = starts > 0
+        columns = {
+            "log_chars": np.log1p(ends - starts) / math.log(MAX_SPAN_CHARS + 1),
+            "words": (last - first + 1) / MAX_SPAN_WORDS,
+            "quoted": ((title_starts[None, :] <= starts[:, None])
+                       & (ends[:, None] <= title_ends[None, :])).any(axis=1),
+            "opener_before": has_start & opener[starts - 1],
+            "clause_end_after": (ends >= len(folded)) | clause_end[ends],
+            "clause_start_before": ~has_start | clause_end[starts - 1],
+            "position": starts / (len(folded) or 1),
+            "has_number": digits[ends] > digits[starts],
+            "has_latin": latin[ends] > latin[starts],
+            "de_after": de[ends], "de_before": has_start & de[starts - 1],
+        }
+        static = np.zeros((len(spans), len(_STATIC_SPAN)))
+        for name, values in columns.items():
+            static[:, _STATIC_SPAN.index(name)] = values
+        groups = np.array([_TAG_GROUPS.index(_tag_group(tag)) for tag in tags], dtype=np.intp)
+        if len(spans):
+            rows = np.arange(len(spans))
+            static[rows, len(columns) + groups[first]] = 1.0
+            static[rows, len(columns) + len(_TAG_GROUPS) + groups[last]] = 1.0
+        static.setflags(write=False)
+        return cls(sentence, folded, tuple(fold_chars(w) for w in words), tags, tuple(spans),
+                   starts, ends, first, last, _bare(folded), kept, matches, static)
+
+    @functools.cached_property
+    def bare_texts(self) -> tuple[str, ...]:
+        """Each span's text without punctuation."""
+        return tuple(_bare(self.folded[s:e]) for s, e in self.spans)
+
+    def marks(self, kinds: Sequence[str], index: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Whether each span (of `index`) crosses, is, or holds a match of the kinds."""
+        start, end = self.starts[index][:, None], self.ends[index][:, None]
+        crosses = exact = holds = np.zeros(len(index), dtype=bool)
+        for kind in kinds:
+            s, e = (found[None, :] for found in self.matches[kind])
+            crosses = crosses | (((s <= start) & (start < e)) | ((start <= s) & (s < end))).any(1)
+            exact = exact | ((s == start) & (e == end)).any(1)
+            holds = holds | ((start <= s) & (e <= end)).any(1)
+        return crosses, exact, holds
 
 
-@functools.lru_cache(maxsize=8192)
-def _sentence_words(sentence: str, tokenizer: Tokenizer) -> _Words:
-    texts, starts, tags, at = [], [], [], 0
-    for word, tag in tokenizer.tagged_words(sentence):
-        texts.append(word)
-        starts.append(at)
-        tags.append(tag)
-        at += len(word)
-    return _Words(tuple(texts), tuple(fold_chars(w) for w in texts), tuple(starts), tuple(tags))
+def _prefix_counts(text: str, test) -> np.ndarray:
+    return np.array([0, *itertools.accumulate(1 if test(ch) else 0 for ch in text)])
+
+
+# The columns of a span row that depend on the sentence alone, in this order.
+_STATIC_SPAN = ("log_chars", "words", "quoted", "opener_before", "clause_end_after",
+                "clause_start_before", "position", "has_number", "has_latin", "de_after",
+                "de_before", *(f"first_{group}" for group in _TAG_GROUPS),
+                *(f"last_{group}" for group in _TAG_GROUPS))
+_STATIC_SPAN_COLUMNS = [_P[name] for name in _STATIC_SPAN]
 
 
 def span_candidates(sentence: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
     """Runs of whole words within one clause, up to MAX_SPAN_WORDS words and
     MAX_SPAN_CHARS characters, that neither start nor end in unpaired punctuation; and the
     typed spans (numbers, dates, titles) where they cross words."""
-    words = _sentence_words(sentence, tokenizer)
+    return list(SentenceSpans.of(sentence, tokenizer).spans)
+
+
+def _candidates(sentence: str, folded: str, words: Sequence[str],
+                starts: np.ndarray) -> list[tuple[int, int]]:
+    """`span_candidates`, all word runs at once: run i..j is kept when no word of it ends a
+    clause (or is space), it is short enough, its first word may open and its last close a
+    span, and each kind of bracket in it is closed as often as opened."""
+    count = len(words)
     spans = set()
-    count = len(words.texts)
-    for i in range(count):
-        if not _may_open(words.texts[i]):
-            continue
-        for j in range(i, min(count, i + MAX_SPAN_WORDS)):
-            last = words.texts[j]
-            if any(ch in _CLAUSE_END for ch in last) or last.isspace():
-                break
-            end = words.starts[j] + len(last)
-            if end - words.starts[i] > MAX_SPAN_CHARS:
-                break
-            if _may_close(last) and _balanced(sentence[words.starts[i]:end]):
-                spans.add((words.starts[i], end))
+    if count:
+        first = np.arange(count)[:, None]
+        last = first + np.arange(MAX_SPAN_WORDS)[None, :]
+        inside = last < count
+        last = np.minimum(last, count - 1)
+        stops = np.array([0, *itertools.accumulate(
+            1 if w.isspace() or any(ch in _CLAUSE_END for ch in w) else 0 for w in words)])
+        begin, end = np.broadcast_to(starts[first], last.shape), starts[last + 1]
+        ok = inside & (stops[last + 1] == stops[first]) & (end - begin <= MAX_SPAN_CHARS)
+        ok &= np.array([_may_open(w) for w in words])[first]
+        ok &= np.array([_may_close(w) for w in words])[last]
+        for opening, closing in _OPENING.items():
+            if opening in sentence or closing in sentence:
+                opened = _prefix_counts(sentence, opening.__eq__)
+                closed = _prefix_counts(sentence, closing.__eq__)
+                ok &= opened[end] - opened[begin] == closed[end] - closed[begin]
+        spans.update(zip(begin[ok].tolist(), end[ok].tolist(), strict=True))
+    # The typed spans as the rows see them: in the folded text (full-width digits too).
     for pattern in _SPAN_PATTERNS.values():
-        for m in pattern.finditer(sentence):
+        for m in pattern.finditer(folded):
             start, end = m.start(), m.end()
-            while start < end and sentence[start] in " ,，、":
+            while start < end and folded[start] in " ,，、":
                 start += 1
-            if end - start <= MAX_SPAN_CHARS and _bare(sentence[start:end]):
+            if end - start <= MAX_SPAN_CHARS and _bare(folded[start:end]):
                 spans.add((start, end))
     return sorted(spans)
 
@@ -507,82 +688,101 @@ def _balanced(text: str) -> bool:
     return all(text.count(o) == text.count(c) for o, c in _OPENING.items())
 
 
-def span_rows(analysis: QuestionAnalysis, sentence: str, spans: Sequence[tuple[int, int]],
-              tokenizer: Tokenizer, sentence_probability: float,
-              sentence_rank: int) -> np.ndarray:
-    """One row of SPAN_FEATURES per candidate span of the sentence."""
-    folded = fold_chars(sentence)
-    words = _sentence_words(sentence, tokenizer)
-    question_chars = set(analysis.question)
-    occurrences = _focus_positions(folded, analysis)
-    typed = {kind: [(m.start(), m.end()) for m in pattern.finditer(folded)]
-             for kind, pattern in _SPAN_PATTERNS.items()}
-    wanted_kinds = _TYPE_SPANS.get(analysis.answer_type, ())
-    type_tags = _TYPE_TAGS.get(analysis.answer_type, frozenset())
-    rows = np.zeros((len(spans), len(SPAN_FEATURES)))
-    head_char = analysis.head[-1:] if analysis.head else ""
-    before_chars, after_chars = set(analysis.before), set(analysis.after)
-    question_words = {form for forms in analysis.forms for form in forms}
-    spans_of_type = [s for kind in wanted_kinds for s in typed[kind]]
-    # The sentence without punctuation once, and where each offset falls in it: the text
-    # beside a span is a slice, not the sentence cleaned again for every span.
-    sentence_bare = _bare(folded)
-    kept = [0, *itertools.accumulate(1 if _KEPT.match(ch) else 0 for ch in folded)]
+def span_rows(analysis: QuestionAnalysis, spans: SentenceSpans, sentence_probability: float,
+              sentence_rank: int, chosen: np.ndarray | None = None) -> np.ndarray:
+    """One row of SPAN_FEATURES per candidate span of the sentence (or per `chosen` one):
+    the sentence's own columns copied, the question's computed over all spans at once, and
+    the words beside a span once per place a span starts or ends."""
+    index = np.arange(len(spans.spans)) if chosen is None else chosen
+    count = len(index)
+    rows = np.zeros((count, len(SPAN_FEATURES)))
+    if not count:
+        return rows
+    rows[:, _STATIC_SPAN_COLUMNS] = spans.static[index]
+    starts, ends = spans.starts[index], spans.ends[index]
+    first, last = spans.first[index], spans.last[index]
+    folded, kept = spans.folded, spans.kept
+    question = analysis.question
+
+    def column(name: str, values) -> None:
+        rows[:, _P[name]] = values
+
+    # The share of each span's characters that the question has.
+    asked_chars = set(question)
+    in_question = np.array([0, *itertools.accumulate(
+        1 if _KEPT.match(ch) and ch in asked_chars else 0 for ch in folded)])
+    column("question_share", (in_question[ends] - in_question[starts])
+           / np.maximum(kept[ends] - kept[starts], 1))
+    bare_texts = spans.bare_texts
+    column("in_question", [bool(bare_texts[i]) and bare_texts[i] in question
+                           for i in index.tolist()])
+    kinds = _TYPE_SPANS.get(analysis.answer_type, ())
+    if kinds:
+        for name, marks in zip(("typed", "typed_exact", "typed_inside"),
+                               spans.marks(kinds, index), strict=True):
+            column(name, marks)
+    type_tags = _TYPE_TAGS.get(analysis.answer_type)
+    if type_tags:
+        tagged = np.array([tag in type_tags for tag in spans.tags])
+        column("tag_of_type", tagged[first] | tagged[last])
+    # The question's words before and after its interrogative, around each span.
     reach = max(len(analysis.before), len(analysis.after), ALIGNED) + 2
-    for n, (start, end) in enumerate(spans):
-        text = folded[start:end]
-        bare = _bare(text)
-        first, last = _word_at(words, start), _word_at(words, end - 1)
-        bare_before = sentence_bare[max(0, kept[start] - reach):kept[start]]
-        bare_after = sentence_bare[kept[end]:kept[end] + reach]
-        before = min(_anchor_at(bare_before, analysis.before, True), MAX_ANCHOR)
-        after = min(_anchor_at(bare_after, analysis.after, False), MAX_ANCHOR)
-        left = min(min((start - e for s, e in occurrences if e <= start), default=MAX_DISTANCE),
-                   MAX_DISTANCE) / MAX_DISTANCE
-        right = min(min((s - end for s, e in occurrences if s >= end), default=MAX_DISTANCE),
-                    MAX_DISTANCE) / MAX_DISTANCE
-        values = {
-            "log_chars": math.log1p(len(text)) / math.log(MAX_SPAN_CHARS + 1),
-            "words": (last - first + 1) / MAX_SPAN_WORDS,
-            "question_share": sum(ch in question_chars for ch in bare) / (len(bare) or 1),
-            "in_question": float(bool(bare) and bare in analysis.question),
-            "typed": float(any(s <= start < e or start <= s < end for s, e in spans_of_type)),
-            "typed_exact": float((start, end) in spans_of_type),
-            "typed_inside": float(any(start <= s and e <= end for s, e in spans_of_type)),
-            "quoted": float(any(s <= start and end <= e for s, e in typed["title"])),
-            "tag_of_type": float(bool(type_tags) and (words.tags[first] in type_tags
-                                                       or words.tags[last] in type_tags)),
-            "anchor_before": before / MAX_ANCHOR, "anchor_after": after / MAX_ANCHOR,
-            "anchors": (before + after) / MAX_ANCHOR,
-            "distance_before": left, "distance_after": right, "distance": min(left, right),
-            "head_end": float(bool(head_char) and head_char in text[-2:]),
-            "head_inside": float(bool(analysis.head) and analysis.head in text),
-            "opener_before": float(start > 0 and folded[start - 1] in _OPENERS),
-            "clause_end_after": float(end >= len(folded) or folded[end] in _CLAUSE_END),
-            "clause_start_before": float(start == 0 or folded[start - 1] in _CLAUSE_END),
-            "position": start / (len(folded) or 1),
-            "sentence_probability": sentence_probability,
-            "sentence_rank": min(sentence_rank, MAX_COUNT) / MAX_COUNT,
-            "has_number": float(any(ch.isdigit() for ch in text)),
-            "has_latin": float(any("a" <= ch <= "z" for ch in text)),
-            "window_before": _window_share(bare_before[-WINDOW:], before_chars),
-            "window_after": _window_share(bare_after[:WINDOW], after_chars),
-            "ordered_before": _ordered_share(analysis.before[-ALIGNED:],
-                                             bare_before[-ALIGNED - 2:]),
-            "ordered_after": _ordered_share(analysis.after[:ALIGNED], bare_after[:ALIGNED + 2]),
-            "word_before_asked": float(first > 0 and words.folded[first - 1] in question_words),
-            "word_after_asked": float(last + 1 < len(words.folded)
-                                      and words.folded[last + 1] in question_words),
-            "de_after": float(folded[end:end + 1] == "的"),
-            "de_before": float(start > 0 and folded[start - 1] == "的"),
-            "first_word_asked": float(words.folded[first] in question_words),
-            "last_word_asked": float(words.folded[last] in question_words),
-            f"first_{_tag_group(words.tags[first])}": 1.0,
-            f"last_{_tag_group(words.tags[last])}": 1.0,
-            f"type_{analysis.answer_type}": 1.0,
-        }
-        for name, value in values.items():
-            rows[n, _P[name]] = value
+    before_chars, after_chars = set(analysis.before), set(analysis.after)
+    bare = spans.bare
+    befores, afters = {}, {}
+    for at in set(kept[starts].tolist()):
+        beside = bare[max(0, at - reach):at]
+        befores[at] = (min(_anchor_at(beside, analysis.before, True), MAX_ANCHOR),
+                       _window_share(beside[-WINDOW:], before_chars),
+                       _ordered_share(analysis.before[-ALIGNED:], beside[-ALIGNED - 2:]))
+    for at in set(kept[ends].tolist()):
+        beside = bare[at:at + reach]
+        afters[at] = (min(_anchor_at(beside, analysis.after, False), MAX_ANCHOR),
+                      _window_share(beside[:WINDOW], after_chars),
+                      _ordered_share(analysis.after[:ALIGNED], beside[:ALIGNED + 2]))
+    before = np.array([befores[at] for at in kept[starts].tolist()])
+    after = np.array([afters[at] for at in kept[ends].tolist()])
+    column("anchor_before", before[:, 0] / MAX_ANCHOR)
+    column("anchor_after", after[:, 0] / MAX_ANCHOR)
+    column("anchors", (before[:, 0] + after[:, 0]) / MAX_ANCHOR)
+    column("window_before", before[:, 1])
+    column("window_after", after[:, 1])
+    column("ordered_before", before[:, 2])
+    column("ordered_after", after[:, 2])
+    # How far each span stands from the question's words.
+    occurrences = _focus_positions(folded, analysis)
+    if occurrences:
+        focus_starts = np.array([s for s, _ in occurrences])[None, :]
+        focus_ends = np.array([e for _, e in occurrences])[None, :]
+        gap_left = starts[:, None] - focus_ends
+        gap_right = focus_starts - ends[:, None]
+        left = np.where(gap_left >= 0, gap_left, MAX_DISTANCE).min(axis=1)
+        right = np.where(gap_right >= 0, gap_right, MAX_DISTANCE).min(axis=1)
+        left = np.minimum(left, MAX_DISTANCE) / MAX_DISTANCE
+        right = np.minimum(right, MAX_DISTANCE) / MAX_DISTANCE
+    else:
+        left = right = np.ones(count)
+    column("distance_before", left)
+    column("distance_after", right)
+    column("distance", np.minimum(left, right))
+    if analysis.head:
+        head_char = analysis.head[-1]
+        is_head = np.array([ch == head_char for ch in folded] + [False])
+        column("head_end", is_head[ends - 1] | ((ends - 2 >= starts) & is_head[ends - 2]))
+        found = _occurrences(folded, analysis.head)
+        if found:
+            head_starts = np.array(found)[None, :]
+            column("head_inside", ((starts[:, None] <= head_starts)
+                                   & (head_starts + len(analysis.head) <= ends[:, None])).any(1))
+    column("sentence_probability", sentence_probability)
+    column("sentence_rank", min(sentence_rank, MAX_COUNT) / MAX_COUNT)
+    question_words = {form for forms in analysis.forms for form in forms}
+    asked = np.array([word in question_words for word in spans.folded_words] + [False])
+    column("first_word_asked", asked[first])
+    column("last_word_asked", asked[last])
+    column("word_before_asked", (first > 0) & asked[first - 1])
+    column("word_after_asked", asked[last + 1])
+    column(f"type_{analysis.answer_type}", 1.0)
     return rows
 
 
@@ -595,6 +795,15 @@ def _ordered_share(asked: str, beside: str) -> float:
 def _window_share(window: str, chars: set[str]) -> float:
     """The share of a window's characters that the question has on the same side."""
     return sum(ch in chars for ch in window) / WINDOW if window else 0.0
+
+
+def _occurrences(text: str, word: str) -> list[int]:
+    """Where the word starts in the text, overlaps included."""
+    found, start = [], text.find(word)
+    while start >= 0:
+        found.append(start)
+        start = text.find(word, start + 1)
+    return found
 
 
 def _focus_positions(folded: str, analysis: QuestionAnalysis,
@@ -627,18 +836,6 @@ def _anchor_at(text: str, anchor: str, reverse: bool) -> int:
                 count += 1
         best = max(best, count - slip)
     return best
-
-
-def _word_at(words: _Words, offset: int) -> int:
-    """The index of the word holding the character at `offset`."""
-    low, high = 0, len(words.starts) - 1
-    while low < high:
-        middle = (low + high + 1) // 2
-        if words.starts[middle] <= offset:
-            low = middle
-        else:
-            high = middle - 1
-    return low
 
 
 def _tag_group(tag: str) -> str:
@@ -696,54 +893,89 @@ SentenceEvidence.NONE = SentenceEvidence(0.0, False, 0.0, 0.0, 0.0)
 
 
 class Reader:
-    """Reads paragraphs for a question: the answering sentence and span in each."""
+    """Reads paragraphs for a question: the answering sentence and span in each.
 
-    def __init__(self, tokenizer: Tokenizer, model: ReaderModel | None = None):
+    Owns what it prepares (its tokenizer's alias groups, each passage's sentences, each
+    sentence's spans): a reader replaced after a lexicon reload takes them all with it."""
+
+    def __init__(self, tokenizer: Tokenizer, model: ReaderModel | None = None,
+                 passages: Sequence[Passage] = ()):
         self.tokenizer = tokenizer
         self.model = model or shipped_reader_model()
+        self._aliases = aliases_of(tokenizer)
+        self._analyses = functools.lru_cache(maxsize=ROWS_CACHE_SIZE)(self._analyze)
+        self._prepared: dict[Passage, PassageSentences] = {}
+        self._other_passages = functools.lru_cache(maxsize=PASSAGES_CACHE_SIZE)(
+            PassageSentences.of)
+        self._spans = functools.lru_cache(maxsize=SPANS_CACHE_SIZE)(
+            functools.partial(SentenceSpans.of, tokenizer=tokenizer))
         # The decision weighs a candidate's sentences, then the one shown is read: the same
-        # rows, computed once per question and passage.
-        self._rows = functools.lru_cache(maxsize=ROWS_CACHE_SIZE)(self._sentence_rows)
-        self._analyses = functools.lru_cache(maxsize=ROWS_CACHE_SIZE)(
-            functools.partial(analyze_question, tokenizer=tokenizer))
+        # rows and probabilities, computed once per question and passage.
+        self._scored: OrderedDict[tuple[QuestionAnalysis, Passage],
+                                  tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.prepare(passages)
 
-    def _sentence_rows(self, analysis: QuestionAnalysis, passage: Passage) -> np.ndarray:
-        rows = sentence_rows(analysis, passage, self.tokenizer)
-        rows.setflags(write=False)  # shared by the cache
-        return rows
+    def prepare(self, passages: Sequence[Passage]) -> None:
+        """Reads the passages' sentences now (start-up), not when a question first needs
+        them."""
+        for passage in passages:
+            if passage not in self._prepared:
+                self._prepared[passage] = PassageSentences.of(passage)
+
+    def sentences_of(self, passage: Passage) -> PassageSentences:
+        prepared = self._prepared.get(passage)
+        return prepared if prepared is not None else self._other_passages(passage)
+
+    def _analyze(self, question: str) -> QuestionAnalysis:
+        return analyze_question(question, self.tokenizer, self._aliases)
 
     def analyze(self, question: str) -> QuestionAnalysis:
         """The question's analysis (the decision's evidence and the reading of the shown
         paragraph both ask for it: made once)."""
         return self._analyses(question)
 
+    def _score(self, analysis: QuestionAnalysis, passages: Sequence[Passage]
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each passage's sentence rows and probabilities; the ones not yet scored for this
+        question go through the trees together."""
+        missing = [p for p in dict.fromkeys(passages) if (analysis, p) not in self._scored]
+        if missing:
+            rows = [sentence_rows(analysis, self.sentences_of(p)) for p in missing]
+            probabilities = self.model.sentences.probabilities(np.vstack(rows)) \
+                if sum(map(len, rows)) else np.zeros(0)
+            at = 0
+            for passage, passage_rows in zip(missing, rows, strict=True):
+                scored = probabilities[at:at + len(passage_rows)]
+                at += len(passage_rows)
+                passage_rows.setflags(write=False)  # shared by the cache
+                scored.setflags(write=False)
+                self._scored[analysis, passage] = (passage_rows, scored)
+        found = []
+        for passage in passages:
+            self._scored.move_to_end((analysis, passage))
+            found.append(self._scored[analysis, passage])
+        while len(self._scored) > ROWS_CACHE_SIZE:
+            self._scored.popitem(last=False)
+        return found
+
+    def weigh_all(self, analysis: QuestionAnalysis, passages: Sequence[Passage]
+                  ) -> list[SentenceEvidence]:
+        """The reader's evidence on each candidate (its sentences only: no span is read)."""
+        return [_evidence(analysis, rows, probabilities)
+                for rows, probabilities in self._score(analysis, passages)]
+
     def weigh(self, analysis: QuestionAnalysis, passage: Passage) -> SentenceEvidence:
-        """The reader's evidence on one candidate (its sentences only: no span is read)."""
-        rows = self._rows(analysis, passage)
-        if not len(rows):
-            return SentenceEvidence.NONE
-        probabilities = self.model.sentences.probabilities(rows)
-        best = int(probabilities.argmax())
-        # Whether any sentence holds a fact of the asked type next to a word of the question:
-        # the paragraph as a whole supplies it or cannot (女党员有多少 of a paragraph on dues).
-        near = rows[:, _S["typed_near_focus"]].max()
-        typed_asked = analysis.answer_type in _TYPE_SPANS
-        return SentenceEvidence(float(probabilities[best]), typed_asked and near == 0,
-                                float(rows[:, _S["typed_anchored"]].max()),
-                                float(rows[best, _S["words"]]),
-                                float(rows[:, _S["typed_near_rarest"]].max()))
+        return self.weigh_all(analysis, [passage])[0]
 
     def read(self, analysis: QuestionAnalysis, passage: Passage,
              with_span: bool = True) -> Reading | None:
-        """Where the passage answers: its likeliest sentence and, among its best
-        SPAN_SENTENCES sentences, the one whose span times sentence is likeliest
-        (`with_span`)."""
+        """Where the passage answers: its likeliest sentence (after answer-type filtering)
+        and, among its best SPAN_SENTENCES sentences, the one whose span times sentence is
+        likeliest (`with_span`)."""
         if not passage.sentences:
             return None
-        rows = self._rows(analysis, passage)
-        probabilities = self.model.sentences.probabilities(rows)
-        eligible = _eligible_sentences(analysis, rows)
-        order = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: -probabilities[i])
+        [(rows, probabilities)] = self._score(analysis, [passage])
+        order = reading_order(analysis, rows, probabilities)
         best, span, span_probability = order[0], None, 0.0
         if with_span:
             found = [(p * float(probabilities[i]), i, where, p)
@@ -756,23 +988,54 @@ class Reader:
         return Reading(passage.passage_id, best, passage.sentences[best], span,
                        analysis.answer_type, float(probabilities[best]), span_probability)
 
+    def sentence_spans(self, sentence: str) -> SentenceSpans:
+        return self._spans(sentence)
+
     def _best_span(self, analysis: QuestionAnalysis, sentence: str, probability: float,
                    rank: int) -> tuple[tuple[int, int] | None, float]:
-        spans = span_candidates(sentence, self.tokenizer)
-        if not spans:
+        spans = self._spans(sentence)
+        chosen = candidates_read(analysis, spans)
+        if not len(chosen):
             return None, 0.0
-        rows = span_rows(analysis, sentence, spans, self.tokenizer, probability, rank)
-        scores = self.model.spans.probabilities(rows)
-        if analysis.answer_type in FILTERED_TYPES and rows[:, _P["typed"]].any():
-            scores = scores * (rows[:, _P["typed"]] > 0)
+        scores = self.model.spans.probabilities(span_rows(analysis, spans, probability, rank,
+                                                          chosen))
         i = int(scores.argmax())
-        return spans[i], float(scores[i])
+        return spans.spans[chosen[i]], float(scores[i])
 
 
-def _eligible_sentences(analysis: QuestionAnalysis, rows: np.ndarray) -> np.ndarray:
-    """Answer-type filtering, as classic QA systems do: a quantity or a date is looked for
-    only in the sentences that hold one beside the question's words, when any does."""
+def _evidence(analysis: QuestionAnalysis, rows: np.ndarray,
+              probabilities: np.ndarray) -> SentenceEvidence:
+    if not len(rows):
+        return SentenceEvidence.NONE
+    best = int(probabilities.argmax())
+    # Whether any sentence holds a fact of the asked type next to a word of the question:
+    # the paragraph as a whole supplies it or cannot (女党员有多少 of a paragraph on dues).
+    near = rows[:, _S["typed_near_focus"]].max()
+    typed_asked = analysis.answer_type in _TYPE_SPANS
+    return SentenceEvidence(float(probabilities[best]), typed_asked and near == 0,
+                            float(rows[:, _S["typed_anchored"]].max()),
+                            float(rows[best, _S["words"]]),
+                            float(rows[:, _S["typed_near_rarest"]].max()))
+
+
+def reading_order(analysis: QuestionAnalysis, rows: np.ndarray,
+                  probabilities: np.ndarray) -> list[int]:
+    """The sentences a span is looked for in, likeliest first, after answer-type filtering
+    as classic QA systems do it: a quantity or a date is looked for only in the sentences
+    that hold one beside the question's words, when any does. (Training reads the same.)"""
     near = rows[:, _S["typed_near_focus"]] > 0
-    if analysis.answer_type in FILTERED_TYPES and near.any():
-        return near
-    return np.ones(len(rows), dtype=bool)
+    eligible = near if analysis.answer_type in FILTERED_TYPES and near.any() \
+        else np.ones(len(rows), dtype=bool)
+    return sorted(np.flatnonzero(eligible).tolist(), key=lambda i: -probabilities[i])
+
+
+def candidates_read(analysis: QuestionAnalysis, spans: SentenceSpans) -> np.ndarray:
+    """The candidate spans scored (indices into `spans.spans`): for a number or a date, only
+    those of its form when the sentence has any (the others could not win: answer-type
+    filtering); otherwise all. (Training reads the same.)"""
+    everything = np.arange(len(spans.spans))
+    if analysis.answer_type in FILTERED_TYPES:
+        typed, _, _ = spans.marks(_TYPE_SPANS[analysis.answer_type], everything)
+        if typed.any():
+            return np.flatnonzero(typed)
+    return everything
