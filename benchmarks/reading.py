@@ -55,6 +55,7 @@ from bot.core.reading import (
     fold_chars,
     reading_order,
     sentence_rows,
+    shipped_reader_model,
     span_rows,
 )
 from bot.core.search import Index
@@ -70,6 +71,11 @@ SENTENCE_TREES = (6, 300, 0.05)
 SPAN_TREES = (6, 300, 0.05)
 # Negative spans kept per sentence in training (see span_matrix).
 SPAN_NEGATIVES = 40
+# A span is shown in bold when, held out, the spans bolded from its probability on are
+# exactly a gold answer at least this often (half: bold that misleads more often than it
+# helps is worse than none); floors tried in these steps.
+BOLD_PRECISION = 0.5
+BOLD_STEP = 0.05
 
 
 @dataclass
@@ -316,11 +322,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"features in {time.perf_counter() - started:.0f} s")
     folds = article_folds(questions)
     sentence_forests = prepare_spans(questions, folds, tokenizer)
-    if args.write or args.write_only:
-        write_weights(questions)
+    if args.write_only:  # no held-out readings to choose a floor from: the shipped one
+        write_weights(questions, shipped_reader_model().bold_floor)
         say(f"weights written to {WEIGHTS_PATH.relative_to(REPO_ROOT)}")
-        if args.write_only:
-            return 0
+        return 0
 
     # The reader as the bot runs it, both models held out.
     readings, span_readings = {}, {}
@@ -337,17 +342,43 @@ def main(argv: Sequence[str] | None = None) -> int:
                 readings[id(q)] = shown
                 span_readings[id(q)] = spanned
 
+    floor = bold_floor(say, questions, readings)
+    if args.write:
+        write_weights(questions, floor)
+        say(f"weights written to {WEIGHTS_PATH.relative_to(REPO_ROOT)}")
     index = Index(tuple({q.passage.passage_id: q.passage for q in questions}.values()),
                   tokenizer)
-    report(say, questions, readings, span_readings, index, tokenizer)
+    report(say, questions, readings, span_readings, index, tokenizer, floor)
     if not args.no_speed:
         speed(say, questions, tokenizer)
     say.save("reading.txt")
     return 0
 
 
+def bold_floor(say: Report, questions: Sequence[Question], readings: dict) -> float:
+    """The lowest span probability (in steps of BOLD_STEP) from which the spans the bot
+    would bold, held out, are exactly a gold answer at least BOLD_PRECISION of the time."""
+    shown = [(readings[id(q)].span_probability, exact(readings[id(q)].span_text, q.answers))
+             for q in questions if q.analysis.wants_span and readings[id(q)].span is not None]
+    probabilities = np.array([p for p, _ in shown])
+    right = np.array([ok for _, ok in shown], dtype=float)
+    say(f"bolded spans (span-type questions, held out; n={len(shown)}): floor, share bolded, "
+        "EM of the bolded")
+    chosen = None
+    for floor in np.arange(0.0, 1.0, BOLD_STEP):
+        kept = probabilities >= floor
+        if not kept.any():
+            break
+        precision = right[kept].mean()
+        if chosen is None and precision >= BOLD_PRECISION:
+            chosen = round(float(floor), 2)
+        say(f"  {floor:.2f}  {kept.mean():.3f}  {100 * precision:.1f}"
+            + ("  <- chosen" if chosen == round(float(floor), 2) else ""))
+    return chosen if chosen is not None else 1.0
+
+
 def report(say: Report, questions: Sequence[Question], readings: dict, span_readings: dict,
-           index: Index, tokenizer: Tokenizer) -> None:
+           index: Index, tokenizer: Tokenizer, floor: float) -> None:
     n = len(questions)
     right = [holds_answer(q.passage, readings[id(q)].sentence_index, q) for q in questions]
     alone = [holds_answer(q.passage, int(np.argmax(q.held_out_sentences)), q) for q in questions]
@@ -386,13 +417,22 @@ def report(say: Report, questions: Sequence[Question], readings: dict, span_read
     say(f"  a gold span among the candidates read        {oracle:.3f}")
     say("  for reference: logistic regression on lexical features, SQuAD 1.1, EM 40.4 / F1 51.0;")
     say("  CMRC 2018 test: humans EM 92.4 / F1 97.9, MacBERT-large EM 80.4 / F1 93.8")
-    by_type: dict[str, list[tuple[bool, bool]]] = {}
+    by_type: dict[str, list[tuple[bool, bool, bool, bool]]] = {}
     for q, ok, s in zip(questions, right, spans, strict=True):
-        by_type.setdefault(str(q.analysis.answer_type), []).append((ok, exact(s, q.answers)))
-    say("by answer type: n, answering sentence, span EM")
+        shown = readings[id(q)]
+        bolded = q.analysis.wants_span and shown.span is not None
+        by_type.setdefault(str(q.analysis.answer_type), []).append(
+            (ok, exact(s, q.answers), bolded, bolded and shown.span_probability >= floor))
+    say(f"by answer type: n, answering sentence, span EM; the spans shown in bold: share and "
+        f"EM with no floor, then with the floor {floor:.2f}")
     for kind, results in sorted(by_type.items(), key=lambda item: -len(item[1])):
-        oks, ems = zip(*results, strict=True)
-        say(f"  {kind:<13} {len(results):>5}  {np.mean(oks):.3f}  {100 * np.mean(ems):.1f}")
+        oks, ems, bolded, sure = (np.array(column) for column in zip(*results, strict=True))
+        line = f"  {kind:<13} {len(results):>5}  {oks.mean():.3f}  {100 * ems.mean():5.1f}"
+        if bolded.any():
+            line += (f"   bold {bolded.mean():.2f} EM {100 * ems[bolded].mean():5.1f}"
+                     f"  ->  {sure.mean():.2f} EM "
+                     + (f"{100 * ems[sure].mean():5.1f}" if sure.any() else "    -"))
+        say(line)
 
 
 def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
@@ -430,11 +470,11 @@ def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
         " of it)")
 
 
-def write_weights(questions: Sequence[Question]) -> None:
+def write_weights(questions: Sequence[Question], floor: float) -> None:
     _, sentences = fit(*sentence_matrix(questions), SENTENCE_TREES)
     _, spans = fit(*span_matrix(questions), SPAN_TREES)
     data = {"sentences": {"features": list(SENTENCE_FEATURES), **sentences},
-            "spans": {"features": list(SPAN_FEATURES), **spans}}
+            "spans": {"features": list(SPAN_FEATURES), **spans}, "bold_floor": floor}
     WEIGHTS_PATH.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
 
 from bot.core.checks import number_in_text
-from bot.core.forest import Forest
+from bot.core.forest import Forest, ForestFileError
 from bot.core.lectures import Passage
 from bot.core.text import Tokenizer, normalize
 
@@ -91,6 +91,8 @@ _MEASURE = re.compile(r"^[个种位些样类项名家所座部首款只条件次
 _PUNCTUATION = re.compile(r"[\W_]+")
 _KEPT = re.compile(r"[^\W_]")  # a character _bare keeps
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_DIGIT_CHAR = re.compile(r"\d")
+_LATIN_CHAR = re.compile(r"[a-z]")
 
 # Spans of each kind a sentence may hold, found in its (length-preserving) folded text.
 _DIGIT = r"[\d〇零一二三四五六七八九十百千万亿两.,，]"
@@ -180,6 +182,14 @@ class QuestionAnalysis:
     bigrams: tuple[str, ...]
 
     @property
+    def head_forms(self) -> tuple[str, ...]:
+        """The head as written and, when it is a focus word, in that word's other forms."""
+        for word, forms in zip(self.focus, self.forms, strict=True):
+            if word == self.head or self.head in forms:
+                return forms
+        return (self.head,) if self.head else ()
+
+    @property
     def wants_span(self) -> bool:
         return self.answer_type in SPAN_TYPES
 
@@ -253,6 +263,9 @@ class Reading:
     answer_type: AnswerType
     sentence_probability: float
     span_probability: float
+    # Whether the span is likely enough to be shown in bold (ReaderModel.bold_floor): a weak
+    # span is read (for the benchmarks) but not put before the member as the answer.
+    span_sure: bool = True
 
     @property
     def span_text(self) -> str:
@@ -260,7 +273,7 @@ class Reading:
 
     @property
     def shows_span(self) -> bool:
-        return self.span is not None and self.answer_type in SPAN_TYPES
+        return self.span is not None and self.answer_type in SPAN_TYPES and self.span_sure
 
     def as_dict(self) -> dict:
         return {"sentence": self.sentence, "span": self.span_text if self.shows_span else None,
@@ -276,7 +289,7 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "rarest", "common_run", "words_previous", "words_next", "opens_with_reference",
     "chars_with_previous", "position", "is_first", "is_last", "sentences", "log_chars",
     "rank_words", "rank_chars", "words_only_here", "ordered_chars", "typed_near_focus",
-    "typed_rare", "near_rare", "typed_near_rarest",
+    "typed_rare", "near_rare", "typed_near_rarest", "typed_near_head",
     *(f"type_{kind}" for kind in TYPE_ORDER),
 )
 _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
@@ -331,7 +344,7 @@ class PassageSentences:
 def _kept_offsets(text: str) -> tuple[int, ...]:
     """For each offset of the text (and its end), where it falls in the text without
     punctuation: _bare(text[:i]) == _bare(text)[:kept[i]]."""
-    return (0, *itertools.accumulate(1 if _KEPT.match(ch) else 0 for ch in text))
+    return tuple(_prefix_counts(text, _KEPT).tolist())
 
 
 # The columns of a sentence row that depend on the passage alone.
@@ -447,6 +460,10 @@ def sentence_rows(analysis: QuestionAnalysis, sentences: PassageSentences) -> np
         row[_S["typed_near_focus"]] = _nearness(typed, _focus_positions(sentence, analysis))
         row[_S["typed_near_rarest"]] = _nearness(typed,
                                                  _focus_positions(sentence, analysis, 1))
+        if analysis.head:
+            row[_S["typed_near_head"]] = _nearness(typed, [
+                (at, at + len(form)) for form in analysis.head_forms
+                for at in _occurrences(sentence, form)])
     rows[:, _S[f"type_{analysis.answer_type}"]] = 1.0
     # How each sentence compares with the paragraph's best, and its neighbours.
     for name in ("words", "chars", "bigrams", "fuzz"):
@@ -576,8 +593,8 @@ class SentenceSpans:
         opener = np.array([ch in _OPENERS for ch in chars])
         clause_end = np.array([ch in _CLAUSE_END for ch in chars])
         de = np.array([ch == "的" for ch in chars])
-        digits = _prefix_counts(folded, str.isdigit)
-        latin = _prefix_counts(folded, lambda ch: "a" <= ch <= "z")
+        digits = _prefix_counts(folded, _DIGIT_CHAR)
+        latin = _prefix_counts(folded, _LATIN_CHAR)
         title_starts, title_ends = matches["title"]
         has_start = starts > 0
         columns = {
@@ -605,11 +622,6 @@ class SentenceSpans:
         return cls(sentence, folded, tuple(fold_chars(w) for w in words), tags, tuple(spans),
                    starts, ends, first, last, _bare(folded), kept, matches, static)
 
-    @functools.cached_property
-    def bare_texts(self) -> tuple[str, ...]:
-        """Each span's text without punctuation."""
-        return tuple(_bare(self.folded[s:e]) for s, e in self.spans)
-
     def marks(self, kinds: Sequence[str], index: np.ndarray) -> tuple[np.ndarray, ...]:
         """Whether each span (of `index`) crosses, is, or holds a match of the kinds."""
         start, end = self.starts[index][:, None], self.ends[index][:, None]
@@ -622,8 +634,13 @@ class SentenceSpans:
         return crosses, exact, holds
 
 
-def _prefix_counts(text: str, test) -> np.ndarray:
-    return np.array([0, *itertools.accumulate(1 if test(ch) else 0 for ch in text)])
+def _prefix_counts(text: str, pattern: re.Pattern[str]) -> np.ndarray:
+    """How many characters matching the one-character pattern stand before each offset of
+    the text (and its end)."""
+    counts = np.zeros(len(text) + 1, dtype=np.intp)
+    counts[1:] = np.bincount([m.start() for m in pattern.finditer(text)],
+                             minlength=len(text))
+    return np.cumsum(counts)
 
 
 # The columns of a span row that depend on the sentence alone, in this order.
@@ -661,8 +678,8 @@ def _candidates(sentence: str, folded: str, words: Sequence[str],
         ok &= np.array([_may_close(w) for w in words])[last]
         for opening, closing in _OPENING.items():
             if opening in sentence or closing in sentence:
-                opened = _prefix_counts(sentence, opening.__eq__)
-                closed = _prefix_counts(sentence, closing.__eq__)
+                opened = _prefix_counts(sentence, re.compile(re.escape(opening)))
+                closed = _prefix_counts(sentence, re.compile(re.escape(closing)))
                 ok &= opened[end] - opened[begin] == closed[end] - closed[begin]
         spans.update(zip(begin[ok].tolist(), end[ok].tolist(), strict=True))
     # The typed spans as the rows see them: in the folded text (full-width digits too).
@@ -709,13 +726,13 @@ def span_rows(analysis: QuestionAnalysis, spans: SentenceSpans, sentence_probabi
 
     # The share of each span's characters that the question has.
     asked_chars = set(question)
-    in_question = np.array([0, *itertools.accumulate(
-        1 if _KEPT.match(ch) and ch in asked_chars else 0 for ch in folded)])
-    column("question_share", (in_question[ends] - in_question[starts])
-           / np.maximum(kept[ends] - kept[starts], 1))
-    bare_texts = spans.bare_texts
-    column("in_question", [bool(bare_texts[i]) and bare_texts[i] in question
-                           for i in index.tolist()])
+    in_question = np.cumsum([0, *(1 if ch in asked_chars and _KEPT.match(ch) else 0
+                                  for ch in folded)])
+    asked_count, kept_count = in_question[ends] - in_question[starts], kept[ends] - kept[starts]
+    column("question_share", asked_count / np.maximum(kept_count, 1))
+    # A span's text can stand in the question only if all its characters do.
+    for n in np.flatnonzero((asked_count == kept_count) & (kept_count > 0)).tolist():
+        rows[n, _P["in_question"]] = _bare(folded[starts[n]:ends[n]]) in question
     kinds = _TYPE_SPANS.get(analysis.answer_type, ())
     if kinds:
         for name, marks in zip(("typed", "typed_exact", "typed_inside"),
@@ -861,11 +878,19 @@ def _tag_group(tag: str) -> str:
 class ReaderModel:
     sentences: Forest
     spans: Forest
+    # The span probability from which a span is shown in bold: chosen by
+    # benchmarks/reading.py from held-out readings (the lowest at which the bolded spans
+    # are exactly a gold answer often enough, BOLD_PRECISION there) and written with the trees.
+    bold_floor: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict) -> ReaderModel:
+        try:
+            floor = float(data.get("bold_floor", 0.0))
+        except (TypeError, ValueError) as error:
+            raise ForestFileError(f"malformed bold_floor: {error!r}") from error
         return cls(Forest.from_dict(data["sentences"], SENTENCE_FEATURES),
-                   Forest.from_dict(data["spans"], SPAN_FEATURES))
+                   Forest.from_dict(data["spans"], SPAN_FEATURES), floor)
 
 
 @functools.cache
@@ -885,11 +910,14 @@ class SentenceEvidence:
     anchored: float     # how much of the question stands around a span of the type (0-1)
     focus: float        # the share of the question's information in the best sentence
     near_rarest: float  # how close a fact of the type stands to the question's rarest word
+    # … and to the noun the interrogative asks about (多少[党员], 几个[国家]): what is counted
+    # or named, as opposed to a word that only qualifies it (全国).
+    near_head: float
 
     NONE: ClassVar[SentenceEvidence]
 
 
-SentenceEvidence.NONE = SentenceEvidence(0.0, False, 0.0, 0.0, 0.0)
+SentenceEvidence.NONE = SentenceEvidence(0.0, False, 0.0, 0.0, 0.0, 0.0)
 
 
 class Reader:
@@ -986,7 +1014,8 @@ class Reader:
             if found:
                 _, best, span, span_probability = max(found, key=lambda item: item[0])
         return Reading(passage.passage_id, best, passage.sentences[best], span,
-                       analysis.answer_type, float(probabilities[best]), span_probability)
+                       analysis.answer_type, float(probabilities[best]), span_probability,
+                       span_probability >= self.model.bold_floor)
 
     def sentence_spans(self, sentence: str) -> SentenceSpans:
         return self._spans(sentence)
@@ -1015,7 +1044,8 @@ def _evidence(analysis: QuestionAnalysis, rows: np.ndarray,
     return SentenceEvidence(float(probabilities[best]), typed_asked and near == 0,
                             float(rows[:, _S["typed_anchored"]].max()),
                             float(rows[best, _S["words"]]),
-                            float(rows[:, _S["typed_near_rarest"]].max()))
+                            float(rows[:, _S["typed_near_rarest"]].max()),
+                            float(rows[:, _S["typed_near_head"]].max()))
 
 
 def reading_order(analysis: QuestionAnalysis, rows: np.ndarray,
