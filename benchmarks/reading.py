@@ -77,11 +77,12 @@ SENTENCE_TREES = (4, 100, 0.2)
 SPAN_TREES = (6, 100, 0.15)
 # Negative spans kept per sentence in training (see span_matrix).
 SPAN_NEGATIVES = 40
-# A span is shown in bold when, held out, the spans bolded from its probability on are
-# exactly a gold answer at least this often (half: bold that misleads more often than it
-# helps is worse than none); floors tried in these steps.
+# A span of a type is shown in bold when, held out, that type's spans bolded from its
+# probability on are exactly a gold answer at least this often (half: bold that misleads more
+# often than it helps is worse than none); floors tried in these steps, a few reported.
 BOLD_PRECISION = 0.5
 BOLD_STEP = 0.05
+BOLD_REPORTED = (0.0, 0.1, 0.2, 0.3, 0.5)
 
 
 @dataclass
@@ -317,10 +318,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write-only", action="store_true",
                         help="write the weights without cross-validating")
     parser.add_argument("--no-speed", action="store_true", help="skip the timing")
+    parser.add_argument("--speed-only", action="store_true", help="only the timing")
     args = parser.parse_args(argv)
     say = Report()
     tokenizer = Tokenizer(Lexicon.load(REPO_ROOT / "knowledge" / "lexicon"))
     questions = cmrc_questions()
+    if args.speed_only:
+        speed(say, questions, tokenizer)
+        return 0
     started = time.perf_counter()
     featurise_sentences(questions, tokenizer)
     say(f"CMRC 2018 dev: {len(questions)} questions, "
@@ -329,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     folds = article_folds(questions)
     sentence_forests = prepare_spans(questions, folds, tokenizer)
     if args.write_only:  # no held-out readings to choose a floor from: the shipped one
-        write_weights(questions, shipped_reader_model().bold_floor)
+        write_weights(questions, dict(shipped_reader_model().bold_floors))
         say(f"weights written to {WEIGHTS_PATH.relative_to(REPO_ROOT)}")
         return 0
 
@@ -348,43 +353,47 @@ def main(argv: Sequence[str] | None = None) -> int:
                 readings[id(q)] = shown
                 span_readings[id(q)] = spanned
 
-    floor = bold_floor(say, questions, readings)
+    floors = bold_floors(say, questions, readings)
     if args.write:
-        write_weights(questions, floor)
+        write_weights(questions, floors)
         say(f"weights written to {WEIGHTS_PATH.relative_to(REPO_ROOT)}")
     index = Index(tuple({q.passage.passage_id: q.passage for q in questions}.values()),
                   tokenizer)
-    report(say, questions, readings, span_readings, index, tokenizer, floor)
+    report(say, questions, readings, span_readings, index, tokenizer, floors)
     if not args.no_speed:
         speed(say, questions, tokenizer)
     say.save("reading.txt")
     return 0
 
 
-def bold_floor(say: Report, questions: Sequence[Question], readings: dict) -> float:
-    """The lowest span probability (in steps of BOLD_STEP) from which the spans the bot
-    would bold, held out, are exactly a gold answer at least BOLD_PRECISION of the time."""
-    shown = [(readings[id(q)].span_probability, exact(readings[id(q)].span_text, q.answers))
-             for q in questions if q.analysis.wants_span and readings[id(q)].span is not None]
-    probabilities = np.array([p for p, _ in shown])
-    right = np.array([ok for _, ok in shown], dtype=float)
-    say(f"bolded spans (span-type questions, held out; n={len(shown)}): floor, share bolded, "
-        "EM of the bolded")
-    chosen = None
-    for floor in np.arange(0.0, 1.0, BOLD_STEP):
-        kept = probabilities >= floor
-        if not kept.any():
-            break
-        precision = right[kept].mean()
-        if chosen is None and precision >= BOLD_PRECISION:
-            chosen = round(float(floor), 2)
-        say(f"  {floor:.2f}  {kept.mean():.3f}  {100 * precision:.1f}"
-            + ("  <- chosen" if chosen == round(float(floor), 2) else ""))
-    return chosen if chosen is not None else 1.0
+def bold_floors(say: Report, questions: Sequence[Question], readings: dict
+                ) -> dict[str, float]:
+    """Per answer type, the lowest span probability (in steps of BOLD_STEP) from which the
+    spans the bot would bold, held out, are exactly a gold answer at least BOLD_PRECISION
+    of the time (1.0, never bolded, when no floor reaches it)."""
+    shown: dict[str, list[tuple[float, bool]]] = {}
+    for q in questions:
+        reading = readings[id(q)]
+        if q.analysis.wants_span and reading.span is not None:
+            shown.setdefault(str(q.analysis.answer_type), []).append(
+                (reading.span_probability, exact(reading.span_text, q.answers)))
+    floors = {}
+    say("bolded spans (held out, by answer type): the chosen floor, then share bolded and EM "
+        "of the bolded at floors " + ", ".join(f"{f:.1f}" for f in BOLD_REPORTED))
+    for kind, pairs in sorted(shown.items(), key=lambda item: -len(item[1])):
+        probabilities = np.array([p for p, _ in pairs])
+        right = np.array([ok for _, ok in pairs], dtype=float)
+        floors[kind] = next((round(float(f), 2) for f in np.arange(0.0, 1.0, BOLD_STEP)
+                             if (probabilities >= f).any()
+                             and right[probabilities >= f].mean() >= BOLD_PRECISION), 1.0)
+        cells = [f"{(probabilities >= f).mean():.2f} {100 * right[probabilities >= f].mean():4.1f}"
+                 if (probabilities >= f).any() else "0.00    -" for f in BOLD_REPORTED]
+        say(f"  {kind:<13} n={len(pairs):>4}  floor {floors[kind]:.2f}   " + "   ".join(cells))
+    return floors
 
 
 def report(say: Report, questions: Sequence[Question], readings: dict, span_readings: dict,
-           index: Index, tokenizer: Tokenizer, floor: float) -> None:
+           index: Index, tokenizer: Tokenizer, floors: dict[str, float]) -> None:
     n = len(questions)
     right = [holds_answer(q.passage, readings[id(q)].sentence_index, q) for q in questions]
     alone = [holds_answer(q.passage, int(np.argmax(q.held_out_sentences)), q) for q in questions]
@@ -428,9 +437,10 @@ def report(say: Report, questions: Sequence[Question], readings: dict, span_read
         shown = readings[id(q)]
         bolded = q.analysis.wants_span and shown.span is not None
         by_type.setdefault(str(q.analysis.answer_type), []).append(
-            (ok, exact(s, q.answers), bolded, bolded and shown.span_probability >= floor))
-    say(f"by answer type: n, answering sentence, span EM; the spans shown in bold: share and "
-        f"EM with no floor, then with the floor {floor:.2f}")
+            (ok, exact(s, q.answers), bolded,
+             bolded and shown.span_probability >= floors.get(str(q.analysis.answer_type), 0.0)))
+    say("by answer type: n, answering sentence, span EM; the spans shown in bold: share and "
+        "EM with no floor, then with the type's floor")
     for kind, results in sorted(by_type.items(), key=lambda item: -len(item[1])):
         oks, ems, bolded, sure = (np.array(column) for column in zip(*results, strict=True))
         line = f"  {kind:<13} {len(results):>5}  {oks.mean():.3f}  {100 * ems.mean():5.1f}"
@@ -444,7 +454,10 @@ def report(say: Report, questions: Sequence[Question], readings: dict, span_read
 def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
           count: int = 500) -> None:
     """The reader's own time per question over all 848 paragraphs (weighing the decision's
-    three candidates, reading the one shown), beside the whole answer path it is part of."""
+    three candidates, reading the one shown, a span only where one is shown, as the bot
+    does), beside the whole answer path it is part of. The reading is timed on a reader of
+    its own, prepared at start-up as the bot's is, that has not read the question before
+    (the answer path's reader keeps what it read for the question)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for passage in {q.passage.passage_id: q.passage for q in questions}.values():
@@ -452,13 +465,12 @@ def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
                 f"{passage.lecture_title} {passage.passage_id}\n\n{passage.text}\n",
                 encoding="utf-8")
         knowledge = KnowledgeBase.load(folder, tokenizer)
-    reader = knowledge.answerer.reader
+    reader = Reader(tokenizer, knowledge.answerer.reader.model,
+                    passages=knowledge.library.passages)
     sample = random.Random(CV_SEED).sample(list(questions), min(count, len(questions)))
     whole, reading = [], []
     for q in sample:
-        started = time.perf_counter()
-        knowledge.answer(q.question)
-        whole.append(time.perf_counter() - started)
+        # The search first, as in the bot: the question is cut before it is read.
         hits = knowledge.index.search(q.question, CANDIDATES)
         started = time.perf_counter()
         analysis = reader.analyze(q.question)
@@ -466,6 +478,9 @@ def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
         if hits:
             reader.read(analysis, hits[0].passage, with_span=analysis.wants_span)
         reading.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        knowledge.answer(q.question)
+        whole.append(time.perf_counter() - started)
     p50 = 1000 * np.median(reading)
     say(f"time per question, {len(sample)} questions over "
         f"{len(knowledge.library.passages)} paragraphs (p50 / p95 ms):")
@@ -476,11 +491,11 @@ def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
         " of it)")
 
 
-def write_weights(questions: Sequence[Question], floor: float) -> None:
+def write_weights(questions: Sequence[Question], floors: dict[str, float]) -> None:
     _, sentences = fit(*sentence_matrix(questions), SENTENCE_TREES)
     _, spans = fit(*span_matrix(questions), SPAN_TREES)
     data = {"sentences": {"features": list(SENTENCE_FEATURES), **sentences},
-            "spans": {"features": list(SPAN_FEATURES), **spans}, "bold_floor": floor}
+            "spans": {"features": list(SPAN_FEATURES), **spans}, "bold_floors": floors}
     WEIGHTS_PATH.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

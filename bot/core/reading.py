@@ -24,7 +24,7 @@ import re
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from typing import ClassVar
@@ -265,7 +265,7 @@ class Reading:
     answer_type: AnswerType
     sentence_probability: float
     span_probability: float
-    # Whether the span is likely enough to be shown in bold (ReaderModel.bold_floor): a weak
+    # Whether the span is likely enough to be shown in bold (ReaderModel.bold_floors): a weak
     # span is read (for the benchmarks) but not put before the member as the answer.
     span_sure: bool = True
 
@@ -417,8 +417,11 @@ def passages_rows(analysis: QuestionAnalysis, passages: Sequence[PassageSentence
     weights = np.array(analysis.weights)
     held = np.zeros((count, len(analysis.forms)), dtype=bool)
     for j, forms in enumerate(analysis.forms):
-        if any(form in joined for form in forms):
-            held[:, j] = [any(form in sentence for form in forms) for sentence in folded]
+        present = [form for form in forms if form in joined]
+        if len(present) == 1:
+            held[:, j] = [present[0] in sentence for sentence in folded]
+        elif present:
+            held[:, j] = [any(form in sentence for form in present) for sentence in folded]
     total = weights.sum() or 1.0
     if len(weights):
         # How many sentences of its own passage hold each word: one alone points to it.
@@ -448,8 +451,13 @@ def passages_rows(analysis: QuestionAnalysis, passages: Sequence[PassageSentence
     if question:
         column("ordered_chars", process.cdist([question], folded, scorer=LCSseq.similarity,
                                               dtype=np.int64)[0] / len(question))
+        # A sentence sharing no character with the question shares no run of them.
+        asked = frozenset(question)
         column("common_run", [_common_run(question, sentence) / len(question)
-                              for sentence in folded])
+                              if not asked.isdisjoint(char_set) else 0.0
+                              for sentence, char_set in zip(
+                                  folded, (c for p in filled for c in p.char_sets),
+                                  strict=True)])
     if analysis.before:
         column("anchor_before", [min(_anchor(s, analysis.before, True), MAX_ANCHOR)
                                  / MAX_ANCHOR for s in folded])
@@ -930,19 +938,24 @@ def _tag_group(tag: str) -> str:
 class ReaderModel:
     sentences: Forest
     spans: Forest
-    # The span probability from which a span is shown in bold: chosen by
-    # benchmarks/reading.py from held-out readings (the lowest at which the bolded spans
-    # are exactly a gold answer often enough, BOLD_PRECISION there) and written with the trees.
-    bold_floor: float = 0.0
+    # Per answer type, the span probability from which a span is shown in bold: chosen by
+    # benchmarks/reading.py from held-out readings (the lowest at which that type's bolded
+    # spans are exactly a gold answer often enough, BOLD_PRECISION there) and written with
+    # the trees. A type without one is bolded from any probability.
+    bold_floors: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict) -> ReaderModel:
         try:
-            floor = float(data.get("bold_floor", 0.0))
-        except (TypeError, ValueError) as error:
-            raise ForestFileError(f"malformed bold_floor: {error!r}") from error
+            floors = {str(AnswerType(kind)): float(floor)
+                      for kind, floor in data.get("bold_floors", {}).items()}
+        except (AttributeError, TypeError, ValueError) as error:
+            raise ForestFileError(f"malformed bold_floors: {error!r}") from error
         return cls(Forest.from_dict(data["sentences"], SENTENCE_FEATURES),
-                   Forest.from_dict(data["spans"], SPAN_FEATURES), floor)
+                   Forest.from_dict(data["spans"], SPAN_FEATURES), floors)
+
+    def bold_floor(self, kind: AnswerType) -> float:
+        return self.bold_floors.get(str(kind), 0.0)
 
 
 @functools.cache
@@ -1067,7 +1080,7 @@ class Reader:
                 _, best, span, span_probability = max(found, key=lambda item: item[0])
         return Reading(passage.passage_id, best, passage.sentences[best], span,
                        analysis.answer_type, float(probabilities[best]), span_probability,
-                       span_probability >= self.model.bold_floor)
+                       span_probability >= self.model.bold_floor(analysis.answer_type))
 
     def _best_span(self, analysis: QuestionAnalysis, sentences: PassageSentences, i: int,
                    probability: float, rank: int) -> tuple[tuple[int, int] | None, float]:
