@@ -323,6 +323,10 @@ class PassageSentences:
     typed: Mapping[str, tuple[tuple[tuple[int, int, str], ...], ...]]
     static: np.ndarray       # (sentences, len(_STATIC_SENTENCE)) read-only
     tagged: tuple[tuple[tuple[str, str], ...], ...]  # each sentence's words and their tags
+    # The passage's distinct characters (code points, sorted) and which sentences hold each:
+    # a question's characters are looked up all at once.
+    char_codes: np.ndarray   # (characters,)
+    char_held: np.ndarray    # (characters, sentences) bool
 
     @classmethod
     def of(cls, passage: Passage, tokenizer: Tokenizer) -> PassageSentences:
@@ -339,9 +343,22 @@ class PassageSentences:
         typed = {kind: tuple(tuple((m.start(), m.end(), _bare(m.group()))
                                    for m in pattern.finditer(sentence)) for sentence in folded)
                  for kind, pattern in _SPAN_PATTERNS.items()}
-        return cls(texts, folded, "\0".join(folded), tuple(frozenset(s) for s in folded),
+        char_sets = tuple(frozenset(s) for s in folded)
+        codes = sorted(set().union(*char_sets)) if char_sets else []
+        held = np.array([[ch in char_set for char_set in char_sets] for ch in codes],
+                        dtype=bool).reshape(len(codes), count)
+        return cls(texts, folded, "\0".join(folded), char_sets,
                    tuple(_bare(s) for s in folded), tuple(_kept_offsets(s) for s in folded),
-                   typed, static, tuple(tuple(tokenizer.tagged_words(s)) for s in texts))
+                   typed, static, tuple(tuple(tokenizer.tagged_words(s)) for s in texts),
+                   np.array([ord(ch) for ch in codes], dtype=np.int64), held)
+
+    def holding(self, codes: np.ndarray) -> np.ndarray:
+        """(sentences, len(codes)): whether each sentence holds each character."""
+        at = np.minimum(np.searchsorted(self.char_codes, codes), len(self.char_codes) - 1)
+        found = self.char_codes[at] == codes if len(self.char_codes) else \
+            np.zeros(len(codes), dtype=bool)
+        return (self.char_held[at] & found[:, None]).T if len(self.char_codes) else \
+            np.zeros((len(self.folded), len(codes)), dtype=bool)
 
 
 def _kept_offsets(text: str) -> tuple[int, ...]:
@@ -435,8 +452,8 @@ def passages_rows(analysis: QuestionAnalysis, passages: Sequence[PassageSentence
     if chars:
         char_weights = np.array([w for _, w in analysis.char_weights])
         char_total = char_weights.sum() or 1.0
-        has = np.array([[ch in char_set for ch in chars]
-                        for p in filled for char_set in p.char_sets])
+        codes = np.array([ord(ch) for ch in chars], dtype=np.int64)
+        has = np.vstack([p.holding(codes) for p in filled])
         column("chars", has @ char_weights / char_total)
         with_previous = has.copy()
         with_previous[1:] |= has[:-1] & ~opens[1:, None]
