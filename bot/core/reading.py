@@ -90,6 +90,7 @@ SPAN_TYPES = frozenset({AnswerType.QUANTITY, AnswerType.DATE, AnswerType.PERSON,
 _MEASURE = re.compile(r"^[个种位些样类项名家所座部首款只条件次一]+")
 _PUNCTUATION = re.compile(r"[\W_]+")
 _KEPT = re.compile(r"[^\W_]")  # a character _bare keeps
+_DROPPED = re.compile(r"[^1]")  # … after those are marked 1: the others
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DIGIT_CHAR = re.compile(r"\d")
 _LATIN_CHAR = re.compile(r"[a-z]")
@@ -340,17 +341,25 @@ class PassageSentences:
                          math.log1p(count) / LOG_SENTENCES_SCALE,
                          math.log1p(len(sentence)) / LOG_SENTENCE_CHARS_SCALE)
         static.setflags(write=False)
-        typed = {kind: tuple(tuple((m.start(), m.end(), _bare(m.group()))
-                                   for m in pattern.finditer(sentence)) for sentence in folded)
+        bare = tuple(_bare(s) for s in folded)
+        kept = tuple(_kept_offsets(s) for s in folded)
+        # A match's text without punctuation is a slice of its sentence's (kept offsets).
+        typed = {kind: tuple(tuple((m.start(), m.end(), b[k[m.start()]:k[m.end()]])
+                                   for m in pattern.finditer(sentence))
+                             for sentence, b, k in zip(folded, bare, kept, strict=True))
                  for kind, pattern in _SPAN_PATTERNS.items()}
-        char_sets = tuple(frozenset(s) for s in folded)
-        codes = sorted(set().union(*char_sets)) if char_sets else []
-        held = np.array([[ch in char_set for char_set in char_sets] for ch in codes],
-                        dtype=bool).reshape(len(codes), count)
-        return cls(texts, folded, "\0".join(folded), char_sets,
-                   tuple(_bare(s) for s in folded), tuple(_kept_offsets(s) for s in folded),
-                   typed, static, tuple(tuple(tokenizer.tagged_words(s)) for s in texts),
-                   np.array([ord(ch) for ch in codes], dtype=np.int64), held)
+        # Which sentences hold each character: (code point, sentence) pairs, made unique.
+        points = [np.frombuffer(sentence.encode("utf-32-le"), dtype=np.uint32)
+                  for sentence in folded]
+        pairs = np.unique(np.concatenate(
+            [np.zeros(0, dtype=np.int64)]
+            + [p.astype(np.int64) * max(count, 1) + i for i, p in enumerate(points)]))
+        codes = np.unique(pairs // max(count, 1))
+        held = np.zeros((len(codes), count), dtype=bool)
+        held[np.searchsorted(codes, pairs // max(count, 1)), pairs % max(count, 1)] = True
+        return cls(texts, folded, "\0".join(folded), tuple(frozenset(s) for s in folded),
+                   bare, kept, typed, static,
+                   tuple(tuple(tokenizer.tagged_words(s)) for s in texts), codes, held)
 
     def holding(self, codes: np.ndarray) -> np.ndarray:
         """(sentences, len(codes)): whether each sentence holds each character."""
@@ -364,7 +373,8 @@ class PassageSentences:
 def _kept_offsets(text: str) -> tuple[int, ...]:
     """For each offset of the text (and its end), where it falls in the text without
     punctuation: _bare(text[:i]) == _bare(text)[:kept[i]]."""
-    return tuple(_prefix_counts(text, _KEPT).tolist())
+    marks = _DROPPED.sub("0", _KEPT.sub("1", text)).encode("ascii")
+    return (0, *np.cumsum(np.frombuffer(marks, dtype=np.uint8) - 48).tolist())
 
 
 # The columns of a sentence row that depend on the passage alone.
@@ -375,16 +385,28 @@ _STATIC_SENTENCE = ("opens_with_reference", "position", "is_first", "is_last", "
 def fold_chars(text: str) -> str:
     """`normalize` character by character, so that offsets stay those of `text`: width,
     case and traditional characters folded; what would change the length stays as is."""
-    return "".join(map(_fold_char, text))
+    return text.translate(_FOLDED)
 
 
-@functools.lru_cache(maxsize=16384)
-def _fold_char(char: str) -> str:
-    folded = unicodedata.normalize("NFKC", char).lower()
-    if len(folded) != 1:
-        return char
-    simplified = normalize(folded)
-    return simplified if len(simplified) == 1 else folded
+class _FoldTable(dict):
+    """Code point → its folded character, filled as characters are first met (a
+    `str.translate` table: the folding runs in C once a character is known)."""
+
+    def __missing__(self, point: int) -> str:
+        char = chr(point)
+        folded = unicodedata.normalize("NFKC", char).lower()
+        if len(folded) != 1:
+            folded = char
+        else:
+            simplified = normalize(folded)
+            folded = simplified if len(simplified) == 1 else folded
+        self[point] = folded
+        return folded
+
+
+# Shared by every reader: a character folds the same whatever the lexicon (it grows with the
+# distinct characters met, a few thousand).
+_FOLDED = _FoldTable()
 
 
 def _anchor(text: str, anchor: str, reverse: bool) -> int:
