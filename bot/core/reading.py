@@ -317,13 +317,14 @@ class PassageSentences:
     texts: tuple[str, ...]   # as written
     folded: tuple[str, ...]  # fold_chars: same offsets
     joined: str              # the folded sentences joined by a NUL, to rule out a word at once
-    char_sets: tuple[frozenset[str], ...]
     bare: tuple[str, ...]    # each folded sentence without punctuation (_bare)
     kept: tuple[tuple[int, ...], ...]  # offset in a folded sentence → offset in its bare one
-    # Per span kind (_SPAN_PATTERNS), per sentence: (start, end, bare text) of each match.
-    typed: Mapping[str, tuple[tuple[tuple[int, int, str], ...], ...]]
+    # Per span kind (_SPAN_PATTERNS), per sentence: (start, end) of each match.
+    typed: Mapping[str, tuple[tuple[tuple[int, int], ...], ...]]
     static: np.ndarray       # (sentences, len(_STATIC_SENTENCE)) read-only
-    tagged: tuple[tuple[tuple[str, str], ...], ...]  # each sentence's words and their tags
+    # Each sentence's words (their lengths: they are slices of it) and parts of speech.
+    word_lengths: tuple[tuple[int, ...], ...]
+    tags: tuple[tuple[str, ...], ...]
     # The passage's distinct characters (code points, sorted) and which sentences hold each:
     # a question's characters are looked up all at once.
     char_codes: np.ndarray   # (characters,)
@@ -343,11 +344,10 @@ class PassageSentences:
         static.setflags(write=False)
         bare = tuple(_bare(s) for s in folded)
         kept = tuple(_kept_offsets(s) for s in folded)
-        # A match's text without punctuation is a slice of its sentence's (kept offsets).
-        typed = {kind: tuple(tuple((m.start(), m.end(), b[k[m.start()]:k[m.end()]])
-                                   for m in pattern.finditer(sentence))
-                             for sentence, b, k in zip(folded, bare, kept, strict=True))
+        typed = {kind: tuple(tuple(m.span() for m in pattern.finditer(sentence))
+                             for sentence in folded)
                  for kind, pattern in _SPAN_PATTERNS.items()}
+        tagged = [tokenizer.tagged_words(s) for s in texts]
         # Which sentences hold each character: (code point, sentence) pairs, made unique.
         points = [np.frombuffer(sentence.encode("utf-32-le"), dtype=np.uint32)
                   for sentence in folded]
@@ -357,9 +357,17 @@ class PassageSentences:
         codes = np.unique(pairs // max(count, 1))
         held = np.zeros((len(codes), count), dtype=bool)
         held[np.searchsorted(codes, pairs // max(count, 1)), pairs % max(count, 1)] = True
-        return cls(texts, folded, "\0".join(folded), tuple(frozenset(s) for s in folded),
-                   bare, kept, typed, static,
-                   tuple(tuple(tokenizer.tagged_words(s)) for s in texts), codes, held)
+        return cls(texts, folded, "\0".join(folded), bare, kept, typed, static,
+                   tuple(tuple(len(word) for word, _ in words) for words in tagged),
+                   tuple(tuple(tag for _, tag in words) for words in tagged), codes, held)
+
+    def tagged(self, i: int) -> list[tuple[str, str]]:
+        """Sentence i's words as written, with their parts of speech."""
+        text, at, words = self.texts[i], 0, []
+        for length, tag in zip(self.word_lengths[i], self.tags[i], strict=True):
+            words.append((text[at:at + length], tag))
+            at += length
+        return words
 
     def holding(self, codes: np.ndarray) -> np.ndarray:
         """(sentences, len(codes)): whether each sentence holds each character."""
@@ -491,12 +499,10 @@ def passages_rows(analysis: QuestionAnalysis, passages: Sequence[PassageSentence
         column("ordered_chars", process.cdist([question], folded, scorer=LCSseq.similarity,
                                               dtype=np.int64)[0] / len(question))
         # A sentence sharing no character with the question shares no run of them.
-        asked = frozenset(question)
-        column("common_run", [_common_run(question, sentence) / len(question)
-                              if not asked.isdisjoint(char_set) else 0.0
-                              for sentence, char_set in zip(
-                                  folded, (c for p in filled for c in p.char_sets),
-                                  strict=True)])
+        asked = np.array(sorted(map(ord, set(question))), dtype=np.int64)
+        shares = np.vstack([p.holding(asked) for p in filled]).any(axis=1).tolist()
+        column("common_run", [_common_run(question, sentence) / len(question) if share else 0.0
+                              for sentence, share in zip(folded, shares, strict=True)])
     if analysis.before:
         column("anchor_before", [min(_anchor(s, analysis.before, True), MAX_ANCHOR)
                                  / MAX_ANCHOR for s in folded])
@@ -550,15 +556,15 @@ def _typed_columns(analysis: QuestionAnalysis, passages: Sequence[PassageSentenc
     at = 0
     for passage in passages:
         for i, sentence in enumerate(passage.folded):
-            typed = [(s, e) for kind in kinds for s, e, bare in passage.typed[kind][i]
-                     if bare and bare not in analysis.question]
+            bare, kept = passage.bare[i], passage.kept[i]
+            typed = [(s, e) for kind in kinds for s, e in passage.typed[kind][i]
+                     if (text := bare[kept[s]:kept[e]]) and text not in analysis.question]
             row = rows[at]
             at += 1
             if not typed:
                 continue
             row[_S["typed"]] = 1.0
             row[_S["typed_count"]] = min(len(typed), MAX_COUNT) / MAX_COUNT
-            bare, kept = passage.bare[i], passage.kept[i]
             row[_S["typed_anchored"]] = max(_anchored(bare, kept, span, analysis)
                                             for span in typed)
             focus = _focus_positions(sentence, analysis)
@@ -669,9 +675,8 @@ class SentenceSpans:
     @classmethod
     def of_passage(cls, sentences: PassageSentences, i: int) -> SentenceSpans:
         """Sentence `i` of a prepared passage: its words and typed spans are not found again."""
-        return cls._made(sentences.texts[i], sentences.folded[i], sentences.tagged[i],
-                         {kind: [(start, end) for start, end, _ in found[i]]
-                          for kind, found in sentences.typed.items()})
+        return cls._made(sentences.texts[i], sentences.folded[i], sentences.tagged(i),
+                         {kind: found[i] for kind, found in sentences.typed.items()})
 
     @classmethod
     def _made(cls, sentence: str, folded: str, tagged: Sequence[tuple[str, str]],
