@@ -12,8 +12,8 @@ import pytest
 from bot.core.answer import AnswerKind
 from bot.core.forest import ForestFileError
 from bot.core.knowledge import KnowledgeBase
-from bot.core.links import LINKS_SUFFIX, passage_ref_in_lecture
 from bot.core.lectures import Passage, split_sentences
+from bot.core.links import LINKS_SUFFIX, passage_ref_in_lecture
 from bot.core.reading import (
     SENTENCE_FEATURES,
     AnswerType,
@@ -26,8 +26,8 @@ from bot.core.reading import (
     shipped_reader_model,
     span_candidates,
 )
-from bot.core.text import Lexicon, Tokenizer
 from bot.core.render import html_chunks, plain_text
+from bot.core.text import Lexicon, Tokenizer
 
 
 @pytest.fixture(scope="module")
