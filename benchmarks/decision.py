@@ -79,7 +79,8 @@ SWEEP = ((3, 200, 0.05), (4, 200, 0.05), (4, 400, 0.025), (5, 200, 0.05))
 # questions that, say, a lone candidate with no question word in it is a sure answer.
 SUPPORTS = ("coverage", "sentence_coverage", "score_of_max", "score_of_first", "margin_to_next",
             "best_sentence_of_max", "rare_coverage", "fuzz_best_sentence",
-            "reader_sentence", "reader_anchored", "reader_focus", "reader_near_rarest")
+            "reader_sentence", "reader_anchored", "reader_focus", "reader_near_rarest",
+            "reader_near_head")
 OPPOSES = ("coverage_below_best", "max_unmatched_weight", "unmatched_informative",
            "unknown_weight_share", "unknown_informative", "numbers_missing", "types_failed",
            "exacting_failed", "premises_failed", "small_talk", "reader_type_missing")

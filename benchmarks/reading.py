@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from benchmarks import REPO_ROOT, Report
+from benchmarks import REPO_ROOT, Report, load_average
 from bot.core.features import CANDIDATES
 from bot.core.forest import Forest, exported_trees
 from bot.core.knowledge import KnowledgeBase
@@ -44,13 +44,18 @@ from bot.core.reading import (
     SPAN_FEATURES,
     SPAN_SENTENCES,
     WEIGHTS_FILE,
+    PassageSentences,
     QuestionAnalysis,
     Reader,
     ReaderModel,
+    SentenceSpans,
+    aliases_of,
     analyze_question,
+    candidates_read,
     fold_chars,
+    reading_order,
     sentence_rows,
-    span_candidates,
+    shipped_reader_model,
     span_rows,
 )
 from bot.core.search import Index
@@ -62,10 +67,22 @@ CV_SEED = 2026
 FOLDS = 5
 # Depth, trees, learning rate, as the answer decision's trees.
 TREES = (4, 200, 0.05)
-SENTENCE_TREES = (6, 300, 0.05)
-SPAN_TREES = (6, 300, 0.05)
+# The reader's trees are walked on every question (all sentences of three candidates, a
+# sentence's candidate spans), so their size is time: held out on CMRC dev, (4, 100, 0.2)
+# sentence trees and (6, 100, 0.15) span trees read as well as the (6, 300, 0.05) both had
+# (answering sentence 0.863 vs 0.864, span EM/F1 35.7/56.8 vs 36.3/56.9 when spans were read
+# in three sentences) for a fifth and a third of the steps; (4, 100, 0.2) span trees lost
+# EM (35.5/56.0).
+SENTENCE_TREES = (4, 100, 0.2)
+SPAN_TREES = (6, 100, 0.15)
 # Negative spans kept per sentence in training (see span_matrix).
 SPAN_NEGATIVES = 40
+# A span of a type is shown in bold when, held out, that type's spans bolded from its
+# probability on are exactly a gold answer at least this often (half: bold that misleads more
+# often than it helps is worse than none); floors tried in these steps, a few reported.
+BOLD_PRECISION = 0.5
+BOLD_STEP = 0.05
+BOLD_REPORTED = (0.0, 0.1, 0.2, 0.3, 0.5)
 
 
 @dataclass
@@ -166,33 +183,43 @@ def exact(prediction: str, answers: Sequence[str]) -> bool:
 
 
 def featurise_sentences(questions: Sequence[Question], tokenizer: Tokenizer) -> None:
+    aliases = aliases_of(tokenizer)
+    prepared: dict[str, PassageSentences] = {}
     for q in questions:
-        q.analysis = analyze_question(q.question, tokenizer)
-        q.sentence_rows = sentence_rows(q.analysis, q.passage, tokenizer)
+        q.analysis = analyze_question(q.question, tokenizer, aliases)
+        sentences = prepared.get(q.passage.passage_id)
+        if sentences is None:
+            sentences = prepared[q.passage.passage_id] = PassageSentences.of(q.passage, tokenizer)
+        q.sentence_rows = sentence_rows(q.analysis, sentences)
         q.sentence_labels = np.array([float(holds_answer(q.passage, i, q))
                                       for i in range(len(q.passage.sentences))])
 
 
 def featurise_spans(questions: Sequence[Question], tokenizer: Tokenizer) -> None:
-    """Span rows in the best SPAN_SENTENCES sentences (held-out order) and the gold one."""
+    """Span rows where the bot reads spans: in the best SPAN_SENTENCES sentences in the
+    order it reads them (held-out probabilities, answer-type filtering: `reading_order`),
+    the candidates it scores there (`candidates_read`); and in the gold sentence."""
     gold_answers = {}
+    spans_of: dict[str, SentenceSpans] = {}
     for q in questions:
-        order = np.argsort(-q.held_out_sentences, kind="stable")
-        chosen = list(order[:SPAN_SENTENCES].tolist())
+        order = reading_order(q.analysis, q.sentence_rows, q.held_out_sentences)
+        chosen = order[:SPAN_SENTENCES]
         gold = [i for i, label in enumerate(q.sentence_labels) if label]
         q.span_sets = []
         for i in dict.fromkeys(chosen + gold[:1]):
             sentence = q.passage.sentences[i]
-            spans = span_candidates(sentence, tokenizer)
-            if not spans:
+            spans = spans_of.get(sentence)
+            if spans is None:
+                spans = spans_of[sentence] = SentenceSpans.of(sentence, tokenizer)
+            read = candidates_read(q.analysis, spans)
+            if not len(read):
                 continue
             rank = chosen.index(i) if i in chosen else SPAN_SENTENCES
-            rows = span_rows(q.analysis, sentence, spans, tokenizer,
-                             float(q.held_out_sentences[i]), rank)
+            rows = span_rows(q.analysis, spans, float(q.held_out_sentences[i]), rank, read)
             wanted = gold_answers.setdefault(id(q), {"".join(_segments(a)) for a in q.answers})
             labels = np.array([float("".join(_segments(sentence[s:e])) in wanted)
-                               for s, e in spans])
-            q.span_sets.append((i, spans, rows, labels))
+                               for s, e in (spans.spans[n] for n in read)])
+            q.span_sets.append((i, [spans.spans[n] for n in read], rows, labels))
 
 
 def article_folds(questions: Sequence[Question]) -> list[set[str]]:
@@ -291,10 +318,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write-only", action="store_true",
                         help="write the weights without cross-validating")
     parser.add_argument("--no-speed", action="store_true", help="skip the timing")
+    parser.add_argument("--speed-only", action="store_true", help="only the timing")
     args = parser.parse_args(argv)
     say = Report()
     tokenizer = Tokenizer(Lexicon.load(REPO_ROOT / "knowledge" / "lexicon"))
     questions = cmrc_questions()
+    if args.speed_only:
+        speed(say, questions, tokenizer)
+        return 0
     started = time.perf_counter()
     featurise_sentences(questions, tokenizer)
     say(f"CMRC 2018 dev: {len(questions)} questions, "
@@ -302,11 +333,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"features in {time.perf_counter() - started:.0f} s")
     folds = article_folds(questions)
     sentence_forests = prepare_spans(questions, folds, tokenizer)
-    if args.write or args.write_only:
-        write_weights(questions)
+    if args.write_only:  # no held-out readings to choose a floor from: the shipped one
+        write_weights(questions, dict(shipped_reader_model().bold_floors))
         say(f"weights written to {WEIGHTS_PATH.relative_to(REPO_ROOT)}")
-        if args.write_only:
-            return 0
+        return 0
 
     # The reader as the bot runs it, both models held out.
     readings, span_readings = {}, {}
@@ -323,17 +353,47 @@ def main(argv: Sequence[str] | None = None) -> int:
                 readings[id(q)] = shown
                 span_readings[id(q)] = spanned
 
+    floors = bold_floors(say, questions, readings)
+    if args.write:
+        write_weights(questions, floors)
+        say(f"weights written to {WEIGHTS_PATH.relative_to(REPO_ROOT)}")
     index = Index(tuple({q.passage.passage_id: q.passage for q in questions}.values()),
                   tokenizer)
-    report(say, questions, readings, span_readings, index, tokenizer)
+    report(say, questions, readings, span_readings, index, tokenizer, floors)
     if not args.no_speed:
         speed(say, questions, tokenizer)
     say.save("reading.txt")
     return 0
 
 
+def bold_floors(say: Report, questions: Sequence[Question], readings: dict
+                ) -> dict[str, float]:
+    """Per answer type, the lowest span probability (in steps of BOLD_STEP) from which the
+    spans the bot would bold, held out, are exactly a gold answer at least BOLD_PRECISION
+    of the time (1.0, never bolded, when no floor reaches it)."""
+    shown: dict[str, list[tuple[float, bool]]] = {}
+    for q in questions:
+        reading = readings[id(q)]
+        if q.analysis.wants_span and reading.span is not None:
+            shown.setdefault(str(q.analysis.answer_type), []).append(
+                (reading.span_probability, exact(reading.span_text, q.answers)))
+    floors = {}
+    say("bolded spans (held out, by answer type): the chosen floor, then share bolded and EM "
+        "of the bolded at floors " + ", ".join(f"{f:.1f}" for f in BOLD_REPORTED))
+    for kind, pairs in sorted(shown.items(), key=lambda item: -len(item[1])):
+        probabilities = np.array([p for p, _ in pairs])
+        right = np.array([ok for _, ok in pairs], dtype=float)
+        floors[kind] = next((round(float(f), 2) for f in np.arange(0.0, 1.0, BOLD_STEP)
+                             if (probabilities >= f).any()
+                             and right[probabilities >= f].mean() >= BOLD_PRECISION), 1.0)
+        cells = [f"{(probabilities >= f).mean():.2f} {100 * right[probabilities >= f].mean():4.1f}"
+                 if (probabilities >= f).any() else "0.00    -" for f in BOLD_REPORTED]
+        say(f"  {kind:<13} n={len(pairs):>4}  floor {floors[kind]:.2f}   " + "   ".join(cells))
+    return floors
+
+
 def report(say: Report, questions: Sequence[Question], readings: dict, span_readings: dict,
-           index: Index, tokenizer: Tokenizer) -> None:
+           index: Index, tokenizer: Tokenizer, floors: dict[str, float]) -> None:
     n = len(questions)
     right = [holds_answer(q.passage, readings[id(q)].sentence_index, q) for q in questions]
     alone = [holds_answer(q.passage, int(np.argmax(q.held_out_sentences)), q) for q in questions]
@@ -372,19 +432,32 @@ def report(say: Report, questions: Sequence[Question], readings: dict, span_read
     say(f"  a gold span among the candidates read        {oracle:.3f}")
     say("  for reference: logistic regression on lexical features, SQuAD 1.1, EM 40.4 / F1 51.0;")
     say("  CMRC 2018 test: humans EM 92.4 / F1 97.9, MacBERT-large EM 80.4 / F1 93.8")
-    by_type: dict[str, list[tuple[bool, bool]]] = {}
+    by_type: dict[str, list[tuple[bool, bool, bool, bool]]] = {}
     for q, ok, s in zip(questions, right, spans, strict=True):
-        by_type.setdefault(str(q.analysis.answer_type), []).append((ok, exact(s, q.answers)))
-    say("by answer type: n, answering sentence, span EM")
+        shown = readings[id(q)]
+        bolded = q.analysis.wants_span and shown.span is not None
+        by_type.setdefault(str(q.analysis.answer_type), []).append(
+            (ok, exact(s, q.answers), bolded,
+             bolded and shown.span_probability >= floors.get(str(q.analysis.answer_type), 0.0)))
+    say("by answer type: n, answering sentence, span EM; the spans shown in bold: share and "
+        "EM with no floor, then with the type's floor")
     for kind, results in sorted(by_type.items(), key=lambda item: -len(item[1])):
-        oks, ems = zip(*results, strict=True)
-        say(f"  {kind:<13} {len(results):>5}  {np.mean(oks):.3f}  {100 * np.mean(ems):.1f}")
+        oks, ems, bolded, sure = (np.array(column) for column in zip(*results, strict=True))
+        line = f"  {kind:<13} {len(results):>5}  {oks.mean():.3f}  {100 * ems.mean():5.1f}"
+        if bolded.any():
+            line += (f"   bold {bolded.mean():.2f} EM {100 * ems[bolded].mean():5.1f}"
+                     f"  ->  {sure.mean():.2f} EM "
+                     + (f"{100 * ems[sure].mean():5.1f}" if sure.any() else "    -"))
+        say(line)
 
 
 def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
           count: int = 500) -> None:
     """The reader's own time per question over all 848 paragraphs (weighing the decision's
-    three candidates, reading the one shown), beside the whole answer path it is part of."""
+    three candidates, reading the one shown, a span only where one is shown, as the bot
+    does), beside the whole answer path it is part of. The reading is timed on a reader of
+    its own, prepared at start-up as the bot's is, that has not read the question before
+    (the answer path's reader keeps what it read for the question)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for passage in {q.passage.passage_id: q.passage for q in questions}.values():
@@ -392,36 +465,42 @@ def speed(say: Report, questions: Sequence[Question], tokenizer: Tokenizer,
                 f"{passage.lecture_title} {passage.passage_id}\n\n{passage.text}\n",
                 encoding="utf-8")
         knowledge = KnowledgeBase.load(folder, tokenizer)
-    reader = knowledge.answerer.reader
+    reader = Reader(tokenizer, knowledge.answerer.reader.model,
+                    passages=knowledge.library.passages)
     sample = random.Random(CV_SEED).sample(list(questions), min(count, len(questions)))
-    whole, reading = [], []
+    whole, reading, whole_cpu, reading_cpu = [], [], [], []
     for q in sample:
-        started = time.perf_counter()
+        # The search first, as in the bot: the question is cut before it is read.
+        hits = knowledge.index.search(q.question, CANDIDATES)
+        started, cpu = time.perf_counter(), time.thread_time()
+        analysis = reader.analyze(q.question)
+        reader.weigh_all(analysis, [hit.passage for hit in hits])
+        if hits:
+            reader.read(analysis, hits[0].passage, with_span=analysis.wants_span)
+        reading.append(time.perf_counter() - started)
+        reading_cpu.append(time.thread_time() - cpu)
+        started, cpu = time.perf_counter(), time.thread_time()
         knowledge.answer(q.question)
         whole.append(time.perf_counter() - started)
-        hits = knowledge.index.search(q.question, CANDIDATES)
-        started = time.perf_counter()
-        analysis = reader.analyze(q.question)
-        for hit in hits:
-            reader.weigh(analysis, hit.passage)
-        if hits:
-            reader.read(analysis, hits[0].passage)
-        reading.append(time.perf_counter() - started)
-    p50 = 1000 * np.median(reading)
+        whole_cpu.append(time.thread_time() - cpu)
     say(f"time per question, {len(sample)} questions over "
-        f"{len(knowledge.library.passages)} paragraphs (p50 / p95 ms):")
-    say(f"  reading (3 candidates weighed, 1 read)       {p50:.2f} / "
-        f"{1000 * np.percentile(reading, 95):.2f}")
-    say(f"  the whole answer path, reading included      {1000 * np.median(whole):.2f} / "
-        f"{1000 * np.percentile(whole, 95):.2f}  (reading {p50 / (1000 * np.median(whole)):.0%}"
-        " of it)")
+        f"{len(knowledge.library.passages)} paragraphs (p50 / p95 ms; wall clock, then this "
+        "thread's CPU time, which other work on the machine inflates less); "
+        f"load average at the end {load_average()}:")
+    for name, wall, cpu_times in (("reading (3 candidates weighed, 1 read)  ", reading,
+                                   reading_cpu),
+                                  ("the whole answer path, reading included", whole, whole_cpu)):
+        say(f"  {name}  {1000 * np.median(wall):.2f} / {1000 * np.percentile(wall, 95):.2f}"
+            f"   CPU {1000 * np.median(cpu_times):.2f} / "
+            f"{1000 * np.percentile(cpu_times, 95):.2f}")
+    say(f"  reading is {np.median(reading) / np.median(whole):.0%} of the whole path (p50)")
 
 
-def write_weights(questions: Sequence[Question]) -> None:
+def write_weights(questions: Sequence[Question], floors: dict[str, float]) -> None:
     _, sentences = fit(*sentence_matrix(questions), SENTENCE_TREES)
     _, spans = fit(*span_matrix(questions), SPAN_TREES)
     data = {"sentences": {"features": list(SENTENCE_FEATURES), **sentences},
-            "spans": {"features": list(SPAN_FEATURES), **spans}}
+            "spans": {"features": list(SPAN_FEATURES), **spans}, "bold_floors": floors}
     WEIGHTS_PATH.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
+from dataclasses import replace
 
 import pytest
 
 from bot.core.answer import AnswerKind
 from bot.core.forest import ForestFileError
 from bot.core.knowledge import KnowledgeBase
+from bot.core.lectures import Passage, split_sentences
 from bot.core.links import LINKS_SUFFIX, passage_ref_in_lecture
 from bot.core.reading import (
     SENTENCE_FEATURES,
     AnswerType,
+    PassageSentences,
     Reader,
     ReaderModel,
     analyze_question,
     fold_chars,
+    sentence_rows,
     shipped_reader_model,
     span_candidates,
 )
 from bot.core.render import html_chunks, plain_text
+from bot.core.text import Lexicon, Tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +110,58 @@ def test_the_paragraph_without_the_type_beside_the_focus_weighs_against(knowledg
     assert reader.weigh(members, with_count).near_rarest > 0.5
     assert reader.weigh(members, without_numbers).type_missing
     assert reader.weigh(women, with_count).type_missing
+
+
+def test_the_reader_tells_the_counted_noun_from_a_word_that_qualifies_it(knowledge, reader):
+    """全国一共有多少党员 asks a count of 党员 (the interrogative's head noun). The lexicon
+    maps 全国 to 我国, which stands beside 10.92亿 in the paragraph on netizens; the count of
+    党员 stands beside 9918.5万名. The decision gets that as evidence (reader_near_head)."""
+    with_count = next(p for p in knowledge.library.passages if "9918.5万名" in p.text)
+    netizens = next(p for p in knowledge.library.passages if "10.92亿" in p.text)
+    asked = reader.analyze("全国一共有多少党员")
+    assert asked.head == "党员"
+    assert reader.weigh(asked, with_count).near_head > 0.5
+    assert reader.weigh(asked, netizens).near_head == 0
+    assert reader.weigh(asked, netizens).near_rarest == 0
+
+
+def test_a_weak_span_is_not_bolded(knowledge, reader):
+    """Below the reader's bold floor the span is read but not shown: the answering sentence
+    is quoted without a bolded span."""
+    passage = next(p for p in knowledge.library.passages if "9918.5万名" in p.text)
+    asked = reader.analyze("全国一共有多少党员")
+    sure = reader.read(asked, passage)
+    assert sure.shows_span
+    assert sure.span_probability >= reader.model.bold_floor(AnswerType.QUANTITY)
+    unsure = Reader(knowledge.index.tokenizer,
+                    replace(reader.model, bold_floors={"quantity": 1.01}))
+    reading = unsure.read(asked, passage)
+    assert reading.sentence == sure.sentence and reading.span == sure.span
+    assert not reading.shows_span
+    assert reading.as_dict()["span"] is None
+
+
+def test_a_constraint_number_is_not_found_inside_another(tokenizer):
+    """问 2 月 of a sentence that only has 2023: the 2 is not there as a number."""
+    text = "2023年党员总数达9918.5万名。2月召开了会议。"
+    passage = Passage("p", "l", "讲稿", 1, "", 1, 0, text, split_sentences(text))
+    rows = sentence_rows(analyze_question("2月召开了什么会议", tokenizer),
+                         PassageSentences.of(passage, tokenizer))
+    column = SENTENCE_FEATURES.index("constraints")
+    assert rows[:, column].tolist() == [0.0, 1.0]
+
+
+def test_a_reader_does_not_keep_a_replaced_tokenizer_alive(knowledge):
+    """After a lexicon reload the old tokenizer (and its jieba) goes with its reader: no
+    module-level cache keyed by tokenizer holds it."""
+    tokenizer = Tokenizer(Lexicon.load(knowledge.folder / "lexicon"))
+    reader = Reader(tokenizer, passages=knowledge.library.passages)
+    passage = next(p for p in knowledge.library.passages if "9918.5万名" in p.text)
+    assert reader.read(reader.analyze("全国一共有多少党员"), passage).span is not None
+    gone = weakref.ref(tokenizer)
+    del reader, tokenizer
+    gc.collect()
+    assert gone() is None
 
 
 def test_a_quantity_question_is_answered_with_the_count(knowledge):

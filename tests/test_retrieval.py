@@ -364,6 +364,6 @@ def test_a_long_word_across_a_word_boundary_is_not_matched(knowledge):
     ("2", "2023年", False), ("92", "10.92亿", False),                # parts of other numbers
 ])
 def test_a_number_of_the_question_is_found_as_a_number(number, text, found):
-    from bot.core.checks import _number_in_text
+    from bot.core.checks import number_in_text
 
-    assert bool(_number_in_text(number).search(text)) is found
+    assert bool(number_in_text(number).search(text)) is found

@@ -107,6 +107,8 @@ class Answerer:
         self.links = links if links is not None else LinkIndex((), None)
         self.model = model or DecisionModel.load()
         self.reader = reader or Reader(index.tokenizer)
+        # Each passage's sentences read once, now, not on a question's time.
+        self.reader.prepare(library.passages)
         self._titles = TitleIndex(library.lectures)
         self._chat_links: LinkIndex | None = None
 
@@ -216,7 +218,7 @@ class Answerer:
         verdicts = evidence(query, candidates, self.index.tokenizer, searched.words)
         sentence_coverages = [self.index.sentence_coverage(hit, searched) for hit in candidates]
         analysis = self.reader.analyze(query)
-        readings = [self.reader.weigh(analysis, hit.passage) for hit in candidates]
+        readings = self.reader.weigh_all(analysis, [hit.passage for hit in candidates])
         return candidate_rows(question_signals(query, small_talk), searched, candidates,
                               verdicts, sentence_coverages, readings, len(self.index))
 

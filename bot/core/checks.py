@@ -289,7 +289,8 @@ def _is_listed(text: str, start: int, end: int) -> bool:
     return before == "、" or text[end:end + 1] == "、"
 
 
-def _number_in_text(number: str) -> re.Pattern[str]:
+@functools.lru_cache(maxsize=1024)
+def number_in_text(number: str) -> re.Pattern[str]:
     """The number where a text gives it: itself, or more exactly (10 or 10.9 → 10.92), or a
     year in full (23年 → 2023年); not as a part of another (2 in 2023, 92 in 10.92)."""
     if "." in number:
@@ -344,7 +345,7 @@ def _numbers_in_context(hit: Hit, numbers: list[str], words: Sequence[str],
         # (9918.5万是什么), not if its other words are missing (规定是2023年出的对吧).
         return not any(len(word) > 1 and not _NUMBER.fullmatch(word) for word in words)
     for number in numbers:
-        alone = _number_in_text(number)
+        alone = number_in_text(number)
         sentences = (s for s, folded in zip(hit.passage.sentences, folded_sentences(hit.passage),
                                             strict=True) if alone.search(folded))
         if not any(set(others) & set(tokenizer.words(s)) for s in sentences):

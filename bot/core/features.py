@@ -59,7 +59,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "asks_question", "small_talk",
     "passage_log_chars",
     "reader_sentence", "reader_type_missing", "reader_anchored", "reader_focus",
-    "reader_near_rarest",
+    "reader_near_rarest", "reader_near_head",
     "knowledge_log_passages",
 )
 
@@ -142,7 +142,7 @@ def _row(signals: QuestionSignals, query: Query, hits: Sequence[Hit], rank: int,
         float(signals.asks), float(signals.small_talk),
         math.log1p(len(hit.passage.text)) / LOG_CHARS_SCALE,
         reading.probability, float(reading.type_missing), reading.anchored, reading.focus,
-        reading.near_rarest,
+        reading.near_rarest, reading.near_head,
         0.0,  # knowledge_log_passages: the same for every candidate, filled by candidate_rows
     ]
 

@@ -7,7 +7,7 @@ walks them here, all trees at once, without sklearn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,14 @@ class Forest:
     value: np.ndarray      # (nodes,) a leaf's share of the log-odds
     baseline: float
     depth: int
+    # `left` and `right` interleaved (node n's children at 2n and 2n + 1), so a step is one
+    # look-up: 2 * node + (went right). Derived from the others.
+    children: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        children = np.empty(2 * len(self.left), dtype=np.intp)
+        children[0::2], children[1::2] = self.left, self.right
+        object.__setattr__(self, "children", children)
 
     @classmethod
     def of_trees(cls, trees: list[list[tuple]], baseline: float, features: int) -> Forest:
@@ -74,16 +82,24 @@ class Forest:
             raise ForestFileError(f"malformed weights file: {error!r}") from error
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
-        """P(label 1), one per feature row."""
+        """P(label 1), one per feature row. All rows walk all trees at once, one level per
+        step, each step a few `take`s over (rows x trees) nodes (the cost is in the elements,
+        so rows times trees is what a caller keeps small)."""
         if not len(rows):
             return np.zeros(0)
-        cells = rows.ravel()
-        row_start = (np.arange(len(rows)) * rows.shape[1])[:, None]
-        node = np.broadcast_to(self.roots, (len(rows), len(self.roots)))
+        count, width = rows.shape
+        cells = np.ascontiguousarray(rows, dtype=np.float64).ravel()
+        trees = len(self.roots)
+        node = np.tile(self.roots, count)
+        row_start = np.repeat(np.arange(count, dtype=np.intp) * width, trees)
         for _ in range(self.depth):
-            goes_left = cells[row_start + self.feature[node]] <= self.threshold[node]
-            node = np.where(goes_left, self.left[node], self.right[node])
-        logits = self.baseline + self.value[node].sum(axis=1)
+            cell = self.feature.take(node)
+            cell += row_start
+            went_right = cells.take(cell) > self.threshold.take(node)
+            node *= 2
+            node += went_right
+            node = self.children.take(node)
+        logits = self.baseline + self.value.take(node).reshape(count, trees).sum(axis=1)
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -40.0, 40.0)))
 
 

@@ -407,9 +407,10 @@ class Tokenizer:
     def tagged_words(self, text: str) -> list[tuple[str, str]]:
         """jieba's words of `text` as written (not normalised: they join back into `text`),
         each with its part of speech from jieba's dictionary ("nz" for a lexicon word, "" for
-        one jieba's HMM glued together). For the reader's spans and the quiz's key terms."""
+        one jieba's HMM glued together). For the reader's spans and the quiz's key terms. Cut as
+        `words` cuts (the Segmenter: jieba's words, each block cut once and kept)."""
         tags = self._word_tags()
-        return [(word, tags.get(word, "")) for word in self._jieba.lcut(text)]
+        return [(word, tags.get(word, "")) for word in self._segmenter.cut(text)]
 
     def _word_tags(self) -> dict[str, str]:
         """Read once, on first use, from this jieba's own dictionary (not jieba.posseg, whose
