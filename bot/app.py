@@ -86,7 +86,13 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
 
 
 async def prepare(app: Application) -> None:
-    """Start-up: knowledge (off the event loop), database, jobs, command menu."""
+    """Start-up: database, knowledge (off the event loop), jobs, command menu."""
+    stores = app.bot_data[services.STORES_KEY] = await Stores.open(
+        services.settings(app).database, replay_pending=True,
+        spill=spill_path(services.settings(app).db_path))
+    # On a shared database: the scheduler lease, before any job is restored, and the change
+    # counters, read before the knowledge so a lecture published meanwhile is not missed.
+    await coordination.start(app)
     if services.KNOWLEDGE_KEY not in app.bot_data:
         settings: Settings = app.bot_data[services.SETTINGS_KEY]
         app.bot_data[services.KNOWLEDGE_KEY] = await asyncio.to_thread(KnowledgeBase.load,
@@ -100,11 +106,6 @@ async def prepare(app: Application) -> None:
         log.warning("lecture file not loaded: %s", failure)
     log.info("loaded %d lectures, %d passages", len(knowledge.library.lectures),
              len(knowledge.library.passages))
-    stores = app.bot_data[services.STORES_KEY] = await Stores.open(
-        services.settings(app).database, replay_pending=True,
-        spill=spill_path(services.settings(app).db_path))
-    # On a shared database: the scheduler lease, before any job is restored.
-    await coordination.start(app)
     # The records show 每日一题's daily counts; each feature keeps to its own tables.
     app.bot_data[services.QUIZ_RESULTS_KEY] = quiz_results_of(stores.quiz.daily_results)
     if app.job_queue is not None:

@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL cluster for the tests, started with the machine's own binaries.
 
-`initdb` in a temporary folder, a free port on 127.0.0.1, trust authentication, no fsync
+`initdb` in a temporary folder, a Unix socket there (its owner only), trust authentication, no fsync
 (the tests need a real server, not a durable one); stopped and deleted at the end. PostgreSQL
 refuses to run as root, so as root the cluster runs as the `postgres` user (Debian's package
 creates it) or `nobody`. Without the binaries the PostgreSQL half of the suite is skipped
@@ -83,7 +83,10 @@ class ThrowawayCluster:
             shutil.chown(self.root, user=self.user)
         self._run([self.initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres",
                    "-E", "UTF8", "--no-sync", "--locale=C"])
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
+        # A Unix socket only, open to its owner alone (root passes anyway): with trust
+        # authentication, a TCP port or an open socket would make any local user superuser.
+        options = (f"-p {self.port} -c listen_addresses='' -k {self.root} "
+                   "-c unix_socket_permissions=0700 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=200")
         self._run([self.pg_ctl, "-D", str(self.data), "-o", options, "-l",
@@ -96,7 +99,7 @@ class ThrowawayCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres@/{database}?host={self.root}&port={self.port}"
 
     def new_database(self) -> str:
         """A new empty database; its URL."""

@@ -7,14 +7,16 @@ rules are tested at chosen times of day; jobs are fired with `Job.run`, not by w
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot import services, texts
 from bot.stores import Stores
-from bot.study.delivery import job_name
+from bot.study.alerts import RESEND_PREFIX
+from bot.study.delivery import SWEEP_JOB_NAME, job_name
+from bot.study.store import PushState
 from tests.botharness import (
     GROUP_CHAT,
     MEMBER,
@@ -313,3 +315,30 @@ async def test_a_burst_of_check_ins_in_a_group_edits_the_counter_twice(server, k
     labels = [e.params["reply_markup"]["inline_keyboard"][0][0]["text"] for e in edits]
     assert len(later) == 2
     assert labels[0] == "✅ 已学习 (1)" and labels[1] == "✅ 已学习 (8)"
+
+
+async def test_a_push_a_dead_instance_left_in_flight_is_settled_by_the_sweep(server, knowledge):
+    """Another instance (several share a PostgreSQL database) was killed sending a /push: the
+    push stays `sending` and the chat's next push is refused as busy, until the scheduler's
+    sweep finds its instance gone, records the push as unknown and tells the admins."""
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)) as app:
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        store = services.study_store(app)
+        ours, store.instance = store.instance, "gone-host:4242:dead00"
+        orphan = await store.claim_push(GROUP_CHAT, date(2026, 11, 27), f"{LECTURE_ID}:0.1",
+                                        "manual")
+        store.instance = ours
+        busy = await ask(server, "/push", GROUP_CHAT, user_id=GROUP_ADMIN)
+        assert busy.params["text"] == texts.PUSH_BUSY
+        (sweep,) = app.job_queue.get_jobs_by_name(SWEEP_JOB_NAME)
+        mark = server.mark()
+        await sweep.run(app)
+        (told,) = await server.wait_for(
+            "sendMessage", lambda c: c.params["chat_id"] == GROUP_ADMIN, since=mark)
+        assert (await store.push(orphan.push_id)).state == PushState.UNKNOWN
+        pushed = await ask(server, "/push", GROUP_CHAT, user_id=GROUP_ADMIN)
+    resend = [button["callback_data"]
+              for row in told.params["reply_markup"]["inline_keyboard"] for button in row]
+    assert resend == [f"{RESEND_PREFIX}{orphan.push_id}"], "the admins can send it again"
+    assert pushed.params["text"].startswith("📖 今日学习")

@@ -37,7 +37,7 @@ LEASE_TTL_S = 15.0
 TICK_S = 2.0
 TICK_JOB_NAME = "cluster-tick"
 # What instances keep in memory, by the name its change counter has.
-LECTURES, LINKS, SCHEDULES = "lectures", "links", "schedules"
+LECTURES, LINKS, SCHEDULES, QUIZ_BANK = "lectures", "links", "schedules", "quiz_bank"
 
 _STATE_KEY = "cluster"
 # Set while this instance follows another's change (loads the lectures again, rebuilds its
@@ -98,7 +98,7 @@ async def start(app: Application) -> None:
         return
     store = services.stores(app).cluster
     cluster.seen = await store.versions()
-    await store.heartbeat(cluster.identity, time.time())
+    await store.heartbeat(cluster.identity)
     cluster.scheduler = await _take_lease(app)
     log.info("instance %s %s the scheduler", cluster.identity,
              "is" if cluster.scheduler else "is not")
@@ -123,11 +123,11 @@ async def stop(app: Application) -> None:
 
 async def _take_lease(app: Application) -> bool:
     cluster = state(app)
-    now = time.time()
+    asked = time.monotonic()
     held = await services.stores(app).cluster.take_lease(SCHEDULER_LEASE, cluster.identity,
-                                                         now, LEASE_TTL_S)
+                                                         LEASE_TTL_S)
     if held:
-        cluster.lease_until = now + LEASE_TTL_S
+        cluster.lease_until = asked + LEASE_TTL_S
     return held
 
 
@@ -135,12 +135,12 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     app = context.application
     cluster = state(app)
     try:
-        await services.stores(app).cluster.heartbeat(cluster.identity, time.time())
+        await services.stores(app).cluster.heartbeat(cluster.identity)
         held = await _take_lease(app)
         versions = await services.stores(app).cluster.versions()
     except DatabaseError as error:
         # Unreachable: the lease is ours only until it would have expired for the others.
-        if cluster.scheduler and time.time() >= cluster.lease_until:
+        if cluster.scheduler and time.monotonic() >= cluster.lease_until:
             cluster.scheduler = False
             log.error("scheduler lease lapsed: the database is unreachable (%s)", error)
         return
@@ -191,12 +191,13 @@ async def announce(app: Application, name: str) -> None:
 
 
 async def live_instances(app: Application) -> set[str]:
-    """The other instances still running (none on SQLite, where this one is alone)."""
+    """The instances still running, this one included (alone on SQLite); a push one of them
+    claimed is theirs to finish."""
     cluster = state(app)
     if not cluster.shared:
-        return set()
-    found = await services.stores(app).cluster.live_instances(time.time(), LEASE_TTL_S)
-    return found - {cluster.identity}
+        return {cluster.identity}
+    found = await services.stores(app).cluster.live_instances(LEASE_TTL_S)
+    return found | {cluster.identity}
 
 
 def schedules_changed(app: Application) -> None:

@@ -53,12 +53,20 @@ class ClusterStore:
     def __init__(self, database: Database):
         self.database = database
 
-    async def take_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
-        """Takes or renews the lease; False while another holder's has not expired."""
-        return await self.database.run(self._take_lease, name, holder, now, ttl)
+    async def take_lease(self, name: str, holder: str, ttl: float,
+                         now: float | None = None) -> bool:
+        """Takes or renews the lease; False while another holder's has not expired. `now`:
+        seconds since the epoch, by default the database's clock (instances on several
+        machines then agree on when a lease has expired)."""
+        return await self.database.run(self._take_lease, name, holder, ttl, now)
 
-    def _take_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+    def _now(self, db, now: float | None) -> float:
+        return float(db.execute(self.database.engine.epoch_sql).fetchone()[0]) \
+            if now is None else now
+
+    def _take_lease(self, name: str, holder: str, ttl: float, now: float | None) -> bool:
         with self.database.transaction() as db:
+            now = self._now(db, now)
             row = db.execute("SELECT holder, expires_at FROM cluster_leases WHERE name = ?",
                              (name,)).fetchone()
             if row is None:
@@ -86,20 +94,24 @@ class ClusterStore:
                                                  "cluster_leases WHERE name = ?", (name,))
         return (row[0], row[1]) if row else None
 
-    async def heartbeat(self, identity: str, now: float) -> None:
-        await self.database.run(
-            self.database.write,
-            """INSERT INTO cluster_instances (identity, seen_at, started_at) VALUES (?, ?, ?)
-               ON CONFLICT (identity) DO UPDATE SET seen_at = excluded.seen_at""",
-            (identity, now, now_text()))
+    async def heartbeat(self, identity: str, now: float | None = None) -> None:
+        await self.database.run(self._heartbeat, identity, now)
 
-    async def live_instances(self, now: float, ttl: float) -> set[str]:
-        """Instances seen within `ttl` seconds (the others are gone; their rows go too)."""
-        return await self.database.run(self._live_instances, now - ttl)
-
-    def _live_instances(self, since: float) -> set[str]:
+    def _heartbeat(self, identity: str, now: float | None) -> None:
         with self.database.transaction() as db:
-            db.execute("DELETE FROM cluster_instances WHERE seen_at < ?", (since,))
+            db.execute("""INSERT INTO cluster_instances (identity, seen_at, started_at)
+                          VALUES (?, ?, ?)
+                          ON CONFLICT (identity) DO UPDATE SET seen_at = excluded.seen_at""",
+                       (identity, self._now(db, now), now_text()))
+
+    async def live_instances(self, ttl: float, now: float | None = None) -> set[str]:
+        """Instances seen within `ttl` seconds (the others are gone; their rows go too)."""
+        return await self.database.run(self._live_instances, ttl, now)
+
+    def _live_instances(self, ttl: float, now: float | None) -> set[str]:
+        with self.database.transaction() as db:
+            db.execute("DELETE FROM cluster_instances WHERE seen_at < ?",
+                       (self._now(db, now) - ttl,))
             return {row[0] for row in db.execute("SELECT identity FROM cluster_instances")}
 
     async def leave(self, identity: str) -> None:

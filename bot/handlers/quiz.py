@@ -76,7 +76,12 @@ def register(app: Application) -> None:
     app.bot_data.setdefault(CHAT_MOVED_LISTENERS, []).append(on_chat_moved)
     coordination.on_change(app, coordination.SCHEDULES, sync_quiz_jobs)
     coordination.on_takeover(app, start_quiz_catch_up)
+    coordination.on_change(app, coordination.QUIZ_BANK, _forget_bank)
 
+
+async def _forget_bank(app: Application) -> None:
+    """Another instance dropped a question: the bank is read again on its next use."""
+    app.bot_data.pop(BANK_KEY, None)
 
 async def prepare(app: Application) -> None:
     """Start-up: the quiz jobs from the database and today's missed quizzes. The questions
@@ -534,6 +539,7 @@ async def drop_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer(texts.QUIZ_DROP_GONE, show_alert=True)
         return
     app.bot_data.pop(BANK_KEY, None)  # read the file again on the next use
+    await coordination.announce(app, coordination.QUIZ_BANK)  # and so do the other instances
     await query.answer(texts.QUIZ_DROPPED, show_alert=True)
     number = int(page) if page.isascii() and page.isdigit() else 0
     await _show_page(update, context, found[0].lecture_id, number)

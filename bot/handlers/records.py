@@ -34,6 +34,7 @@ from bot.records.delivery import (
     group_info,
     move_reminder,
     schedule_reminder,
+    send_missed_reminders,
     sync_reminders,
     unschedule_reminder,
 )
@@ -76,6 +77,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(claim_pressed, pattern=f"^{CLAIM_PREFIX}"))
     app.bot_data.setdefault(CHAT_MOVED_LISTENERS, []).append(move_reminder)
     coordination.on_change(app, coordination.SCHEDULES, sync_reminders)
+    coordination.on_takeover(app, send_missed_reminders)
 
 
 def _in_group(update: Update) -> bool:

@@ -13,7 +13,6 @@ import hashlib
 import os
 import re
 import tempfile
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from bot.core.lectures import (
 )
 from bot.core.links import LINKS_SUFFIX, anchors_path, links_path
 from bot.core.render import MAX_MESSAGE_LENGTH, numeral
+from bot.storage.folder import folder_lock
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 STAGING_DIR = ".staging"
@@ -60,10 +60,9 @@ class LectureIdTaken(UploadError):
     """At publish: another file of the same lecture id was published after this preview."""
 
 
-# Publishing and retiring change which file holds a lecture id: one at a time, so the check
-# that a lecture id has one file and the move that publishes cannot interleave.
-_FOLDER_LOCK = threading.Lock()
-
+# Publishing and retiring change which file holds a lecture id: one at a time (across every
+# instance sharing the folder: bot.storage.folder), so the check that a lecture id has one
+# file and the move that publishes cannot interleave.
 
 @dataclass(frozen=True)
 class Preview:
@@ -243,7 +242,7 @@ def publish(folder: Path, token: str) -> Path:
     staged = staging / f"{token}{Path(name).suffix}"
     if not staged.is_file():
         raise UploadError(texts.UPLOAD_EXPIRED)
-    with _FOLDER_LOCK:
+    with folder_lock(folder):
         existing = _other_file_of_the_lecture_id(folder, name)
         if existing is not None:
             discard(folder, token)
@@ -274,7 +273,7 @@ def retire(folder: Path, lecture: Lecture) -> list[Path]:
     file, link anchors) to `retired/`, under one stem (with a time stamp if the name is
     taken); returns where each went, the lecture first. Nothing of it is left in the
     knowledge folder, so no quiz or link outlives its lecture; nothing is deleted."""
-    with _FOLDER_LOCK:
+    with folder_lock(folder):
         return _retire(folder, lecture)
 
 

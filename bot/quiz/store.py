@@ -440,7 +440,8 @@ class QuizStore:
               study_date: date, today: date, points: int) -> int:
         """Inside a transaction: one ledger row, its points cut to what today's cap allows."""
         earned_today = db.execute(
-            "SELECT COALESCE(SUM(points), 0) FROM quiz_points WHERE chat_id = ? AND user_id = ? "
+            "SELECT CAST(COALESCE(SUM(points), 0) AS INTEGER) FROM quiz_points WHERE chat_id = ? "
+            "AND user_id = ? "
             "AND earned_date = ?", (chat_id, user_id, today.isoformat())).fetchone()[0]
         granted = capped(points, earned_today)
         inserted = db.execute(
@@ -456,7 +457,7 @@ class QuizStore:
 
     def _weekly_board(self, chat_id: int, week_start: date) -> list[Standing]:
         rows = self._db().execute(
-            """SELECT user_id, SUM(points) AS total FROM quiz_points
+            """SELECT user_id, CAST(SUM(points) AS INTEGER) AS total FROM quiz_points
                WHERE chat_id = ? AND earned_date >= ? GROUP BY user_id HAVING SUM(points) > 0
                ORDER BY total DESC, MAX(earned_at), user_id""",
             (chat_id, week_start.isoformat()))
@@ -471,8 +472,8 @@ class QuizStore:
         db = self._db()
         board = self._weekly_board(chat_id, week_start)
         mine = next((s for s in board if s.user_id == user_id), None)
-        total = db.execute("SELECT COALESCE(SUM(points), 0) FROM quiz_points WHERE chat_id = ? "
-                           "AND user_id = ?", (chat_id, user_id)).fetchone()[0]
+        total = db.execute("SELECT CAST(COALESCE(SUM(points), 0) AS INTEGER) FROM quiz_points "
+                           "WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)).fetchone()[0]
         active = {date.fromisoformat(row[0]) for row in db.execute(
             "SELECT DISTINCT study_date FROM quiz_points WHERE chat_id = ? AND user_id = ?",
             (chat_id, user_id))}

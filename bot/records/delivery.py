@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import logging
+from datetime import datetime
 
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
@@ -81,6 +82,20 @@ async def restore_reminders(app: Application) -> None:
     """At start-up: one job per group with a reminder time."""
     for reminder in await services.records(app).reminder_times():
         schedule_reminder(app, reminder)
+
+
+async def send_missed_reminders(app: Application) -> None:
+    """This instance took the scheduler over: today's reminder times that passed while no
+    instance was the scheduler are sent now (each member's claim keeps it to once a day)."""
+    for reminder in await services.records(app).reminder_times():
+        at = parse_time(reminder.time_of_day)
+        now = services.now(app).astimezone(zone(reminder.timezone))
+        if at is None or now < datetime.combine(now.date(), at, tzinfo=now.tzinfo):
+            continue
+        try:
+            await send_reminders(app, reminder.chat_id)
+        except Exception:
+            log.exception("missed reminders of chat %s not sent", reminder.chat_id)
 
 
 @coordination.scheduler_only

@@ -32,14 +32,29 @@ def is_postgres_url(target: object) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
+_PASSWORD_PARAMETER = re.compile(r"(password=)[^&;\s]*", re.IGNORECASE)
+
+
 def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password (in the user part or a password= parameter), for
+    messages and logs."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    query = _PASSWORD_PARAMETER.sub(r"\1***", parts.query)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            netloc = f"{user.partition(':')[0]}:***@{host}"
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _password(url: str) -> str | None:
+    try:
+        from_user = urlsplit(url).password
+    except ValueError:
+        from_user = None
+    found = _PASSWORD_PARAMETER.search(urlsplit(url).query)
+    return from_user or (found.group(0).split("=", 1)[1] if found else None)
 
 
 # Errors, as the DB-API classes the features catch (bot.storage.errors).
@@ -216,9 +231,17 @@ class PostgresConnection:
         return self._raw
 
     def execute(self, sql: str, params: Any = ()) -> Cursor:
+        statement, values = parameter_style(sql), _values(params)
+        idle = not self._raw.closed and not self.in_transaction
         try:
-            raw = self._ready()
-            return Cursor(raw.execute(parameter_style(sql), _values(params)))
+            try:
+                return Cursor(self._ready().execute(statement, values))
+            except Exception as error:
+                # The server restarted since the last statement: outside a transaction
+                # nothing is lost by connecting again and running it once more.
+                if not (idle and _is_driver_error(error) and self._raw.broken):
+                    raise
+                return Cursor(self._ready().execute(statement, values))
         except errors.DatabaseError:
             raise
         except Exception as error:
@@ -248,6 +271,8 @@ def _is_driver_error(error: Exception) -> bool:
 
 class PostgresEngine:
     name = "postgresql"
+    # Seconds since the epoch by the server's clock: the one clock every instance shares.
+    epoch_sql = "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
     begin_statements = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
 
     def __init__(self, url: str):
@@ -273,8 +298,13 @@ class PostgresEngine:
         return False
 
     def unusable_line(self, error: Exception) -> str:
-        # One line: the driver's messages span several (a hint on the next, tabbed).
-        return texts.DB_UNUSABLE.format(path=self.describe(), error=" ".join(str(error).split()))
+        # One line: the driver's messages span several (a hint on the next, tabbed); libpq
+        # may quote a piece of the URL, the password included.
+        message = " ".join(str(error).split())
+        password = _password(self.url)
+        if password:
+            message = message.replace(password, "***")
+        return texts.DB_UNUSABLE.format(path=self.describe(), error=message)
 
     def ddl(self, statement: str) -> str:
         return ddl(statement)

@@ -35,6 +35,8 @@ class SqliteEngine:
     """Opens the file with its checks; begins write transactions as the single writer."""
 
     name = "sqlite"
+    # Seconds since the epoch, by the database's clock.
+    epoch_sql = "SELECT (julianday('now') - 2440587.5) * 86400.0"
     # Only this process writes: IMMEDIATE takes the write lock at BEGIN, so a transaction
     # never fails halfway for a lock another statement took.
     begin_statements = ("BEGIN IMMEDIATE",)

@@ -64,6 +64,9 @@ MAX_LECTURE_BUTTONS = 20
 # Set once the start-up catch-up has run (tests and health checks wait for it).
 CATCH_UP_DONE_KEY = "catch_up_done"
 _PUSH_SLOTS_KEY = "push_slots"
+# How often the scheduler looks for what a dead instance left half done.
+SWEEP_INTERVAL_S = 60
+SWEEP_JOB_NAME = "study:sweep"
 PUSH_SLOTS = 8
 # Other features (a daily quiz, …) follow delivered pushes: a list of
 # `async def listener(app, push) -> None` under this bot_data key, called for each push that
@@ -196,8 +199,30 @@ async def restore_jobs(app: Application) -> None:
     store = services.study_store(app)
     for plan in await store.active_plans():
         schedule_job(app, plan)
+    schedule_sweep(app)
     await start_catch_up(app)
 
+
+def schedule_sweep(app: Application) -> None:
+    if app.job_queue is not None and not app.job_queue.get_jobs_by_name(SWEEP_JOB_NAME):
+        app.job_queue.run_repeating(_sweep_job, interval=SWEEP_INTERVAL_S,
+                                    first=SWEEP_INTERVAL_S, name=SWEEP_JOB_NAME)
+
+
+@coordination.scheduler_only
+async def _sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """What a dead instance left: a manual push or retry it had in flight (it is settled and
+    its admins told; the chat's next push is no longer refused as busy) and the retries its
+    memory held (scheduled here)."""
+    app = context.application
+    for push in await settle_interrupted(app):
+        await alerts.report(app, push)
+    jobs = app.job_queue
+    for push in await services.study_store(app).orphaned_retries(
+            await coordination.live_instances(app)):
+        if jobs is not None and not jobs.get_jobs_by_name(retry_job_name(push.push_id)):
+            due = push.next_attempt_at or now_of(app)
+            schedule_retry(app, push.push_id, max(due - now_of(app), timedelta(0)))
 
 async def start_catch_up(app: Application) -> None:
     """Retries, reports and today's missed pushes, in the background: at start-up, and when
@@ -224,13 +249,15 @@ async def _catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         app.bot_data[CATCH_UP_DONE_KEY].set()
 
 
-async def settle_interrupted(app: Application) -> None:
+async def settle_interrupted(app: Application) -> list[Push]:
     """Pushes a killed process left mid-request (this one before its restart, or a dead
-    instance) become unknown: their admins are told, nothing is sent twice."""
+    instance) become unknown, to be told to their admins; nothing is sent twice."""
     live = await coordination.live_instances(app)
-    for push in await services.study_store(app).interrupted_pushes(live):
+    settled = await services.study_store(app).interrupted_pushes(live)
+    for push in settled:
         log.warning("push %s to chat %s was cut off mid-request: outcome unknown",
                     push.push_id, push.chat_id)
+    return settled
 
 
 async def resume_retries(app: Application) -> None:

@@ -351,6 +351,16 @@ class StudyStore:
                                   (state,))
         return [_push(row) for row in rows]
 
+    async def orphaned_retries(self, live: Collection[str]) -> list[Push]:
+        """Pushes waiting for a retry whose instance is gone (its retry job went with it)."""
+        return await self._run(self._orphaned_retries, tuple(live))
+
+    def _orphaned_retries(self, live: tuple[str, ...]) -> list[Push]:
+        rows = self._db().execute(
+            f"SELECT * FROM pushes WHERE state = ? AND COALESCE(claimed_by, '') NOT IN "
+            f"({_marks(live)}) ORDER BY push_id", (PushState.RETRYING, *live))
+        return [_push(row) for row in rows]
+
     async def unreported_pushes(self) -> list[Push]:
         """Failed or unknown pushes whose admins have not been told yet."""
         return await self._run(self._unreported_pushes)

@@ -11,7 +11,6 @@ call these through `asyncio.to_thread`.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Collection
 from pathlib import Path
 
@@ -32,11 +31,11 @@ from bot.core.links import (
     resolve_links,
 )
 from bot.publishing.files import atomic_write
+from bot.storage.folder import folder_lock
 
 # An uploaded questions file larger than this is refused: 1,000 links take about 40 KB.
 MAX_LINKS_FILE_BYTES = 1024 * 1024
 
-_write_lock = threading.Lock()
 
 
 class LinksFileError(ValueError):
@@ -66,7 +65,7 @@ def set_link(folder: Path, lecture: Lecture, question: str, ref: str,
     """
     question = clean_question(question)
     same = {clean_question(q) for q in same_questions} | {question}
-    with _write_lock:
+    with folder_lock(folder):
         for other in other_lecture_ids:
             if other != lecture.lecture_id:
                 _drop_lines(links_path(folder, other), same)
@@ -105,7 +104,7 @@ def replace_links(folder: Path, lecture: Lecture, data: bytes) -> LectureLinks:
     path = links_path(folder, lecture.lecture_id)
     # The admin wrote refs against the lecture as it is now: each ref means today's paragraph.
     resolved = resolve_links(lecture, lines, problems, passage_texts(lecture), path)
-    with _write_lock:
+    with folder_lock(folder):
         _write_anchors(folder, lecture.lecture_id, resolved.anchors)
         atomic_write(path, _joined(text.splitlines()))
     return resolved
@@ -117,7 +116,7 @@ def reconcile(folder: Path, lecture: Lecture,
     rewritten, links whose paragraph is gone are commented out (kept), and the anchors are
     the lecture's texts. `previous`: the version it replaced, whose texts stand in for anchors
     a hand-written link lacks. Returns the links, and whether the file was rewritten."""
-    with _write_lock:
+    with folder_lock(folder):
         found = read_lecture_links(folder, lecture, passage_texts(previous))
         if found is None:
             return None, False
