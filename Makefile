@@ -42,6 +42,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.links
 	$(BIN)/python -m benchmarks.upload
 	$(BIN)/python -m benchmarks.isolation
+	$(BIN)/python -m benchmarks.cluster
 
 clean:
 	rm -rf $(VENV)

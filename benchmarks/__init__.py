@@ -14,6 +14,7 @@ Run from the repository root:
     python -m benchmarks.records        # a month of 200 members as the 学习台账 workbook
     python -m benchmarks.links          # question links: false matches, answer p50 with 1,000
     python -m benchmarks.upload         # answers while a 20,000-paragraph .docx is previewed
+    python -m benchmarks.cluster        # webhooks on SQLite/PostgreSQL, takeover, push per engine
 
 Each prints a table and saves the same text under `benchmarks/results/`. This module holds
 the little they share: where things are, and a report that prints and keeps its lines.

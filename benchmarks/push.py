@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import sqlite3
 import sys
 import tempfile
 import textwrap
@@ -116,10 +114,14 @@ def chat_ids(count: int) -> range:
     return range(FIRST_CHAT, FIRST_CHAT + count)
 
 
-async def subscribe(db_path: Path, chats: int, lecture_id: str) -> float:
-    """Writes the plans as /subscribe would have; returns the seconds it took."""
+async def subscribe(database: Path | str, chats: int, lecture_id: str,
+                    spill: Path | None = None) -> float:
+    """Writes the plans as /subscribe would have; returns the seconds it took.
+
+    `database`: a SQLite file or a postgresql:// URL (then `spill` names this run's own
+    file for deferred records)."""
     started = time.perf_counter()
-    stores = await Stores.open(db_path)
+    stores = await Stores.open(database, spill=spill)
     try:
         for chat_id in chat_ids(chats):
             await stores.study.save_plan(Plan(chat_id=chat_id, lecture_id=lecture_id,
@@ -139,10 +141,14 @@ class Start:
 
 
 async def start_bot(server: FakeBotApi, knowledge: KnowledgeBase, db_path: Path,
-                    rate_limiter: bool, timeout: float, settle: float = 0.0) -> Start:
-    """One start as tests/botharness.running_bot does it; returns when polling has begun."""
+                    rate_limiter: bool, timeout: float, settle: float = 0.0,
+                    database_url: str | None = None) -> Start:
+    """One start as tests/botharness.running_bot does it; returns when polling has begun.
+
+    With `database_url` the bot keeps its data in that PostgreSQL database (`db_path` then
+    only places its spill file), as BOT_DATABASE_URL makes it."""
     settings = Settings(token=TOKEN, api_base_url=server.url, knowledge_dir=KNOWLEDGE_DIR,
-                        db_path=db_path, timezone=TIMEZONE)
+                        db_path=db_path, timezone=TIMEZONE, database_url=database_url)
     app = build_application(settings, knowledge, rate_limiter=rate_limiter, clock=lambda: NOW)
     if rate_limiter:
         assert isinstance(app.bot.rate_limiter, AIORateLimiter)
@@ -169,35 +175,52 @@ async def start_bot(server: FakeBotApi, knowledge: KnowledgeBase, db_path: Path,
     return Start(started, sends, first_poll)
 
 
-def database_counts(db_path: Path, first_passage_id: str) -> tuple[int, int]:
-    """(delivered pushes, plans advanced to the first passage) as the database holds them."""
-    with contextlib.closing(sqlite3.connect(db_path)) as connection:
-        delivered = connection.execute(
-            "SELECT COUNT(DISTINCT chat_id) FROM pushes WHERE message_id IS NOT NULL").fetchone()
-        advanced = connection.execute(
-            "SELECT COUNT(*) FROM plans WHERE last_passage_id = ?",
-            (first_passage_id,)).fetchone()
+async def database_counts(database: Path | str, first_passage_id: str,
+                          spill: Path | None = None) -> tuple[int, int]:
+    """(delivered pushes, plans advanced to the first passage) as the database holds them,
+    read through the bot's own stores (either engine)."""
+    stores = await Stores.open(database, spill=spill)
+    try:
+        return await stores.database.run(_counts, stores.database, first_passage_id)
+    finally:
+        await stores.close()
+
+
+def _counts(database, first_passage_id: str) -> tuple[int, int]:
+    connection = database.connection()
+    delivered = connection.execute(
+        "SELECT COUNT(DISTINCT chat_id) FROM pushes WHERE message_id IS NOT NULL").fetchone()
+    advanced = connection.execute(
+        "SELECT COUNT(*) FROM plans WHERE last_passage_id = ?", (first_passage_id,)).fetchone()
     return delivered[0], advanced[0]
 
 
 async def measure_mode(knowledge: KnowledgeBase, folder: Path, chats: int,
-                       rate_limiter: bool) -> Run:
+                       rate_limiter: bool, database_url: str | None = None) -> Run:
+    """One mode on a fresh database: a SQLite file in `folder`, or the empty PostgreSQL
+    database `database_url`."""
     label = "rate limiter on" if rate_limiter else "rate limiter off"
+    if database_url:
+        label += ", PostgreSQL"
     lecture = knowledge.library.lectures[0]
     db_path = folder / f"push-{'limited' if rate_limiter else 'unlimited'}.sqlite3"
+    database = database_url or db_path
+    spill = db_path.with_name(db_path.name + ".tool.pending.jsonl")
     progress(f"{label}: subscribing {chats:,} chats")
-    seconds = await subscribe(db_path, chats, lecture.lecture_id)
+    seconds = await subscribe(database, chats, lecture.lecture_id, spill)
     progress(f"{label}: {chats:,} plans written in {seconds:.1f} s; starting the bot")
     timeout = 60.0 + 3.0 * chats / GLOBAL_LIMIT_PER_S
     with FakeBotApi() as server:
-        first = await start_bot(server, knowledge, db_path, rate_limiter, timeout)
+        first = await start_bot(server, knowledge, db_path, rate_limiter, timeout,
+                                database_url=database_url)
         progress(f"{label}: restart on the same database")
         again = await start_bot(server, knowledge, db_path, rate_limiter, timeout,
-                                settle=RESTART_SETTLE_S)
+                                settle=RESTART_SETTLE_S, database_url=database_url)
     per_chat = Counter(call.params["chat_id"] for call in first.sends)
     expected = set(chat_ids(chats))
     times = sorted(call.time for call in first.sends)
-    delivered, advanced = database_counts(db_path, lecture.passages[0].passage_id)
+    delivered, advanced = await database_counts(database, lecture.passages[0].passage_id,
+                                                spill)
     return Run(
         rate_limiter=rate_limiter, chats=chats, messages=len(first.sends),
         first_s=times[0] - first.started if times else float("nan"),
