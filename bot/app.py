@@ -112,9 +112,10 @@ async def prepare(app: Application) -> None:
         app.job_queue.run_repeating(watch_database, interval=DB_WATCH_SECONDS,
                                     first=DB_WATCH_SECONDS, name="db-watch")
     await teach.prepare(app)
-    await restore_jobs(app)
-    await quiz.prepare(app)
-    await restore_reminders(app)
+    with coordination.quietly():  # restored from the database: nothing new to announce
+        await restore_jobs(app)
+        await quiz.prepare(app)
+        await restore_reminders(app)
     lectures.install_reload_signal(app)
     await register_command_menus(app)
     await soft_call("setMyDescription", app.bot.set_my_description(texts.BOT_DESCRIPTION))

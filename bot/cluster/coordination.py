@@ -16,6 +16,7 @@ On SQLite there is one instance: it is always the scheduler and nothing here run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import logging
@@ -198,6 +199,16 @@ async def live_instances(app: Application) -> set[str]:
         return {cluster.identity}
     found = await services.stores(app).cluster.live_instances(LEASE_TTL_S)
     return found | {cluster.identity}
+
+
+@contextlib.contextmanager
+def quietly():
+    """Jobs restored from the database at start-up are no change to announce."""
+    token = _following.set(True)
+    try:
+        yield
+    finally:
+        _following.reset(token)
 
 
 def schedules_changed(app: Application) -> None:
