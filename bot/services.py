@@ -6,7 +6,7 @@ clock and the stores only through these, so the keys are written once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -90,11 +90,20 @@ def job_current(app: Application, name: str, signature: object) -> bool:
     return len(jobs) == 1 and jobs[0].data == signature
 
 
-def jobs_named(app: Application, prefix: str) -> list:
-    """The JobQueue's jobs whose names start with `prefix` (one feature's kind of job)."""
+def sync_jobs(app: Application, prefix: str,
+              wanted: Mapping[str, tuple[object, Callable[[], None]]]) -> None:
+    """One feature's jobs (names starting with `prefix`) as the database has them: `wanted`
+    maps each job's name to its signature and how to schedule it. A job no longer wanted
+    goes; one whose signature changed is scheduled again; the others stay, so none misses
+    its run."""
     if app.job_queue is None:
-        return []
-    return [job for job in app.job_queue.jobs() if job.name and job.name.startswith(prefix)]
+        return
+    for job in app.job_queue.jobs():
+        if job.name and job.name.startswith(prefix) and job.name not in wanted:
+            job.schedule_removal()
+    for name, (signature, schedule) in wanted.items():
+        if not job_current(app, name, signature):
+            schedule()
 
 
 def now(app: Application) -> datetime:

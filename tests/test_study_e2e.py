@@ -7,6 +7,7 @@ rules are tested at chosen times of day; jobs are fired with `Job.run`, not by w
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from bot import services, texts
 from bot.stores import Stores
 from bot.study.alerts import RESEND_PREFIX
-from bot.study.delivery import SWEEP_JOB_NAME, job_name
+from bot.study.delivery import SWEEP_JOB_NAME, job_name, sync_jobs
 from bot.study.store import PushState
 from tests.botharness import (
     GROUP_CHAT,
@@ -342,3 +343,22 @@ async def test_a_push_a_dead_instance_left_in_flight_is_settled_by_the_sweep(ser
               for row in told.params["reply_markup"]["inline_keyboard"] for button in row]
     assert resend == [f"{RESEND_PREFIX}{orphan.push_id}"], "the admins can send it again"
     assert pushed.params["text"].startswith("📖 今日学习")
+
+
+async def test_the_daily_jobs_follow_the_database_and_an_unchanged_job_stays(server, knowledge):
+    """What the scheduler does when another instance changed a plan: only the changed job is
+    scheduled again (a job replaced at its own minute would miss its run)."""
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)) as app:
+        await ask(server, "/subscribe")
+        store = services.study_store(app)
+        (before,) = app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT))
+        await sync_jobs(app)
+        assert app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT)) == (before,)
+        plan = await store.plan(PRIVATE_CHAT)
+        await store.save_plan(replace(plan, time_of_day="21:30"))  # as another instance would
+        await sync_jobs(app)
+        (after,) = app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT))
+        assert after is not before and after.data[0] == "21:30"
+        await store.set_active(PRIVATE_CHAT, False)
+        await sync_jobs(app)
+        assert app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT)) == ()

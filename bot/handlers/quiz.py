@@ -10,6 +10,7 @@ are kept and scored once a `poll` update shows which claimed quiz it is (bot/qui
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from datetime import date, datetime
@@ -230,14 +231,10 @@ async def sync_quiz_jobs(app: Application) -> None:
     """The quiz jobs as the database has the quiz times (another instance may have set
     them); a job whose time did not change stays."""
     schedules = await services.quiz_store(app).timed_schedules()
-    wanted = {quiz_job_name(schedule.chat_id) for schedule in schedules}
-    for job in services.jobs_named(app, quiz_job_name("")):
-        if job.name not in wanted:
-            job.schedule_removal()
-    for schedule in schedules:
-        if not services.job_current(app, quiz_job_name(schedule.chat_id),
-                                    schedule.time_of_day):
-            schedule_quiz_job(app, schedule)
+    services.sync_jobs(app, quiz_job_name(""), {
+        quiz_job_name(schedule.chat_id): (schedule.time_of_day,
+                                          functools.partial(schedule_quiz_job, app, schedule))
+        for schedule in schedules})
 
 
 async def start_quiz_catch_up(app: Application) -> None:

@@ -10,6 +10,7 @@ blocked the bot costs one failed call, never a retry loop.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from datetime import datetime
@@ -59,14 +60,10 @@ async def sync_reminders(app: Application) -> None:
     """The reminder jobs as the database has the reminder times (another instance may have
     set them); a job whose time did not change stays."""
     reminders = await services.records(app).reminder_times()
-    wanted = {reminder_job_name(reminder.chat_id) for reminder in reminders}
-    for job in services.jobs_named(app, reminder_job_name("")):
-        if job.name not in wanted:
-            job.schedule_removal()
-    for reminder in reminders:
-        if not services.job_current(app, reminder_job_name(reminder.chat_id),
-                                    (reminder.time_of_day, reminder.timezone)):
-            schedule_reminder(app, reminder)
+    services.sync_jobs(app, reminder_job_name(""), {
+        reminder_job_name(reminder.chat_id): ((reminder.time_of_day, reminder.timezone),
+                                              functools.partial(schedule_reminder, app, reminder))
+        for reminder in reminders})
 
 
 async def move_reminder(app: Application, old_chat_id: int, new_chat_id: int) -> None:

@@ -20,6 +20,7 @@ and day); a chat has at most one push sending or retrying, so no passage is sent
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -148,13 +149,9 @@ async def sync_jobs(app: Application) -> None:
     """The daily jobs as the database has the plans (another instance may have changed
     them): only a job whose time changed is replaced, so none misses its run."""
     plans = await services.study_store(app).active_plans()
-    wanted = {job_name(plan.chat_id) for plan in plans}
-    for job in services.jobs_named(app, job_name("")):
-        if job.name not in wanted:
-            job.schedule_removal()
-    for plan in plans:
-        if not services.job_current(app, job_name(plan.chat_id), _job_signature(plan)):
-            schedule_job(app, plan)
+    services.sync_jobs(app, job_name(""), {
+        job_name(plan.chat_id): (_job_signature(plan), functools.partial(schedule_job, app, plan))
+        for plan in plans})
 
 
 async def pause_plan(app: Application, chat_id: int) -> None:
