@@ -362,3 +362,20 @@ async def test_the_daily_jobs_follow_the_database_and_an_unchanged_job_stays(ser
         await store.set_active(PRIVATE_CHAT, False)
         await sync_jobs(app)
         assert app.job_queue.get_jobs_by_name(job_name(PRIVATE_CHAT)) == ()
+
+
+async def test_on_a_shared_database_the_count_is_shown_again_after_the_interval(
+        server, knowledge, bot_engine):
+    """With several instances another may edit the counter in between with an older count:
+    on PostgreSQL the first press's edit is followed by one more after the interval."""
+    server.chat_admins[GROUP_CHAT] = [GROUP_ADMIN]
+    async with running_bot(server, knowledge, clock=Clock(2026, 11, 27, 10, 0)) as app:
+        await ask(server, "/subscribe", GROUP_CHAT, user_id=GROUP_ADMIN)
+        pushed = await ask(server, "/push", GROUP_CHAT, user_id=GROUP_ADMIN)
+        (check_in,) = _buttons(pushed).values()
+        mark = server.mark()
+        server.push_update(server.callback_query(GROUP_CHAT, MEMBER, pushed.result, check_in))
+        await server.wait_for("editMessageReplyMarkup", since=mark)
+        later = app.job_queue.get_jobs_by_name(
+            f"counter:{GROUP_CHAT}:{pushed.result['message_id']}")
+        assert len(later) == (1 if bot_engine == "postgresql" else 0)

@@ -41,10 +41,17 @@ async def show_count(app: Application, message: Message, push_id: int) -> None:
     if key not in last_edit:
         last_edit[key] = now
         await _edit(app, message.chat_id, message.message_id, push_id)
+        if services.stores(app).database.shared:
+            # Another instance may edit in between with the count it read before this
+            # press: one more edit after the interval shows the count as it ends up.
+            _edit_later(app, message, push_id, COUNTER_EDIT_INTERVAL_S)
         return
+    _edit_later(app, message, push_id, COUNTER_EDIT_INTERVAL_S - (now - last_edit[key]))
+
+
+def _edit_later(app: Application, message: Message, push_id: int, wait: float) -> None:
     name = f"counter:{message.chat_id}:{message.message_id}"
     if app.job_queue is not None and not app.job_queue.get_jobs_by_name(name):
-        wait = COUNTER_EDIT_INTERVAL_S - (now - last_edit[key])
         app.job_queue.run_once(_deferred_edit, when=wait, name=name,
                                data=(message.chat_id, message.message_id, push_id))
 
