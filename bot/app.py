@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase
 from bot.handlers import (
     ask,
+    cluster,
     errors,
     lectures,
     members,
@@ -80,7 +81,8 @@ def build_application(settings: Settings, knowledge: KnowledgeBase | None = None
     if knowledge is not None:
         app.bot_data[services.KNOWLEDGE_KEY] = knowledge
     # Order matters: uploads before the media hint, every command before ask's catch-all.
-    for feature in (members, reading, study, quiz, records, teach, lectures, ask, errors):
+    for feature in (cluster, members, reading, study, quiz, records, teach, lectures, ask,
+                    errors):
         feature.register(app)
     return app
 

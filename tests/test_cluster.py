@@ -67,6 +67,17 @@ async def test_by_default_the_lease_runs_on_the_databases_clock(stores):
     assert await cluster.live_instances(TTL) == {"a"}
 
 
+async def test_an_update_is_taken_on_once_and_forgotten_after_a_day(stores):
+    cluster = stores.cluster
+    assert await cluster.first_sighting(1001)
+    assert not await cluster.first_sighting(1001), "a repeat"
+    assert await cluster.first_sighting(1002)
+    await cluster.forget_updates(older_than_s=3600)
+    assert not await cluster.first_sighting(1001), "an hour-old id is still remembered"
+    await cluster.forget_updates(older_than_s=-60)  # as if a day had passed
+    assert await cluster.first_sighting(1001)
+
+
 async def test_change_counters_count_per_name(stores):
     cluster = stores.cluster
     assert await cluster.versions() == {}

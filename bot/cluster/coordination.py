@@ -41,6 +41,9 @@ TICK_JOB_NAME = "cluster-tick"
 LECTURES, LINKS, SCHEDULES, QUIZ_BANK = "lectures", "links", "schedules", "quiz_bank"
 
 _STATE_KEY = "cluster"
+# Update ids are remembered a day (Telegram stops resending long before), pruned every 5 min.
+UPDATE_MEMORY_S = 24 * 3600
+FORGET_UPDATES_EVERY_TICKS = 150
 # Set while this instance follows another's change (loads the lectures again, rebuilds its
 # jobs): that is no change of its own to announce.
 _following = contextvars.ContextVar("rebuilding_jobs", default=False)
@@ -58,6 +61,7 @@ class ClusterState:
     on_change: dict[str, list[Callback]] = field(default_factory=dict)
     on_takeover: list[Callback] = field(default_factory=list)
     pending: set[str] = field(default_factory=set)
+    ticks: int = 0
 
 
 def state(app: Application) -> ClusterState:
@@ -152,11 +156,32 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     elif not held and cluster.scheduler:
         cluster.scheduler = False
         log.warning("instance %s lost the scheduler lease", cluster.identity)
+    cluster.ticks += 1
+    if cluster.scheduler and cluster.ticks % FORGET_UPDATES_EVERY_TICKS == 0:
+        _spawn(app, _forget_updates(app))
     for name, version in versions.items():
         if cluster.seen.get(name) != version:
             cluster.seen[name] = version
             if name != SCHEDULES or cluster.scheduler:
                 _spawn(app, _run(app, cluster.on_change.get(name, [])))
+
+
+async def _forget_updates(app: Application) -> None:
+    try:
+        await services.stores(app).cluster.forget_updates(UPDATE_MEMORY_S)
+    except DatabaseError as error:
+        log.warning("old update ids not pruned: %s", error)
+
+
+async def first_sighting(app: Application, update_id: int) -> bool:
+    """Is this instance the first to take the update on? (Always, with one instance.)"""
+    if not state(app).shared:
+        return True
+    try:
+        return await services.stores(app).cluster.first_sighting(update_id)
+    except DatabaseError as error:  # better answered twice than not at all
+        log.warning("update %s not checked for a repeat: %s", update_id, error)
+        return True
 
 
 async def _take_over(app: Application) -> None:

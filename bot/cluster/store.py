@@ -44,8 +44,18 @@ SCHEMA = Schema(
             started_at TEXT NOT NULL
         );
         """,
+        """
+        -- 2: updates some instance took on (Telegram sends an update again when its webhook
+        -- did not answer in time, and the proxy may hand it to another instance).
+        CREATE TABLE cluster_updates (
+            update_id INTEGER PRIMARY KEY,
+            seen_at REAL NOT NULL
+        );
+        CREATE INDEX cluster_updates_by_age ON cluster_updates (seen_at);
+        """,
     ),
-    transient_tables=("cluster_leases", "cluster_versions", "cluster_instances"),
+    transient_tables=("cluster_leases", "cluster_versions", "cluster_instances",
+                      "cluster_updates"),
 )
 
 
@@ -117,6 +127,26 @@ class ClusterStore:
     async def leave(self, identity: str) -> None:
         await self.database.run(self.database.write,
                                 "DELETE FROM cluster_instances WHERE identity = ?", (identity,))
+
+    async def first_sighting(self, update_id: int) -> bool:
+        """Records that an instance takes this update on; False if one already did."""
+        return await self.database.run(self._first_sighting, update_id)
+
+    def _first_sighting(self, update_id: int) -> bool:
+        with self.database.transaction() as db:
+            return db.execute(
+                "INSERT INTO cluster_updates (update_id, seen_at) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING RETURNING update_id",
+                (update_id, self._now(db, None))).fetchone() is not None
+
+    async def forget_updates(self, older_than_s: float) -> None:
+        """Telegram gives up resending an update within a day: older ones need no memory."""
+        await self.database.run(self._forget_updates, older_than_s)
+
+    def _forget_updates(self, older_than_s: float) -> None:
+        with self.database.transaction() as db:
+            db.execute("DELETE FROM cluster_updates WHERE seen_at < ?",
+                       (self._now(db, None) - older_than_s,))
 
     async def versions(self) -> dict[str, int]:
         rows = await self.database.run(self._all, "SELECT name, version FROM cluster_versions")
