@@ -66,7 +66,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -93,7 +92,7 @@ from bot.stores import Stores
 from bot.study.rules import EVERY_DAY
 from bot.study.store import Plan
 from tests.fakebotapi import Call, FakeBotApi
-from tests.postgres import PostgresUnavailable, ThrowawayCluster
+from tests.postgres import PostgresUnavailable, ThrowawayCluster, free_port
 
 GOLD_PATH = REPO_ROOT / "tests" / "gold" / "lecture_questions.jsonl"
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
@@ -178,12 +177,6 @@ def held_by(holder: str | None, pid: int) -> bool:
 
 
 # ------------------------------------------------------------------ bot instances
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -35,7 +35,8 @@ def _binary(name: str) -> str | None:
     return candidates[-1] if candidates else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -62,7 +63,7 @@ class ThrowawayCluster:
         self.user = _server_user()
         self.root = Path(tempfile.mkdtemp(prefix="lecture-bot-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._names = itertools.count(1)
 
     def _as_server_user(self, command: list[str]) -> list[str]:

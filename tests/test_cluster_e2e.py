@@ -30,6 +30,7 @@ from bot.study.rules import EVERY_DAY
 from bot.study.store import Plan
 from tests.conftest import KNOWLEDGE_DIR, ROOT
 from tests.fakebotapi import FakeBotApi
+from tests.postgres import free_port
 
 TOKEN = "123456:TEST-token-for-the-fake-server"
 SECRET = "cluster-test-secret"
@@ -45,12 +46,6 @@ TAKEOVER_LIMIT_S = 30
 _update_ids = itertools.count(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Instance:
     """One `lecture-bot run` process in webhook mode; `post` is the proxy handing it an
     update."""
@@ -59,7 +54,7 @@ class Instance:
                  root: Path):
         self.name = name
         self.server = server
-        self.port = _free_port()
+        self.port = free_port()
         self.workdir = root / name
         self.workdir.mkdir(parents=True)
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": server.url,

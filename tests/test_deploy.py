@@ -15,7 +15,6 @@ import importlib.util
 import json
 import re
 import shlex
-import socket
 import threading
 import tomllib
 from pathlib import PurePosixPath
@@ -25,6 +24,7 @@ import yaml
 
 from bot.config import read_env_file, token_is_valid
 from tests.conftest import ROOT
+from tests.postgres import free_port
 
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
@@ -389,12 +389,6 @@ def _healthcheck():
     return module.main
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_health_check_asks_the_webhook_server():
     main = _healthcheck()
     server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
@@ -405,7 +399,7 @@ def test_the_health_check_asks_the_webhook_server():
                    "WEBHOOK_LISTEN": "0.0.0.0"}
         # A GET is refused (501 here, 404/405 from the bot's server): an answer is health.
         assert main({**webhook, "WEBHOOK_PORT": str(server.server_address[1])}) == 0
-        assert main({**webhook, "WEBHOOK_PORT": str(_free_port())}) == 1
+        assert main({**webhook, "WEBHOOK_PORT": str(free_port())}) == 1
     finally:
         server.shutdown()
         server.server_close()

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import hashlib
 import logging
-from datetime import date, datetime
+from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Poll, Update
 from telegram.constants import ChatType, MessageLimit
@@ -51,7 +51,14 @@ from bot.study.delivery import (
     local_today,
     move_chat,
 )
-from bot.study.rules import find_lecture, format_time, parse_time, week_start, zone
+from bot.study.rules import (
+    find_lecture,
+    format_time,
+    parse_time,
+    passed_today,
+    week_start,
+    zone,
+)
 from bot.study.store import Push
 
 log = logging.getLogger(__name__)
@@ -273,8 +280,7 @@ async def _catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         await study_caught_up.wait()
     now = services.now(app).astimezone(zone(services.settings(app).timezone))
     for schedule in await services.quiz_store(app).timed_schedules():
-        at = parse_time(schedule.time_of_day or "")
-        if at is None or now < datetime.combine(now.date(), at, tzinfo=now.tzinfo):
+        if not passed_today(schedule.time_of_day, now):
             continue
         try:
             await send_timed_quiz(app, schedule.chat_id)

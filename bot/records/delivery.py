@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import html
 import logging
-from datetime import datetime
 
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
@@ -26,7 +25,7 @@ from bot.records.report import chat_zone, current_roster
 from bot.records.rules import to_remind
 from bot.records.store import GroupInfo, ReminderTime
 from bot.study.delivery import checkin_keyboard
-from bot.study.rules import parse_time, zone
+from bot.study.rules import parse_time, passed_today, zone
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +84,8 @@ async def send_missed_reminders(app: Application) -> None:
     """This instance took the scheduler over: today's reminder times that passed while no
     instance was the scheduler are sent now (each member's claim keeps it to once a day)."""
     for reminder in await services.records(app).reminder_times():
-        at = parse_time(reminder.time_of_day)
-        now = services.now(app).astimezone(zone(reminder.timezone))
-        if at is None or now < datetime.combine(now.date(), at, tzinfo=now.tzinfo):
+        if not passed_today(reminder.time_of_day,
+                            services.now(app).astimezone(zone(reminder.timezone))):
             continue
         try:
             await send_reminders(app, reminder.chat_id)

@@ -13,6 +13,7 @@ without touching another's; never edit a released migration, add one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from bot.storage.errors import DatabaseError, DatabaseUnusable
+from bot.storage.errors import DatabaseError, DatabaseUnusable, IntegrityError
 from bot.storage.postgres import PostgresEngine, is_postgres_url
 from bot.storage.sqlite import SqliteEngine
 
@@ -213,18 +214,9 @@ def update_or_ignore(db: Any, table: str, column: str, value: Any, where: str,
     own, and one that would break a unique key stays as it was."""
     rowids = [row[0] for row in db.execute(f"SELECT rowid FROM {table} WHERE {where}", params)]
     for rowid in rowids:
-        try:
-            with Database.savepoint(db, "row"):
-                db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (value, rowid))
-        except DatabaseError as error:
-            if not _is_constraint(error):
-                raise
-
-
-def _is_constraint(error: Exception) -> bool:
-    from bot.storage.errors import IntegrityError
-
-    return isinstance(error, IntegrityError)
+        # The savepoint rolls the refused row back (and PostgreSQL's transaction with it).
+        with contextlib.suppress(IntegrityError), Database.savepoint(db, "row"):
+            db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (value, rowid))
 
 
 def _rollback(db: Any) -> None:

@@ -66,6 +66,13 @@ def scheduled_today(plan: Plan, now: datetime) -> datetime | None:
     return datetime.combine(local.date(), at, tzinfo=local.tzinfo)
 
 
+def passed_today(time_of_day: str | None, local: datetime) -> bool:
+    """Has today's HH:MM come, at the local time `local`? (A time that does not parse never
+    has.)"""
+    at = parse_time(time_of_day or "")
+    return at is not None and local >= datetime.combine(local.date(), at, tzinfo=local.tzinfo)
+
+
 def missed_push_due(plan: Plan, now: datetime, already_pushed_today: bool) -> bool:
     """Was today's push due while the bot was down? (It is then sent once, at start-up.)
 
