@@ -9,12 +9,12 @@ fake Bot API server; presses are built by the test with whatever data an attacke
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 import pytest
 
 from bot import services, texts
+from bot.core.navigation import lecture_key
 from bot.study.delivery import CHECK_IN_PREFIX
 from tests import test_push_faults as push_faults
 from tests.botharness import Clock, ask, running_bot
@@ -196,7 +196,7 @@ async def test_publish_buttons_work_only_for_global_admins_in_their_private_chat
             assert answer.params["text"] == texts.BUTTON_NOT_HERE, data
 
 
-_TAG = hashlib.sha1(LECTURE_ID.encode("utf-8")).hexdigest()[:10]  # a real lecture's tag
+_TAG = lecture_key(LECTURE_ID)  # a real lecture's tag
 MALFORMED = [
     "c:99999999999999999999999", "c:9223372036854775808", "c:-1", "c:0", "c:²", "c:",
     "c:1e3", "c:abc", "r:99999999999999999999999", "r:²", "r:",
@@ -206,6 +206,7 @@ MALFORMED = [
     "f:", "f:+", "f:*x.1.1", "f:-zz.99999999999999999999.1", "rd:", "rd:a.b.c", "ft:",
     "ft:nope", "qp:", "qp:x:99999999999999999999999", "qd:", "qd:x:1",
     "u:p:", "u:p:../../etc", "u:c:", "u:f:", "u:f:zz", "e:restart", "e:stop",
+    "fp:", "fp:nope:1", f"fp:{_TAG}:99999999999999999999999", "sw:", "sw:nope",
     "e:restart:99999999999999999999999", "zz:1", "\u202e",
     f"qp:{_TAG}:²", f"qp:{_TAG}:99999999999999999999999", "qd:x:²",
 ]
@@ -266,3 +267,19 @@ async def test_a_forged_vote_is_not_recorded(server, knowledge):
         answer = await _press(server, OUTSIDER, OUTSIDER, answered.result, vote)
         assert answer.params["text"] == texts.FEEDBACK_THANKS
         assert len(await services.question_log(app).dislikes(None, 10)) == 1
+
+
+async def test_a_lecture_page_turn_forged_on_a_push_leaves_the_push_as_it_is(server, knowledge):
+    """上一页/下一页 data pressed on a message that has no such button (the group's push):
+    refused, and the push keeps its text and its ✅ button."""
+    server.chat_admins[GROUP_B] = [B_ADMIN]
+    async with running_bot(server, knowledge, clock=Clock(*CLOCK)):
+        pushed = await _group_push(server)
+        mark = server.mark()
+        answer = await _press(server, GROUP_B, B_MEMBER, pushed.result,
+                              f"fp:{lecture_key(LECTURE_ID)}:0")
+        await ask(server, "/plan", GROUP_B)  # the press was handled by now
+    assert answer.params["text"] == texts.BUTTON_EXPIRED
+    assert [c for c in server.calls("editMessageText") if c.seq > mark] == []
+    kept = server.message(GROUP_B, pushed.result["message_id"])
+    assert kept["text"] == pushed.result["text"] and kept["reply_markup"]

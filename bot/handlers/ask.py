@@ -324,7 +324,10 @@ async def full_text_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     key, _, number = query.data.removeprefix(FULL_TEXT_PAGE_PREFIX).partition(":")
     lecture = _lecture_by_key(library, key)
     message = editable_message(query)
-    if lecture is None or message is None or not number.isdecimal() or len(number) > 6:
+    # Only a page's own buttons turn it: forged on another message (a push), it would put a
+    # lecture page in that message's place.
+    if lecture is None or message is None or not number.isdecimal() or len(number) > 6 \
+            or not shows_button(query):
         await answer_query(query, texts.BUTTON_EXPIRED, show_alert=True)
         return
     await answer_query(query)
